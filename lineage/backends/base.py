@@ -1,0 +1,161 @@
+"""The Backend protocol: the only seam between the store's rules and its storage.
+
+A backend stores and fetches records; it never decides. Type checks, upserts,
+timestamps, uniqueness and error classes belong to ``lineage.core``. Every
+method here runs inside ``transaction()``; the caller opens it.
+
+Records travel as the generated protos of ``lineage.proto.metadata_store_pb2``:
+node protos arrive complete (type name, times, state already set by the core)
+and come back as they were stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, ContextManager, Iterable, Literal, Protocol, Sequence, Union
+
+from lineage.proto import metadata_store_pb2 as pb
+
+if TYPE_CHECKING:
+    from lineage.query.ast import Expr
+
+__all__ = [
+    "Kind",
+    "KINDS",
+    "NODE_CLASSES",
+    "TYPE_CLASSES",
+    "Node",
+    "NodeType",
+    "ListQuery",
+    "Backend",
+]
+
+#: The three kinds of node; each has its own type kind and id sequence.
+Kind = Literal["artifact", "execution", "context"]
+KINDS: tuple[Kind, ...] = ("artifact", "execution", "context")
+
+Node = Union[pb.Artifact, pb.Execution, pb.Context]
+NodeType = Union[pb.ArtifactType, pb.ExecutionType, pb.ContextType]
+
+NODE_CLASSES = {"artifact": pb.Artifact, "execution": pb.Execution, "context": pb.Context}
+TYPE_CLASSES = {
+    "artifact": pb.ArtifactType,
+    "execution": pb.ExecutionType,
+    "context": pb.ContextType,
+}
+
+#: Order fields a list may be sorted by, as node proto field names.
+ORDER_FIELDS = ("id", "create_time_since_epoch", "last_update_time_since_epoch")
+
+
+@dataclasses.dataclass(frozen=True)
+class ListQuery:
+    """One page of a filtered, ordered node listing.
+
+    Attributes:
+        filter: Parsed filter expression, or None for every node of the kind.
+        order_field: One of ``ORDER_FIELDS``; ties are always broken by id.
+        ascending: Sort direction for both the order field and the id tie-break.
+        limit: Maximum number of nodes to return (the core asks for one more
+            than a page to learn whether another page exists).
+        after: Keyset cursor ``(order_value, id)``: return only nodes strictly
+            after it in the sort order.
+    """
+
+    filter: "Expr | None" = None
+    order_field: str = "id"
+    ascending: bool = True
+    limit: int | None = None
+    after: tuple[int, int] | None = None
+
+
+class Backend(Protocol):
+    """Storage primitives shared by every backend."""
+
+    def transaction(self) -> ContextManager[None]:
+        """Opens an all-or-nothing unit of work; nested calls join the outer one."""
+
+    def close(self) -> None:
+        """Releases connections and files."""
+
+    # -- types --------------------------------------------------------------
+    def insert_type(self, kind: Kind, type_: NodeType) -> int:
+        """Stores a new type; returns its id (one id sequence for all kinds)."""
+
+    def update_type(self, kind: Kind, type_: NodeType) -> None:
+        """Replaces the stored type with the same id."""
+
+    def get_types(self, kind: Kind, ids: Iterable[int] | None = None) -> list[NodeType]:
+        """Returns types of a kind by id (all of them when ``ids`` is None), by id."""
+
+    def find_type(self, kind: Kind, name: str, version: str | None) -> NodeType | None:
+        """Returns the type with this name and version (None or "" = no version)."""
+
+    def find_types_by_external_id(self, kind: Kind, external_ids: Iterable[str]) -> list[NodeType]:
+        """Returns the types of a kind whose external_id is among ``external_ids``."""
+
+    def set_parent_type(self, kind: Kind, type_id: int, parent_type_id: int) -> None:
+        """Records that ``type_id`` derives from ``parent_type_id``."""
+
+    def get_parent_types(self, kind: Kind, type_ids: Iterable[int]) -> dict[int, list[int]]:
+        """Returns parent type ids for each given type id that has some."""
+
+    # -- nodes --------------------------------------------------------------
+    def insert_nodes(self, kind: Kind, nodes: Sequence[Node]) -> list[int]:
+        """Stores new nodes (``id`` unset); returns their new ids in order."""
+
+    def update_nodes(self, kind: Kind, nodes: Sequence[Node]) -> None:
+        """Replaces stored nodes by id with the given complete protos."""
+
+    def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
+        """Returns existing nodes among ``ids``, ascending by id."""
+
+    def find_nodes(
+        self,
+        kind: Kind,
+        *,
+        type_ids: Iterable[int] | None = None,
+        name: str | None = None,
+        uri: str | None = None,
+        external_ids: Iterable[str] | None = None,
+    ) -> list[Node]:
+        """Index lookup: nodes matching every given criterion, ascending by id."""
+
+    def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
+        """Returns the nodes matching ``query.filter`` in the requested order."""
+
+    # -- edges --------------------------------------------------------------
+    def insert_events(self, events: Sequence[pb.Event]) -> None:
+        """Stores complete events (time and path set)."""
+
+    def get_events(
+        self,
+        *,
+        artifact_ids: Iterable[int] | None = None,
+        execution_ids: Iterable[int] | None = None,
+    ) -> list[pb.Event]:
+        """Returns events touching any of the given artifacts or executions."""
+
+    def insert_attributions(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Stores (artifact_id, context_id) links."""
+
+    def insert_associations(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Stores (execution_id, context_id) links."""
+
+    def insert_parent_contexts(self, pairs: Sequence[tuple[int, int]]) -> None:
+        """Stores (child_id, parent_id) links."""
+
+    def get_context_links(
+        self, kind: Kind, *, node_ids: Iterable[int] | None = None,
+        context_ids: Iterable[int] | None = None,
+    ) -> list[tuple[int, int]]:
+        """Returns (node_id, context_id) attribution or association pairs.
+
+        ``kind`` "artifact" reads attributions, "execution" associations.
+        """
+
+    def get_parent_contexts(
+        self, *, child_ids: Iterable[int] | None = None,
+        parent_ids: Iterable[int] | None = None,
+    ) -> list[tuple[int, int]]:
+        """Returns (child_id, parent_id) pairs touching the given contexts."""

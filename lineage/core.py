@@ -1,0 +1,1063 @@
+"""The store's rules: one method per RPC of ``ml_metadata.MetadataStoreService``.
+
+``MetadataService`` holds every semantic decision (type checks, upserts, id
+order, timestamps, uniqueness, error classes) on top of a dumb ``Backend``.
+The in-process ``MetadataStore`` and the gRPC server both call it, so a request
+means the same thing whichever way it arrives. Each call runs in one backend
+transaction: it either happens completely or leaves the store unchanged.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import time
+from typing import Callable, Iterable, Sequence
+
+from google.protobuf import message as _message
+
+from lineage import errors
+from lineage.backends.base import KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery
+from lineage.proto import metadata_store_pb2 as pb
+from lineage.proto import metadata_store_service_pb2 as svc
+
+__all__ = ["MetadataService", "open_service", "open_backend", "downgrade_schema", "SYSTEM_TYPES"]
+
+#: Types every MLMD store holds from birth, in id order (ids 1..9).
+SYSTEM_TYPES: tuple[tuple[Kind, str], ...] = (
+    ("artifact", "mlmd.Dataset"),
+    ("artifact", "mlmd.Model"),
+    ("artifact", "mlmd.Metrics"),
+    ("artifact", "mlmd.Statistics"),
+    ("execution", "mlmd.Train"),
+    ("execution", "mlmd.Transform"),
+    ("execution", "mlmd.Process"),
+    ("execution", "mlmd.Evaluate"),
+    ("execution", "mlmd.Deploy"),
+)
+_SYSTEM_TYPE_NAMES = frozenset(name for _, name in SYSTEM_TYPES)
+
+#: Which base_type enum value maps to which system type, per kind.
+_BASE_TYPES: dict[Kind, dict[int, str]] = {
+    "artifact": {
+        pb.ArtifactType.DATASET: "mlmd.Dataset",
+        pb.ArtifactType.MODEL: "mlmd.Model",
+        pb.ArtifactType.METRICS: "mlmd.Metrics",
+        pb.ArtifactType.STATISTICS: "mlmd.Statistics",
+    },
+    "execution": {
+        pb.ExecutionType.TRAIN: "mlmd.Train",
+        pb.ExecutionType.TRANSFORM: "mlmd.Transform",
+        pb.ExecutionType.PROCESS: "mlmd.Process",
+        pb.ExecutionType.EVALUATE: "mlmd.Evaluate",
+        pb.ExecutionType.DEPLOY: "mlmd.Deploy",
+    },
+    "context": {},
+}
+
+#: The Value oneof field each declared PropertyType requires.
+_VALUE_FIELD = {
+    pb.INT: "int_value",
+    pb.DOUBLE: "double_value",
+    pb.STRING: "string_value",
+    pb.STRUCT: "struct_value",
+    pb.PROTO: "proto_value",
+    pb.BOOLEAN: "bool_value",
+}
+
+_MAX_PAGE_SIZE = 100
+_DEFAULT_PAGE_SIZE = 20
+_ORDER_FIELD_NAMES = {
+    pb.ListOperationOptions.OrderByField.CREATE_TIME: "create_time_since_epoch",
+    pb.ListOperationOptions.OrderByField.LAST_UPDATE_TIME: "last_update_time_since_epoch",
+    pb.ListOperationOptions.OrderByField.ID: "id",
+}
+
+#: Backend module per ConnectionConfig oneof, imported only when used.
+_BACKEND_MODULES = {
+    "fake_database": ("lineage.backends.memory", None),
+    "sqlite": ("lineage.backends.sql", None),
+    "mysql": ("lineage.backends.sql", "mysql"),
+    "postgresql": ("lineage.backends.sql", "postgresql"),
+    "neo4j": ("lineage.backends.neo4j", "neo4j"),
+}
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def open_backend(config: pb.ConnectionConfig, migration_options: pb.MigrationOptions | None = None) -> Backend:
+    """Creates the backend named by a ConnectionConfig.
+
+    Raises:
+        InvalidArgumentError: no backend is set in the config.
+        UnimplementedError: the backend's module is not available in this build.
+        FailedPreconditionError: the backend's optional driver is not installed.
+    """
+    which = config.WhichOneof("config")
+    if which is None:
+        raise errors.InvalidArgumentError(
+            "ConnectionConfig.config is unset: choose fake_database, sqlite, mysql, postgresql or neo4j"
+        )
+    module_name, extra = _BACKEND_MODULES[which]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name == module_name:
+            raise errors.UnimplementedError(
+                f"ConnectionConfig.{which} is not supported by this build of lineage"
+            ) from e
+        hint = f"pip install 'lineage[{extra}]'" if extra else "reinstall lineage"
+        raise errors.FailedPreconditionError(
+            f"ConnectionConfig.{which} needs the Python package {e.name!r}: {hint}"
+        ) from e
+    return module.open_backend(config, migration_options or pb.MigrationOptions())
+
+
+def open_service(
+    config: pb.ConnectionConfig, migration_options: pb.MigrationOptions | None = None
+) -> "MetadataService":
+    """Opens the store described by ``config`` and returns its service."""
+    return MetadataService(open_backend(config, migration_options))
+
+
+def downgrade_schema(config: pb.ConnectionConfig, downgrade_to_schema_version: int) -> None:
+    """Downgrades a relational store's schema to an older MLMD schema version.
+
+    Raises:
+        InvalidArgumentError: the version is negative or newer than the current one.
+        UnimplementedError: the backend has no schema versions.
+    """
+    if downgrade_to_schema_version < 0:
+        raise errors.InvalidArgumentError("downgrade_to_schema_version must be >= 0")
+    options = pb.MigrationOptions(downgrade_to_schema_version=downgrade_to_schema_version)
+    backend = open_backend(config, options)
+    backend.close()
+
+
+def _kind_label(kind: Kind) -> str:
+    return kind.capitalize()
+
+
+def _encode_token(token: pb.ListOperationNextPageToken) -> str:
+    return base64.urlsafe_b64encode(token.SerializeToString()).decode("ascii").rstrip("=")
+
+
+def _decode_token(text: str) -> pb.ListOperationNextPageToken:
+    token = pb.ListOperationNextPageToken()
+    try:
+        token.ParseFromString(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, _message.DecodeError) as e:
+        raise errors.InvalidArgumentError(f"next_page_token {text!r} is not a valid page token") from e
+    return token
+
+
+class MetadataService:
+    """Implements the 52 RPCs of MetadataStoreService over one Backend.
+
+    Method names match the RPC names; each takes the request proto and returns
+    the response proto, raising ``lineage.errors.*`` on failure.
+    """
+
+    def __init__(self, backend: Backend):
+        self.backend = backend
+        with backend.transaction():
+            if not any(backend.get_types(kind) for kind in KINDS):
+                for kind, name in SYSTEM_TYPES:
+                    backend.insert_type(kind, TYPE_CLASSES[kind](name=name))
+
+    def close(self) -> None:
+        """Closes the backend."""
+        self.backend.close()
+
+    # ------------------------------------------------------------------ types
+    def _get_type_by_id(self, kind: Kind, type_id: int):
+        found = self.backend.get_types(kind, [type_id])
+        return found[0] if found else None
+
+    def _put_type(self, kind: Kind, given, can_add_fields: bool, can_omit_fields: bool) -> int:
+        label = f"{_kind_label(kind)}Type"
+        if not given.name:
+            raise errors.InvalidArgumentError(f"{label}.name is required: no type name is specified")
+        for prop, prop_type in given.properties.items():
+            if prop_type == pb.UNKNOWN:
+                raise errors.InvalidArgumentError(
+                    f"{label}.properties[{prop!r}] has type UNKNOWN; declare INT, DOUBLE, STRING, "
+                    "STRUCT, PROTO or BOOLEAN"
+                )
+        version = given.version if given.HasField("version") else None
+        stored = self.backend.find_type(kind, given.name, version)
+        if stored is None:
+            if given.HasField("id"):
+                raise errors.InvalidArgumentError(
+                    f"{label}.id {given.id} was given for a type that does not exist: leave id unset"
+                )
+            if given.HasField("external_id") and self.backend.find_types_by_external_id(
+                kind, [given.external_id]
+            ):
+                raise errors.AlreadyExistsError(
+                    f"{label}.external_id {given.external_id!r} is already used by another type"
+                )
+            new = TYPE_CLASSES[kind]()
+            new.CopyFrom(given)
+            new.ClearField("id")
+            type_id = self.backend.insert_type(kind, new)
+            self._link_base_type(kind, new)
+            return type_id
+        if given.HasField("id") and given.id != stored.id:
+            raise errors.InvalidArgumentError(
+                f"{label}.id {given.id} differs from the id {stored.id} of the stored type "
+                f"{given.name!r}"
+            )
+        stored_props, given_props = dict(stored.properties), dict(given.properties)
+        for prop, prop_type in given_props.items():
+            if prop in stored_props and stored_props[prop] != prop_type:
+                raise errors.AlreadyExistsError(
+                    f"{label} {given.name!r} already exists with properties[{prop!r}] of type "
+                    f"{pb.PropertyType.Name(stored_props[prop])}, not "
+                    f"{pb.PropertyType.Name(prop_type)}"
+                )
+        omitted = set(stored_props) - set(given_props)
+        if omitted and not can_omit_fields:
+            raise errors.AlreadyExistsError(
+                f"{label} {given.name!r} already exists with more properties "
+                f"({', '.join(sorted(omitted))}); set can_omit_fields to accept that"
+            )
+        added = set(given_props) - set(stored_props)
+        if added and not can_add_fields:
+            raise errors.AlreadyExistsError(
+                f"{label} {given.name!r} already exists without properties "
+                f"({', '.join(sorted(added))}); set can_add_fields to add them"
+            )
+        if added:
+            updated = TYPE_CLASSES[kind]()
+            updated.CopyFrom(stored)
+            for prop in added:
+                updated.properties[prop] = given_props[prop]
+            self.backend.update_type(kind, updated)
+        return stored.id
+
+    def _link_base_type(self, kind: Kind, type_) -> None:
+        base = getattr(type_, "base_type", 0)
+        if not base:
+            return
+        system_name = _BASE_TYPES[kind].get(base)
+        system = self.backend.find_type(kind, system_name, None) if system_name else None
+        if system is None:
+            raise errors.InvalidArgumentError(
+                f"{_kind_label(kind)}Type.base_type {base} names no known system type"
+            )
+        self.backend.set_parent_type(kind, type_.id, system.id)
+
+    def _put_type_rpc(self, kind: Kind, request, field: str, response):
+        with self.backend.transaction():
+            response.type_id = self._put_type(
+                kind, getattr(request, field), request.can_add_fields, request.can_omit_fields
+            )
+        return response
+
+    def PutArtifactType(self, request: svc.PutArtifactTypeRequest) -> svc.PutArtifactTypeResponse:
+        return self._put_type_rpc("artifact", request, "artifact_type", svc.PutArtifactTypeResponse())
+
+    def PutExecutionType(self, request: svc.PutExecutionTypeRequest) -> svc.PutExecutionTypeResponse:
+        return self._put_type_rpc("execution", request, "execution_type", svc.PutExecutionTypeResponse())
+
+    def PutContextType(self, request: svc.PutContextTypeRequest) -> svc.PutContextTypeResponse:
+        return self._put_type_rpc("context", request, "context_type", svc.PutContextTypeResponse())
+
+    def PutTypes(self, request: svc.PutTypesRequest) -> svc.PutTypesResponse:
+        response = svc.PutTypesResponse()
+        with self.backend.transaction():
+            for kind in KINDS:
+                ids = getattr(response, f"{kind}_type_ids")
+                for given in getattr(request, f"{kind}_types"):
+                    ids.append(
+                        self._put_type(kind, given, request.can_add_fields, request.can_omit_fields)
+                    )
+        return response
+
+    def _with_base_types(self, kind: Kind, types: Sequence) -> list:
+        """Returns copies of ``types`` with base_type filled from their parent links."""
+        parents = self.backend.get_parent_types(kind, [t.id for t in types])
+        if not parents:
+            return list(types)
+        by_name = {name: value for value, name in _BASE_TYPES[kind].items()}
+        system = {t.id: t.name for t in self.backend.get_types(kind, {p for ps in parents.values() for p in ps})}
+        result = []
+        for type_ in types:
+            names = [system.get(p) for p in parents.get(type_.id, ())]
+            base = next((by_name[n] for n in names if n in by_name), None)
+            if base is None:
+                result.append(type_)
+                continue
+            copy = TYPE_CLASSES[kind]()
+            copy.CopyFrom(type_)
+            copy.base_type = base
+            result.append(copy)
+        return result
+
+    def _get_type_rpc(self, kind: Kind, request, response):
+        version = request.type_version if request.HasField("type_version") else None
+        with self.backend.transaction():
+            found = self.backend.find_type(kind, request.type_name, version)
+            if found is None:
+                raise errors.NotFoundError(
+                    f"No {kind} type found with type_name {request.type_name!r}"
+                    + (f" and type_version {version!r}" if version else "")
+                )
+            getattr(response, f"{kind}_type").CopyFrom(self._with_base_types(kind, [found])[0])
+        return response
+
+    def GetArtifactType(self, request: svc.GetArtifactTypeRequest) -> svc.GetArtifactTypeResponse:
+        return self._get_type_rpc("artifact", request, svc.GetArtifactTypeResponse())
+
+    def GetExecutionType(self, request: svc.GetExecutionTypeRequest) -> svc.GetExecutionTypeResponse:
+        return self._get_type_rpc("execution", request, svc.GetExecutionTypeResponse())
+
+    def GetContextType(self, request: svc.GetContextTypeRequest) -> svc.GetContextTypeResponse:
+        return self._get_type_rpc("context", request, svc.GetContextTypeResponse())
+
+    def _types_rpc(self, kind: Kind, response, fetch: Callable[[], list]):
+        with self.backend.transaction():
+            getattr(response, f"{kind}_types").extend(self._with_base_types(kind, fetch()))
+        return response
+
+    def _user_types(self, kind: Kind) -> list:
+        return [t for t in self.backend.get_types(kind) if t.name not in _SYSTEM_TYPE_NAMES]
+
+    def GetArtifactTypes(self, request: svc.GetArtifactTypesRequest) -> svc.GetArtifactTypesResponse:
+        return self._types_rpc("artifact", svc.GetArtifactTypesResponse(), lambda: self._user_types("artifact"))
+
+    def GetExecutionTypes(self, request: svc.GetExecutionTypesRequest) -> svc.GetExecutionTypesResponse:
+        return self._types_rpc("execution", svc.GetExecutionTypesResponse(), lambda: self._user_types("execution"))
+
+    def GetContextTypes(self, request: svc.GetContextTypesRequest) -> svc.GetContextTypesResponse:
+        return self._types_rpc("context", svc.GetContextTypesResponse(), lambda: self._user_types("context"))
+
+    def GetArtifactTypesByID(self, request: svc.GetArtifactTypesByIDRequest) -> svc.GetArtifactTypesByIDResponse:
+        return self._types_rpc(
+            "artifact", svc.GetArtifactTypesByIDResponse(),
+            lambda: self.backend.get_types("artifact", request.type_ids))
+
+    def GetExecutionTypesByID(self, request: svc.GetExecutionTypesByIDRequest) -> svc.GetExecutionTypesByIDResponse:
+        return self._types_rpc(
+            "execution", svc.GetExecutionTypesByIDResponse(),
+            lambda: self.backend.get_types("execution", request.type_ids))
+
+    def GetContextTypesByID(self, request: svc.GetContextTypesByIDRequest) -> svc.GetContextTypesByIDResponse:
+        return self._types_rpc(
+            "context", svc.GetContextTypesByIDResponse(),
+            lambda: self.backend.get_types("context", request.type_ids))
+
+    def GetArtifactTypesByExternalIds(
+        self, request: svc.GetArtifactTypesByExternalIdsRequest
+    ) -> svc.GetArtifactTypesByExternalIdsResponse:
+        return self._types_rpc(
+            "artifact", svc.GetArtifactTypesByExternalIdsResponse(),
+            lambda: self.backend.find_types_by_external_id("artifact", request.external_ids))
+
+    def GetExecutionTypesByExternalIds(
+        self, request: svc.GetExecutionTypesByExternalIdsRequest
+    ) -> svc.GetExecutionTypesByExternalIdsResponse:
+        return self._types_rpc(
+            "execution", svc.GetExecutionTypesByExternalIdsResponse(),
+            lambda: self.backend.find_types_by_external_id("execution", request.external_ids))
+
+    def GetContextTypesByExternalIds(
+        self, request: svc.GetContextTypesByExternalIdsRequest
+    ) -> svc.GetContextTypesByExternalIdsResponse:
+        return self._types_rpc(
+            "context", svc.GetContextTypesByExternalIdsResponse(),
+            lambda: self.backend.find_types_by_external_id("context", request.external_ids))
+
+    # ------------------------------------------------------------------ nodes
+    def _check_properties(self, kind: Kind, node, type_) -> None:
+        label = _kind_label(kind)
+        declared = type_.properties
+        for prop, value in node.properties.items():
+            if prop not in declared:
+                raise errors.InvalidArgumentError(
+                    f"{label}.properties[{prop!r}] is not declared by type {type_.name!r}; "
+                    "use custom_properties for undeclared values"
+                )
+            expected = _VALUE_FIELD.get(declared[prop])
+            actual = value.WhichOneof("value")
+            if actual != expected:
+                raise errors.InvalidArgumentError(
+                    f"{label}.properties[{prop!r}] holds {actual or 'no value'} but type "
+                    f"{type_.name!r} declares it {pb.PropertyType.Name(declared[prop])}"
+                )
+
+    def _check_unique(self, kind: Kind, node, own_id: int | None) -> None:
+        label = _kind_label(kind)
+        if node.HasField("name") and node.name:
+            for other in self.backend.find_nodes(kind, type_ids=[node.type_id], name=node.name):
+                if other.id != own_id:
+                    raise errors.AlreadyExistsError(
+                        f"{label}.name {node.name!r} is already used by {kind} {other.id} of type "
+                        f"{node.type!r}: (type, name) must be unique"
+                    )
+        if node.HasField("external_id"):
+            for other in self.backend.find_nodes(kind, external_ids=[node.external_id]):
+                if other.id != own_id:
+                    raise errors.AlreadyExistsError(
+                        f"{label}.external_id {node.external_id!r} is already used by {kind} {other.id}"
+                    )
+
+    def _upsert_nodes(
+        self,
+        kind: Kind,
+        given: Sequence,
+        mask_paths: Sequence[str] = (),
+        force_update_time: bool = False,
+    ) -> list[int]:
+        """Creates nodes without id and updates nodes with one; returns ids in order."""
+        backend = self.backend
+        label = _kind_label(kind)
+        now = _now_ms()
+        types: dict[int, object] = {}
+
+        def type_of(type_id: int):
+            if type_id not in types:
+                found = self._get_type_by_id(kind, type_id)
+                if found is None:
+                    raise errors.NotFoundError(f"{label}.type_id {type_id} names no {kind} type")
+                types[type_id] = found
+            return types[type_id]
+
+        ids: list[int] = []
+        for node in given:
+            if node.HasField("id"):
+                ids.append(self._update_node(kind, node, mask_paths, force_update_time, now, type_of))
+                continue
+            if not node.HasField("type_id"):
+                raise errors.InvalidArgumentError(f"{label}.type_id is required to create a {kind}")
+            type_ = type_of(node.type_id)
+            if kind == "context" and not node.name:
+                raise errors.InvalidArgumentError("Context.name is required and must not be empty")
+            new = NODE_CLASSES[kind]()
+            new.CopyFrom(node)
+            new.type = type_.name
+            if kind == "artifact" and not new.HasField("uri"):
+                new.uri = ""
+            new.create_time_since_epoch = now
+            new.last_update_time_since_epoch = now
+            self._check_properties(kind, new, type_)
+            self._check_unique(kind, new, None)
+            ids.extend(backend.insert_nodes(kind, [new]))
+        return ids
+
+    def _update_node(self, kind, node, mask_paths, force_update_time, now, type_of) -> int:
+        label = _kind_label(kind)
+        found = self.backend.get_nodes(kind, [node.id])
+        if not found:
+            raise errors.InvalidArgumentError(f"{label}.id {node.id} names no stored {kind}")
+        stored = found[0]
+        if node.HasField("type_id") and node.type_id != stored.type_id:
+            raise errors.InvalidArgumentError(
+                f"{label}.type_id {node.type_id} differs from the stored type_id {stored.type_id} "
+                f"of {kind} {node.id}: a node cannot change type"
+            )
+        updated = NODE_CLASSES[kind]()
+        if mask_paths:
+            updated.CopyFrom(stored)
+            _apply_mask(updated, node, mask_paths, label)
+        else:
+            updated.CopyFrom(node)
+            updated.type_id = stored.type_id
+        updated.type = stored.type
+        updated.create_time_since_epoch = stored.create_time_since_epoch
+        updated.last_update_time_since_epoch = stored.last_update_time_since_epoch
+        if kind == "context" and not updated.name:
+            raise errors.InvalidArgumentError("Context.name is required and must not be empty")
+        if kind == "artifact" and not updated.HasField("uri"):
+            updated.uri = ""
+        if updated == stored and not force_update_time:
+            return stored.id
+        self._check_properties(kind, updated, type_of(stored.type_id))
+        self._check_unique(kind, updated, stored.id)
+        updated.last_update_time_since_epoch = max(now, stored.last_update_time_since_epoch)
+        self.backend.update_nodes(kind, [updated])
+        return stored.id
+
+    def _put_nodes_rpc(self, kind: Kind, request, response):
+        with self.backend.transaction():
+            ids = self._upsert_nodes(kind, getattr(request, f"{kind}s"), list(request.update_mask.paths))
+        getattr(response, f"{kind}_ids").extend(ids)
+        return response
+
+    def PutArtifacts(self, request: svc.PutArtifactsRequest) -> svc.PutArtifactsResponse:
+        if request.options.abort_if_latest_updated_time_changed:
+            with self.backend.transaction():
+                self._check_not_changed(request.artifacts)
+                return self._put_nodes_rpc("artifact", request, svc.PutArtifactsResponse())
+        return self._put_nodes_rpc("artifact", request, svc.PutArtifactsResponse())
+
+    def _check_not_changed(self, artifacts) -> None:
+        stored = {a.id: a for a in self.backend.get_nodes("artifact", [a.id for a in artifacts if a.HasField("id")])}
+        for artifact in artifacts:
+            current = stored.get(artifact.id)
+            if current is not None and (
+                current.last_update_time_since_epoch != artifact.last_update_time_since_epoch
+            ):
+                raise errors.FailedPreconditionError(
+                    f"Artifact {artifact.id} changed since it was read: last_update_time_since_epoch "
+                    f"is {current.last_update_time_since_epoch}, not "
+                    f"{artifact.last_update_time_since_epoch}"
+                )
+
+    def PutExecutions(self, request: svc.PutExecutionsRequest) -> svc.PutExecutionsResponse:
+        return self._put_nodes_rpc("execution", request, svc.PutExecutionsResponse())
+
+    def PutContexts(self, request: svc.PutContextsRequest) -> svc.PutContextsResponse:
+        return self._put_nodes_rpc("context", request, svc.PutContextsResponse())
+
+    # ------------------------------------------------------------------ edges
+    def _insert_events(self, events: Iterable[pb.Event], now: int) -> None:
+        backend = self.backend
+        complete = []
+        seen: dict[int, set[tuple[int, int]]] = {}
+        for event in events:
+            if not event.HasField("artifact_id") or not event.HasField("execution_id"):
+                raise errors.InvalidArgumentError("Event.artifact_id and Event.execution_id are required")
+            if not event.HasField("type") or event.type == pb.Event.UNKNOWN:
+                raise errors.InvalidArgumentError("Event.type is required: no event type is specified")
+            if not backend.get_nodes("artifact", [event.artifact_id]):
+                raise errors.InvalidArgumentError(f"Event.artifact_id {event.artifact_id} names no artifact")
+            if not backend.get_nodes("execution", [event.execution_id]):
+                raise errors.InvalidArgumentError(
+                    f"Event.execution_id {event.execution_id} names no execution"
+                )
+            keys = seen.get(event.execution_id)
+            if keys is None:
+                keys = {(e.artifact_id, e.type) for e in backend.get_events(execution_ids=[event.execution_id])}
+                seen[event.execution_id] = keys
+            if (event.artifact_id, event.type) in keys:
+                raise errors.AlreadyExistsError(
+                    f"Event of type {pb.Event.Type.Name(event.type)} between artifact "
+                    f"{event.artifact_id} and execution {event.execution_id} already exists"
+                )
+            keys.add((event.artifact_id, event.type))
+            stored = pb.Event()
+            stored.CopyFrom(event)
+            if not stored.HasField("milliseconds_since_epoch"):
+                stored.milliseconds_since_epoch = now
+            complete.append(stored)
+        backend.insert_events(complete)
+
+    def PutEvents(self, request: svc.PutEventsRequest) -> svc.PutEventsResponse:
+        with self.backend.transaction():
+            self._insert_events(request.events, _now_ms())
+        return svc.PutEventsResponse()
+
+    def _link_to_contexts(self, kind: Kind, pairs: Iterable[tuple[int, int]]) -> None:
+        """Stores attributions (artifacts) or associations (executions), skipping existing ones."""
+        backend = self.backend
+        wanted: list[tuple[int, int]] = []
+        for node_id, context_id in pairs:
+            if (node_id, context_id) not in wanted:
+                wanted.append((node_id, context_id))
+        if not wanted:
+            return
+        label = "Attribution" if kind == "artifact" else "Association"
+        node_ids = {n for n, _ in wanted}
+        context_ids = {c for _, c in wanted}
+        known_nodes = {n.id for n in backend.get_nodes(kind, node_ids)}
+        known_contexts = {c.id for c in backend.get_nodes("context", context_ids)}
+        for node_id, context_id in wanted:
+            if node_id not in known_nodes:
+                raise errors.InvalidArgumentError(f"{label}.{kind}_id {node_id} names no {kind}")
+            if context_id not in known_contexts:
+                raise errors.InvalidArgumentError(f"{label}.context_id {context_id} names no context")
+        existing = set(backend.get_context_links(kind, node_ids=node_ids))
+        new = [pair for pair in wanted if pair not in existing]
+        if kind == "artifact":
+            backend.insert_attributions(new)
+        else:
+            backend.insert_associations(new)
+
+    def PutAttributionsAndAssociations(
+        self, request: svc.PutAttributionsAndAssociationsRequest
+    ) -> svc.PutAttributionsAndAssociationsResponse:
+        with self.backend.transaction():
+            self._link_to_contexts("artifact", [(a.artifact_id, a.context_id) for a in request.attributions])
+            self._link_to_contexts("execution", [(a.execution_id, a.context_id) for a in request.associations])
+        return svc.PutAttributionsAndAssociationsResponse()
+
+    def PutParentContexts(self, request: svc.PutParentContextsRequest) -> svc.PutParentContextsResponse:
+        backend = self.backend
+        with backend.transaction():
+            for link in request.parent_contexts:
+                child, parent = link.child_id, link.parent_id
+                if child == parent:
+                    raise errors.InvalidArgumentError(
+                        f"ParentContext.child_id and parent_id are both {child}: a context cannot be its own parent"
+                    )
+                known = {c.id for c in backend.get_nodes("context", [child, parent])}
+                for field, value in (("child_id", child), ("parent_id", parent)):
+                    if value not in known:
+                        raise errors.InvalidArgumentError(f"ParentContext.{field} {value} names no context")
+                if (child, parent) in backend.get_parent_contexts(child_ids=[child]):
+                    raise errors.AlreadyExistsError(
+                        f"ParentContext (child_id {child}, parent_id {parent}) already exists"
+                    )
+                if child in self._ancestors(parent):
+                    raise errors.InvalidArgumentError(
+                        f"ParentContext (child_id {child}, parent_id {parent}) would make a cycle"
+                    )
+                backend.insert_parent_contexts([(child, parent)])
+        return svc.PutParentContextsResponse()
+
+    def _ancestors(self, context_id: int) -> set[int]:
+        seen: set[int] = set()
+        frontier = [context_id]
+        while frontier:
+            links = self.backend.get_parent_contexts(child_ids=frontier)
+            frontier = [p for _, p in links if p not in seen]
+            seen.update(frontier)
+        return seen
+
+    # ------------------------------------------------- put execution / subgraph
+    def _resolve_contexts(self, contexts: Sequence[pb.Context], reuse: bool, force_reuse: bool) -> list[int]:
+        ids = []
+        for context in contexts:
+            if not context.HasField("id") and (reuse or force_reuse) and context.HasField("type_id"):
+                existing = self.backend.find_nodes("context", type_ids=[context.type_id], name=context.name)
+                if existing:
+                    ids.append(existing[0].id)
+                    continue
+            ids.extend(self._upsert_nodes("context", [context]))
+        return ids
+
+    def _resolve_artifacts(self, artifacts: Sequence[pb.Artifact], reuse_by_external_id: bool) -> list[int]:
+        ids = []
+        for artifact in artifacts:
+            if reuse_by_external_id and not artifact.HasField("id") and artifact.HasField("external_id"):
+                existing = self.backend.find_nodes("artifact", external_ids=[artifact.external_id])
+                if existing:
+                    ids.append(existing[0].id)
+                    continue
+            ids.extend(self._upsert_nodes("artifact", [artifact]))
+        return ids
+
+    def PutExecution(self, request: svc.PutExecutionRequest) -> svc.PutExecutionResponse:
+        options = request.options
+        response = svc.PutExecutionResponse()
+        with self.backend.transaction():
+            now = _now_ms()
+            [execution_id] = self._upsert_nodes(
+                "execution", [request.execution], force_update_time=options.force_update_time
+            )
+            artifact_ids = []
+            events = []
+            for index, pair in enumerate(request.artifact_event_pairs):
+                if pair.HasField("artifact"):
+                    [artifact_id] = self._resolve_artifacts(
+                        [pair.artifact], options.reuse_artifact_if_already_exist_by_external_id
+                    )
+                elif pair.HasField("event") and pair.event.HasField("artifact_id"):
+                    artifact_id = pair.event.artifact_id
+                else:
+                    raise errors.InvalidArgumentError(
+                        f"PutExecutionRequest.artifact_event_pairs[{index}] has neither an artifact "
+                        "nor an event with artifact_id"
+                    )
+                artifact_ids.append(artifact_id)
+                if pair.HasField("event"):
+                    events.append(self._bind_event(pair.event, artifact_id, execution_id, index))
+            self._insert_events(events, now)
+            context_ids = self._resolve_contexts(
+                request.contexts, options.reuse_context_if_already_exist, options.force_reuse_context
+            )
+            self._link_to_contexts("artifact", [(a, c) for c in context_ids for a in artifact_ids])
+            self._link_to_contexts("execution", [(execution_id, c) for c in context_ids])
+        response.execution_id = execution_id
+        response.artifact_ids.extend(artifact_ids)
+        response.context_ids.extend(context_ids)
+        return response
+
+    @staticmethod
+    def _bind_event(event: pb.Event, artifact_id: int, execution_id: int, index: int) -> pb.Event:
+        bound = pb.Event()
+        bound.CopyFrom(event)
+        for field, value in (("artifact_id", artifact_id), ("execution_id", execution_id)):
+            if bound.HasField(field) and getattr(bound, field) != value:
+                raise errors.InvalidArgumentError(
+                    f"artifact_event_pairs[{index}].event.{field} {getattr(bound, field)} does not "
+                    f"match the {field.split('_')[0]} it is paired with ({value})"
+                )
+            setattr(bound, field, value)
+        return bound
+
+    def PutLineageSubgraph(self, request: svc.PutLineageSubgraphRequest) -> svc.PutLineageSubgraphResponse:
+        options = request.options
+        response = svc.PutLineageSubgraphResponse()
+        with self.backend.transaction():
+            now = _now_ms()
+            context_ids = self._resolve_contexts(request.contexts, options.reuse_context_if_already_exist, False)
+            artifact_ids = self._resolve_artifacts(
+                request.artifacts, options.reuse_artifact_if_already_exist_by_external_id
+            )
+            execution_ids = self._upsert_nodes("execution", request.executions)
+            events = []
+            for index, edge in enumerate(request.event_edges):
+                for field, ids in (("execution_index", execution_ids), ("artifact_index", artifact_ids)):
+                    position = getattr(edge, field)
+                    if not edge.HasField(field) or not 0 <= position < len(ids):
+                        raise errors.InvalidArgumentError(
+                            f"PutLineageSubgraphRequest.event_edges[{index}].{field} "
+                            f"{position if edge.HasField(field) else '(unset)'} is out of range "
+                            f"0..{len(ids) - 1}"
+                        )
+                events.append(
+                    self._bind_event(
+                        edge.event, artifact_ids[edge.artifact_index], execution_ids[edge.execution_index], index
+                    )
+                )
+            self._insert_events(events, now)
+            self._link_to_contexts("artifact", [(a, c) for c in context_ids for a in artifact_ids])
+            self._link_to_contexts("execution", [(e, c) for c in context_ids for e in execution_ids])
+        response.execution_ids.extend(execution_ids)
+        response.artifact_ids.extend(artifact_ids)
+        response.context_ids.extend(context_ids)
+        return response
+
+    # ------------------------------------------------------------ node reads
+    def _list(self, kind: Kind, request, response, *, base_filter=None, within=None) -> object:
+        """Fills ``response.<kind>s`` (and its page token) honouring ListOperationOptions."""
+        from lineage.query import parse_filter
+
+        field = f"{kind}s"
+        with self.backend.transaction():
+            if not request.HasField("options"):
+                nodes = self._select(kind, ListQuery(filter=base_filter), within)
+                getattr(response, field).extend(nodes)
+                return response
+            options = request.options
+            page_size = options.max_result_size
+            if page_size <= 0:
+                raise errors.InvalidArgumentError(
+                    f"ListOperationOptions.max_result_size must be positive, got {page_size}"
+                )
+            page_size = min(page_size, _MAX_PAGE_SIZE)
+            order = options.order_by_field
+            order_field = _ORDER_FIELD_NAMES.get(order.field, "id")
+            ascending = order.is_asc
+            after = None
+            if options.next_page_token:
+                token = _decode_token(options.next_page_token)
+                plain = pb.ListOperationOptions()
+                plain.CopyFrom(options)
+                plain.ClearField("next_page_token")
+                if token.set_options != plain:
+                    raise errors.InvalidArgumentError(
+                        "ListOperationOptions changed between pages: next_page_token belongs to "
+                        "other options"
+                    )
+                after = (token.field_offset, token.id_offset)
+            expr = base_filter
+            if options.filter_query:
+                parsed = parse_filter(options.filter_query, kind)
+                expr = parsed if expr is None else _and(expr, parsed)
+            query = ListQuery(
+                filter=expr, order_field=order_field, ascending=ascending,
+                limit=page_size + 1, after=after,
+            )
+            nodes = self._select(kind, query, within)
+            more = len(nodes) > page_size
+            nodes = nodes[:page_size]
+            getattr(response, field).extend(nodes)
+            if more:
+                last = nodes[-1]
+                token = pb.ListOperationNextPageToken(
+                    id_offset=last.id, field_offset=getattr(last, order_field)
+                )
+                token.set_options.CopyFrom(options)
+                token.set_options.ClearField("next_page_token")
+                response.next_page_token = _encode_token(token)
+        return response
+
+    def _select(self, kind: Kind, query: ListQuery, within) -> list:
+        if within is not None:
+            query = ListQuery(
+                filter=_and(within, query.filter) if query.filter is not None else within,
+                order_field=query.order_field, ascending=query.ascending,
+                limit=query.limit, after=query.after,
+            )
+        return self.backend.list_nodes(kind, query)
+
+    def GetArtifacts(self, request: svc.GetArtifactsRequest) -> svc.GetArtifactsResponse:
+        return self._list("artifact", request, svc.GetArtifactsResponse())
+
+    def GetExecutions(self, request: svc.GetExecutionsRequest) -> svc.GetExecutionsResponse:
+        return self._list("execution", request, svc.GetExecutionsResponse())
+
+    def GetContexts(self, request: svc.GetContextsRequest) -> svc.GetContextsResponse:
+        return self._list("context", request, svc.GetContextsResponse())
+
+    def _by_id_rpc(self, kind: Kind, ids: Iterable[int], response):
+        with self.backend.transaction():
+            getattr(response, f"{kind}s").extend(self.backend.get_nodes(kind, ids))
+        return response
+
+    def GetArtifactsByID(self, request: svc.GetArtifactsByIDRequest) -> svc.GetArtifactsByIDResponse:
+        response = svc.GetArtifactsByIDResponse()
+        with self.backend.transaction():
+            artifacts = self.backend.get_nodes("artifact", request.artifact_ids)
+            response.artifacts.extend(artifacts)
+            if request.populate_artifact_types:
+                type_ids = sorted({a.type_id for a in artifacts})
+                response.artifact_types.extend(
+                    self._with_base_types("artifact", self.backend.get_types("artifact", type_ids))
+                )
+        return response
+
+    def GetExecutionsByID(self, request: svc.GetExecutionsByIDRequest) -> svc.GetExecutionsByIDResponse:
+        return self._by_id_rpc("execution", request.execution_ids, svc.GetExecutionsByIDResponse())
+
+    def GetContextsByID(self, request: svc.GetContextsByIDRequest) -> svc.GetContextsByIDResponse:
+        return self._by_id_rpc("context", request.context_ids, svc.GetContextsByIDResponse())
+
+    def _by_type_rpc(self, kind: Kind, request, response):
+        from lineage.query.ast import Attribute, Comparison
+
+        version = request.type_version if request.HasField("type_version") else None
+        with self.backend.transaction():
+            type_ = self.backend.find_type(kind, request.type_name, version)
+            if type_ is None:
+                return response
+            if not request.HasField("options"):
+                getattr(response, f"{kind}s").extend(self.backend.find_nodes(kind, type_ids=[type_.id]))
+                return response
+            return self._list(
+                kind, request, response,
+                base_filter=Comparison(Attribute("type_id"), "=", type_.id),
+            )
+
+    def GetArtifactsByType(self, request: svc.GetArtifactsByTypeRequest) -> svc.GetArtifactsByTypeResponse:
+        return self._by_type_rpc("artifact", request, svc.GetArtifactsByTypeResponse())
+
+    def GetExecutionsByType(self, request: svc.GetExecutionsByTypeRequest) -> svc.GetExecutionsByTypeResponse:
+        return self._by_type_rpc("execution", request, svc.GetExecutionsByTypeResponse())
+
+    def GetContextsByType(self, request: svc.GetContextsByTypeRequest) -> svc.GetContextsByTypeResponse:
+        return self._by_type_rpc("context", request, svc.GetContextsByTypeResponse())
+
+    def _by_type_and_name_rpc(self, kind: Kind, request, response):
+        version = request.type_version if request.HasField("type_version") else None
+        name = getattr(request, f"{kind}_name")
+        with self.backend.transaction():
+            type_ = self.backend.find_type(kind, request.type_name, version)
+            if type_ is not None:
+                found = self.backend.find_nodes(kind, type_ids=[type_.id], name=name)
+                if found:
+                    getattr(response, kind).CopyFrom(found[0])
+        return response
+
+    def GetArtifactByTypeAndName(
+        self, request: svc.GetArtifactByTypeAndNameRequest
+    ) -> svc.GetArtifactByTypeAndNameResponse:
+        return self._by_type_and_name_rpc("artifact", request, svc.GetArtifactByTypeAndNameResponse())
+
+    def GetExecutionByTypeAndName(
+        self, request: svc.GetExecutionByTypeAndNameRequest
+    ) -> svc.GetExecutionByTypeAndNameResponse:
+        return self._by_type_and_name_rpc("execution", request, svc.GetExecutionByTypeAndNameResponse())
+
+    def GetContextByTypeAndName(
+        self, request: svc.GetContextByTypeAndNameRequest
+    ) -> svc.GetContextByTypeAndNameResponse:
+        return self._by_type_and_name_rpc("context", request, svc.GetContextByTypeAndNameResponse())
+
+    def GetArtifactsByURI(self, request: svc.GetArtifactsByURIRequest) -> svc.GetArtifactsByURIResponse:
+        response = svc.GetArtifactsByURIResponse()
+        with self.backend.transaction():
+            found: dict[int, pb.Artifact] = {}
+            for uri in request.uris:
+                found.update((a.id, a) for a in self.backend.find_nodes("artifact", uri=uri))
+            response.artifacts.extend(found[i] for i in sorted(found))
+        return response
+
+    def _by_external_ids_rpc(self, kind: Kind, request, response):
+        with self.backend.transaction():
+            getattr(response, f"{kind}s").extend(
+                self.backend.find_nodes(kind, external_ids=list(request.external_ids))
+            )
+        return response
+
+    def GetArtifactsByExternalIds(
+        self, request: svc.GetArtifactsByExternalIdsRequest
+    ) -> svc.GetArtifactsByExternalIdsResponse:
+        return self._by_external_ids_rpc("artifact", request, svc.GetArtifactsByExternalIdsResponse())
+
+    def GetExecutionsByExternalIds(
+        self, request: svc.GetExecutionsByExternalIdsRequest
+    ) -> svc.GetExecutionsByExternalIdsResponse:
+        return self._by_external_ids_rpc("execution", request, svc.GetExecutionsByExternalIdsResponse())
+
+    def GetContextsByExternalIds(
+        self, request: svc.GetContextsByExternalIdsRequest
+    ) -> svc.GetContextsByExternalIdsResponse:
+        return self._by_external_ids_rpc("context", request, svc.GetContextsByExternalIdsResponse())
+
+    def _events_rpc(self, response, **ids):
+        with self.backend.transaction():
+            response.events.extend(self.backend.get_events(**ids))
+        return response
+
+    def GetEventsByExecutionIDs(
+        self, request: svc.GetEventsByExecutionIDsRequest
+    ) -> svc.GetEventsByExecutionIDsResponse:
+        return self._events_rpc(svc.GetEventsByExecutionIDsResponse(), execution_ids=list(request.execution_ids))
+
+    def GetEventsByArtifactIDs(self, request: svc.GetEventsByArtifactIDsRequest) -> svc.GetEventsByArtifactIDsResponse:
+        return self._events_rpc(svc.GetEventsByArtifactIDsResponse(), artifact_ids=list(request.artifact_ids))
+
+    # ----------------------------------------------------------- context links
+    def _contexts_of(self, kind: Kind, node_id: int, response):
+        with self.backend.transaction():
+            links = self.backend.get_context_links(kind, node_ids=[node_id])
+            if not links:
+                # MLMD reports a node without contexts (or no such node) as NotFound.
+                raise errors.NotFoundError(f"No contexts found for {kind}_id {node_id}")
+            response.contexts.extend(self.backend.get_nodes("context", [c for _, c in links]))
+        return response
+
+    def GetContextsByArtifact(self, request: svc.GetContextsByArtifactRequest) -> svc.GetContextsByArtifactResponse:
+        return self._contexts_of("artifact", request.artifact_id, svc.GetContextsByArtifactResponse())
+
+    def GetContextsByExecution(
+        self, request: svc.GetContextsByExecutionRequest
+    ) -> svc.GetContextsByExecutionResponse:
+        return self._contexts_of("execution", request.execution_id, svc.GetContextsByExecutionResponse())
+
+    def _nodes_in_context(self, kind: Kind, request, response):
+        from lineage.query.ast import Attribute, Comparison
+
+        from lineage.query.ast import Neighbour
+
+        # "$" cannot appear in a user's alias, so this join never clashes with one.
+        within = Comparison(Attribute("id", Neighbour("contexts", "$within")), "=", request.context_id)
+        if not request.HasField("options"):
+            with self.backend.transaction():
+                links = self.backend.get_context_links(kind, context_ids=[request.context_id])
+                getattr(response, f"{kind}s").extend(self.backend.get_nodes(kind, [n for n, _ in links]))
+            return response
+        return self._list(kind, request, response, within=within)
+
+    def GetArtifactsByContext(self, request: svc.GetArtifactsByContextRequest) -> svc.GetArtifactsByContextResponse:
+        return self._nodes_in_context("artifact", request, svc.GetArtifactsByContextResponse())
+
+    def GetExecutionsByContext(
+        self, request: svc.GetExecutionsByContextRequest
+    ) -> svc.GetExecutionsByContextResponse:
+        return self._nodes_in_context("execution", request, svc.GetExecutionsByContextResponse())
+
+    def _related_contexts(self, context_ids: Iterable[int], parents: bool) -> dict[int, list]:
+        backend = self.backend
+        ids = list(context_ids)
+        if parents:
+            links = backend.get_parent_contexts(child_ids=ids)
+            pairs = [(child, parent) for child, parent in links]
+        else:
+            links = backend.get_parent_contexts(parent_ids=ids)
+            pairs = [(parent, child) for child, parent in links]
+        by_id = {c.id: c for c in backend.get_nodes("context", {other for _, other in pairs})}
+        related: dict[int, list] = {}
+        for own, other in pairs:
+            related.setdefault(own, []).append(by_id[other])
+        return related
+
+    def GetParentContextsByContext(
+        self, request: svc.GetParentContextsByContextRequest
+    ) -> svc.GetParentContextsByContextResponse:
+        response = svc.GetParentContextsByContextResponse()
+        with self.backend.transaction():
+            response.contexts.extend(self._related_contexts([request.context_id], True).get(request.context_id, []))
+        return response
+
+    def GetChildrenContextsByContext(
+        self, request: svc.GetChildrenContextsByContextRequest
+    ) -> svc.GetChildrenContextsByContextResponse:
+        response = svc.GetChildrenContextsByContextResponse()
+        with self.backend.transaction():
+            response.contexts.extend(self._related_contexts([request.context_id], False).get(request.context_id, []))
+        return response
+
+    def GetParentContextsByContexts(
+        self, request: svc.GetParentContextsByContextsRequest
+    ) -> svc.GetParentContextsByContextsResponse:
+        response = svc.GetParentContextsByContextsResponse()
+        with self.backend.transaction():
+            for child, parents in self._related_contexts(request.context_ids, True).items():
+                response.contexts[child].parent_contexts.extend(parents)
+        return response
+
+    def GetChildrenContextsByContexts(
+        self, request: svc.GetChildrenContextsByContextsRequest
+    ) -> svc.GetChildrenContextsByContextsResponse:
+        response = svc.GetChildrenContextsByContextsResponse()
+        with self.backend.transaction():
+            for parent, children in self._related_contexts(request.context_ids, False).items():
+                response.contexts[parent].children_contexts.extend(children)
+        return response
+
+    # ---------------------------------------------------------------- lineage
+    def GetLineageGraph(self, request: svc.GetLineageGraphRequest) -> svc.GetLineageGraphResponse:
+        from lineage.lineage_queries import lineage_graph
+
+        response = svc.GetLineageGraphResponse()
+        with self.backend.transaction():
+            response.subgraph.CopyFrom(lineage_graph(self, request.options))
+        return response
+
+    def GetLineageSubgraph(self, request: svc.GetLineageSubgraphRequest) -> svc.GetLineageSubgraphResponse:
+        from lineage.lineage_queries import lineage_subgraph
+
+        response = svc.GetLineageSubgraphResponse()
+        with self.backend.transaction():
+            response.lineage_subgraph.CopyFrom(
+                lineage_subgraph(self, request.lineage_subgraph_query_options, list(request.read_mask.paths))
+            )
+        return response
+
+
+def _and(left, right):
+    from lineage.query.ast import And
+
+    return And((left, right))
+
+
+def _apply_mask(target, given, paths: Sequence[str], label: str) -> None:
+    """Copies the fields named by a FieldMask from ``given`` into ``target``.
+
+    ``properties.<name>`` and ``custom_properties.<name>`` update one entry (and
+    delete it when ``given`` lacks it); a bare map name replaces the whole map.
+    """
+    descriptor = target.DESCRIPTOR
+    for path in paths:
+        head, _, key = path.partition(".")
+        if head in ("properties", "custom_properties") and key:
+            source_map, target_map = getattr(given, head), getattr(target, head)
+            if key in source_map:
+                target_map[key].CopyFrom(source_map[key])
+            elif key in target_map:
+                del target_map[key]
+            continue
+        if head in ("id", "type_id", "type", "create_time_since_epoch", "last_update_time_since_epoch"):
+            continue
+        field = descriptor.fields_by_name.get(head)
+        if field is None or key:
+            raise errors.InvalidArgumentError(f"update_mask path {path!r} names no field of {label}")
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            target.ClearField(head)
+            for map_key, value in getattr(given, head).items():
+                getattr(target, head)[map_key].CopyFrom(value)
+        elif given.HasField(head):
+            if field.message_type is not None:
+                getattr(target, head).CopyFrom(getattr(given, head))
+            else:
+                setattr(target, head, getattr(given, head))
+        else:
+            target.ClearField(head)

@@ -1,0 +1,86 @@
+"""Store URLs: one string naming a backend and where its data lives.
+
+``memory://``                           the in-memory graph (MLMD's fake database)
+``sqlite:///path/to/metadata.sqlite``   an MLMD SQLite file (``sqlite://`` alone: in memory)
+``mysql://user:password@host:port/db``  MLMD's schema in MySQL or MariaDB
+``postgresql://user:password@host:port/db``
+``neo4j://user:password@host:port/db`` / ``bolt://...``  a Neo4j graph
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from lineage import errors
+from lineage.proto import metadata_store_pb2 as pb
+
+__all__ = ["config_from_url", "SCHEMES"]
+
+SCHEMES = ("memory", "sqlite", "mysql", "postgresql", "postgres", "neo4j", "neo4j+s", "bolt", "bolt+s")
+
+
+def config_from_url(url: str) -> pb.ConnectionConfig:
+    """Builds the ConnectionConfig a store URL describes.
+
+    Raises:
+        InvalidArgumentError: the URL is malformed or its scheme is unknown.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    config = pb.ConnectionConfig()
+    if scheme == "memory":
+        config.fake_database.SetInParent()
+    elif scheme == "sqlite":
+        if parts.netloc:
+            raise errors.InvalidArgumentError(
+                f"sqlite URL {url!r} must look like sqlite:///relative/path or sqlite:////absolute/path"
+            )
+        path = unquote(parts.path[1:]) if parts.path.startswith("/") else unquote(parts.path)
+        config.sqlite.filename_uri = path
+        mode = parse_qs(parts.query).get("mode", ["rwc"])[0]
+        modes = {
+            "ro": pb.SqliteMetadataSourceConfig.READONLY,
+            "rw": pb.SqliteMetadataSourceConfig.READWRITE,
+            "rwc": pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE,
+        }
+        if mode not in modes:
+            raise errors.InvalidArgumentError(f"sqlite URL mode {mode!r} must be one of ro, rw, rwc")
+        config.sqlite.connection_mode = modes[mode]
+    elif scheme == "mysql":
+        mysql = config.mysql
+        mysql.host = parts.hostname or "127.0.0.1"
+        mysql.port = parts.port or 3306
+        mysql.database = parts.path.lstrip("/") or "mlmd"
+        if parts.username:
+            mysql.user = unquote(parts.username)
+        if parts.password:
+            mysql.password = unquote(parts.password)
+        socket = parse_qs(parts.query).get("unix_socket")
+        if socket:
+            mysql.socket = socket[0]
+    elif scheme in ("postgresql", "postgres"):
+        postgres = config.postgresql
+        postgres.host = parts.hostname or "127.0.0.1"
+        postgres.port = str(parts.port or 5432)
+        postgres.dbname = parts.path.lstrip("/") or "mlmd"
+        if parts.username:
+            postgres.user = unquote(parts.username)
+        if parts.password:
+            postgres.password = unquote(parts.password)
+    elif scheme in ("neo4j", "neo4j+s", "bolt", "bolt+s"):
+        neo4j = config.neo4j
+        host = parts.hostname or "127.0.0.1"
+        port = f":{parts.port}" if parts.port else ""
+        neo4j.uri = f"{scheme}://{host}{port}"
+        if parts.username:
+            neo4j.user = unquote(parts.username)
+        if parts.password:
+            neo4j.password = unquote(parts.password)
+        if parts.path.strip("/"):
+            neo4j.database = parts.path.strip("/")
+    else:
+        raise errors.InvalidArgumentError(
+            f"store URL {url!r} has an unknown scheme {parts.scheme!r}; use one of "
+            + ", ".join(f"{s}://" for s in SCHEMES)
+        )
+    return config
