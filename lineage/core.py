@@ -508,7 +508,10 @@ class MetadataService:
                 )
 
     def PutExecutions(self, request: svc.PutExecutionsRequest) -> svc.PutExecutionsResponse:
-        return self._put_nodes_rpc("execution", request, svc.PutExecutionsResponse())
+        with self.backend.transaction():
+            response = self._put_nodes_rpc("execution", request, svc.PutExecutionsResponse())
+            self._refresh_fingerprints(response.execution_ids)
+        return response
 
     def PutContexts(self, request: svc.PutContextsRequest) -> svc.PutContextsResponse:
         return self._put_nodes_rpc("context", request, svc.PutContextsResponse())
@@ -549,7 +552,27 @@ class MetadataService:
     def PutEvents(self, request: svc.PutEventsRequest) -> svc.PutEventsResponse:
         with self.backend.transaction():
             self._insert_events(request.events, _now_ms())
+            self._refresh_fingerprints({e.execution_id for e in request.events})
         return svc.PutEventsResponse()
+
+    def _refresh_fingerprints(self, execution_ids: Iterable[int]) -> None:
+        """Re-indexes the cache fingerprints of executions whose inputs or properties changed."""
+        from lineage.cache import execution_fingerprints
+
+        ids = sorted(set(execution_ids))
+        if not ids:
+            return
+        backend = self.backend
+        executions = backend.get_nodes("execution", ids)
+        types = {t.id: t for t in backend.get_types("execution", {e.type_id for e in executions})}
+        events: dict[int, list[pb.Event]] = {}
+        for event in backend.get_events(execution_ids=ids):
+            events.setdefault(event.execution_id, []).append(event)
+        for execution in executions:
+            backend.set_fingerprints(
+                execution.id,
+                execution_fingerprints(execution, types[execution.type_id], events.get(execution.id, ())),
+            )
 
     def _link_to_contexts(self, kind: Kind, pairs: Iterable[tuple[int, int]]) -> None:
         """Stores attributions (artifacts) or associations (executions), skipping existing ones."""
@@ -672,6 +695,7 @@ class MetadataService:
             )
             self._link_to_contexts("artifact", [(a, c) for c in context_ids for a in artifact_ids])
             self._link_to_contexts("execution", [(execution_id, c) for c in context_ids])
+            self._refresh_fingerprints([execution_id])
         response.execution_id = execution_id
         response.artifact_ids.extend(artifact_ids)
         response.context_ids.extend(context_ids)
@@ -718,6 +742,7 @@ class MetadataService:
             self._insert_events(events, now)
             self._link_to_contexts("artifact", [(a, c) for c in context_ids for a in artifact_ids])
             self._link_to_contexts("execution", [(e, c) for c in context_ids for e in execution_ids])
+            self._refresh_fingerprints(execution_ids)
         response.execution_ids.extend(execution_ids)
         response.artifact_ids.extend(artifact_ids)
         response.context_ids.extend(context_ids)

@@ -159,3 +159,10 @@ class Backend(Protocol):
         parent_ids: Iterable[int] | None = None,
     ) -> list[tuple[int, int]]:
         """Returns (child_id, parent_id) pairs touching the given contexts."""
+
+    # -- cache index ----------------------------------------------------------
+    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
+        """Replaces the cache fingerprints recorded for an execution."""
+
+    def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
+        """Returns ids of executions recorded under a fingerprint, newest (highest id) first."""

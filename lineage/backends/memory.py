@@ -65,6 +65,8 @@ class MemoryBackend:
         self._by_external_id: dict[Kind, dict[str, int]] = {k: {} for k in KINDS}
         # (kind, is_custom, property name, value kind, value) -> ids
         self._by_property: dict[tuple, set[int]] = defaultdict(set)
+        self._fingerprints: dict[int, tuple[str, ...]] = {}
+        self._by_fingerprint: dict[str, set[int]] = defaultdict(set)
 
     # -- transactions -------------------------------------------------------
     @contextlib.contextmanager
@@ -409,6 +411,22 @@ class MemoryBackend:
         for parent in parent_ids or ():
             pairs.update((c, parent) for c in self._linked(("context", parent), _PARENT, False))
         return sorted(pairs)
+
+    # -- cache index ----------------------------------------------------------
+    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
+        old = self._fingerprints.get(execution_id, ())
+        self._swap_fingerprints(execution_id, old, tuple(fingerprints))
+        self._record(lambda: self._swap_fingerprints(execution_id, tuple(fingerprints), old))
+
+    def _swap_fingerprints(self, execution_id: int, old: tuple[str, ...], new: tuple[str, ...]) -> None:
+        for fingerprint in old:
+            self._by_fingerprint[fingerprint].discard(execution_id)
+        for fingerprint in new:
+            self._by_fingerprint[fingerprint].add(execution_id)
+        self._fingerprints[execution_id] = new
+
+    def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
+        return sorted(self._by_fingerprint.get(fingerprint, ()), reverse=True)
 
     # -- neighbours for filter predicates -------------------------------------
     def neighbours(self, kind: Kind, node_id: int, relation: str) -> list:
