@@ -26,7 +26,12 @@ if _version_not_supported:
 
 
 class MetadataStoreServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The metadata store as a service. Errors are reported with the standard
+    gRPC status codes: INVALID_ARGUMENT for malformed requests, NOT_FOUND for
+    missing records a call requires, ALREADY_EXISTS for uniqueness conflicts,
+    FAILED_PRECONDITION for stale updates, ABORTED for transactions lost to a
+    concurrent writer.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -297,316 +302,373 @@ class MetadataStoreServiceStub:
 
 
 class MetadataStoreServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The metadata store as a service. Errors are reported with the standard
+    gRPC status codes: INVALID_ARGUMENT for malformed requests, NOT_FOUND for
+    missing records a call requires, ALREADY_EXISTS for uniqueness conflicts,
+    FAILED_PRECONDITION for stale updates, ABORTED for transactions lost to a
+    concurrent writer.
+    """
 
     def PutArtifactType(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates an artifact type or checks it against the stored one.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutExecutionType(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates an execution type or checks it against the stored one.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutContextType(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates a context type or checks it against the stored one.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutTypes(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Creates or checks several types in one transaction.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutArtifacts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Inserts or updates artifacts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutExecutions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Inserts or updates executions.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutEvents(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Stores events.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutExecution(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Records an execution with its artifacts, events and contexts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutLineageSubgraph(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Records executions, artifacts, events and contexts together.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutContexts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Inserts or updates contexts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutAttributionsAndAssociations(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Adds artifacts and executions to contexts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutParentContexts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Nests contexts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactType(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches an artifact type by name and version.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactTypesByID(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches artifact types by id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactTypes(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches all artifact types.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionType(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches an execution type by name and version.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionTypesByID(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches execution types by id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionTypes(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches all execution types.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextType(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches a context type by name and version.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextTypesByID(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches context types by id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextTypes(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches all context types.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifacts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists artifacts, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutions(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists executions, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContexts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists contexts, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactsByID(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches artifacts by id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionsByID(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches executions by id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextsByID(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches contexts by id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactsByType(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the artifacts of a type.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionsByType(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the executions of a type.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextsByType(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the contexts of a type.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactByTypeAndName(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Finds an artifact by type and name.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionByTypeAndName(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Finds an execution by type and name.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextByTypeAndName(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Finds a context by type and name.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactsByURI(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Finds artifacts by uri.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetEventsByExecutionIDs(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the events of executions.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetEventsByArtifactIDs(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the events of artifacts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactsByExternalIds(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches artifacts by external id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionsByExternalIds(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches executions by external id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextsByExternalIds(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches contexts by external id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactTypesByExternalIds(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches artifact types by external id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionTypesByExternalIds(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches execution types by external id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextTypesByExternalIds(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches context types by external id.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextsByArtifact(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the contexts of an artifact.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetContextsByExecution(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the contexts of an execution.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetParentContextsByContext(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the parents of a context.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetChildrenContextsByContext(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the children of a context.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetParentContextsByContexts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the parents of several contexts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetChildrenContextsByContexts(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Fetches the children of several contexts.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetArtifactsByContext(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the artifacts in a context, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetExecutionsByContext(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Lists the executions in a context, a page at a time.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetLineageGraph(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Deprecated lineage query; use GetLineageSubgraph.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetLineageSubgraph(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Walks lineage from a set of starting nodes.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -883,7 +945,12 @@ def add_MetadataStoreServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MetadataStoreService:
-    """Missing associated documentation comment in .proto file."""
+    """The metadata store as a service. Errors are reported with the standard
+    gRPC status codes: INVALID_ARGUMENT for malformed requests, NOT_FOUND for
+    missing records a call requires, ALREADY_EXISTS for uniqueness conflicts,
+    FAILED_PRECONDITION for stale updates, ABORTED for transactions lost to a
+    concurrent writer.
+    """
 
     @staticmethod
     def PutArtifactType(request,
