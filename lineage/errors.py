@@ -66,39 +66,125 @@ class StatusError(Exception):
         return grpc.StatusCode.UNKNOWN
 
 
-def _status_class(name: str, code: int, doc: str) -> type[StatusError]:
+class CancelledError(StatusError):
+    """The operation was cancelled."""
+
+    code = CANCELLED
+
     def __init__(self, message: str):
-        StatusError.__init__(self, message, code)
+        super().__init__(message, CANCELLED)
 
-    return type(name, (StatusError,), {"code": code, "__init__": __init__, "__doc__": doc})
+class InvalidArgumentError(StatusError):
+    """The request is malformed or names a bad value."""
 
+    code = INVALID_ARGUMENT
 
-CancelledError = _status_class("CancelledError", CANCELLED, "The operation was cancelled.")
-InvalidArgumentError = _status_class(
-    "InvalidArgumentError", INVALID_ARGUMENT, "The request is malformed or names a bad value.")
-DeadlineExceededError = _status_class(
-    "DeadlineExceededError", DEADLINE_EXCEEDED, "The deadline passed before the call finished.")
-NotFoundError = _status_class("NotFoundError", NOT_FOUND, "A named record does not exist.")
-AlreadyExistsError = _status_class(
-    "AlreadyExistsError", ALREADY_EXISTS, "A record with the same unique key already exists.")
-PermissionDeniedError = _status_class(
-    "PermissionDeniedError", PERMISSION_DENIED, "The caller may not do this.")
-UnauthenticatedError = _status_class(
-    "UnauthenticatedError", UNAUTHENTICATED, "The caller could not be authenticated.")
-ResourceExhaustedError = _status_class(
-    "ResourceExhaustedError", RESOURCE_EXHAUSTED, "A size or quota limit was hit.")
-FailedPreconditionError = _status_class(
-    "FailedPreconditionError", FAILED_PRECONDITION,
-    "The store is not in a state that allows the call (schema version, read-only, cycle).")
-AbortedError = _status_class(
-    "AbortedError", ABORTED, "The call conflicted with a concurrent one; it may be retried.")
-OutOfRangeError = _status_class("OutOfRangeError", OUT_OF_RANGE, "A value is out of range.")
-UnimplementedError = _status_class(
-    "UnimplementedError", UNIMPLEMENTED, "The operation or configuration is not supported.")
-InternalError = _status_class("InternalError", INTERNAL, "An invariant of the store broke.")
-UnavailableError = _status_class(
-    "UnavailableError", UNAVAILABLE, "The storage server cannot be reached.")
-DataLossError = _status_class("DataLossError", DATA_LOSS, "Stored data is corrupt or lost.")
+    def __init__(self, message: str):
+        super().__init__(message, INVALID_ARGUMENT)
+
+class DeadlineExceededError(StatusError):
+    """The deadline passed before the call finished."""
+
+    code = DEADLINE_EXCEEDED
+
+    def __init__(self, message: str):
+        super().__init__(message, DEADLINE_EXCEEDED)
+
+class NotFoundError(StatusError):
+    """A named record does not exist."""
+
+    code = NOT_FOUND
+
+    def __init__(self, message: str):
+        super().__init__(message, NOT_FOUND)
+
+class AlreadyExistsError(StatusError):
+    """A record with the same unique key already exists."""
+
+    code = ALREADY_EXISTS
+
+    def __init__(self, message: str):
+        super().__init__(message, ALREADY_EXISTS)
+
+class PermissionDeniedError(StatusError):
+    """The caller may not do this."""
+
+    code = PERMISSION_DENIED
+
+    def __init__(self, message: str):
+        super().__init__(message, PERMISSION_DENIED)
+
+class UnauthenticatedError(StatusError):
+    """The caller could not be authenticated."""
+
+    code = UNAUTHENTICATED
+
+    def __init__(self, message: str):
+        super().__init__(message, UNAUTHENTICATED)
+
+class ResourceExhaustedError(StatusError):
+    """A size or quota limit was hit."""
+
+    code = RESOURCE_EXHAUSTED
+
+    def __init__(self, message: str):
+        super().__init__(message, RESOURCE_EXHAUSTED)
+
+class FailedPreconditionError(StatusError):
+    """The store is not in a state that allows the call (schema version, read-only, cycle)."""
+
+    code = FAILED_PRECONDITION
+
+    def __init__(self, message: str):
+        super().__init__(message, FAILED_PRECONDITION)
+
+class AbortedError(StatusError):
+    """The call conflicted with a concurrent one; it may be retried."""
+
+    code = ABORTED
+
+    def __init__(self, message: str):
+        super().__init__(message, ABORTED)
+
+class OutOfRangeError(StatusError):
+    """A value is out of range."""
+
+    code = OUT_OF_RANGE
+
+    def __init__(self, message: str):
+        super().__init__(message, OUT_OF_RANGE)
+
+class UnimplementedError(StatusError):
+    """The operation or configuration is not supported."""
+
+    code = UNIMPLEMENTED
+
+    def __init__(self, message: str):
+        super().__init__(message, UNIMPLEMENTED)
+
+class InternalError(StatusError):
+    """An invariant of the store broke."""
+
+    code = INTERNAL
+
+    def __init__(self, message: str):
+        super().__init__(message, INTERNAL)
+
+class UnavailableError(StatusError):
+    """The storage server cannot be reached."""
+
+    code = UNAVAILABLE
+
+    def __init__(self, message: str):
+        super().__init__(message, UNAVAILABLE)
+
+class DataLossError(StatusError):
+    """Stored data is corrupt or lost."""
+
+    code = DATA_LOSS
+
+    def __init__(self, message: str):
+        super().__init__(message, DATA_LOSS)
 
 
 class UnknownError(StatusError):
