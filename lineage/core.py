@@ -177,6 +177,13 @@ class MetadataService:
         return found[0] if found else None
 
     def _put_type(self, kind: Kind, given, can_add_fields: bool, can_omit_fields: bool) -> int:
+        """Creates a type, or reconciles it with the stored one of the same name and version.
+
+        As in MLMD the request's id is ignored; a stored type gains new properties
+        only with ``can_add_fields``, keeps omitted ones only with
+        ``can_omit_fields``, takes a new external_id, keeps its description, and
+        may get a base_type once.
+        """
         label = f"{_kind_label(kind)}Type"
         if not given.name:
             raise errors.InvalidArgumentError(f"{label}.name is required: no type name is specified")
@@ -189,27 +196,15 @@ class MetadataService:
         version = given.version if given.HasField("version") else None
         stored = self.backend.find_type(kind, given.name, version)
         if stored is None:
-            if given.HasField("id"):
-                raise errors.InvalidArgumentError(
-                    f"{label}.id {given.id} was given for a type that does not exist: leave id unset"
-                )
-            if given.HasField("external_id") and self.backend.find_types_by_external_id(
-                kind, [given.external_id]
-            ):
-                raise errors.AlreadyExistsError(
-                    f"{label}.external_id {given.external_id!r} is already used by another type"
-                )
+            self._check_type_external_id(label, given, None)
             new = TYPE_CLASSES[kind]()
             new.CopyFrom(given)
             new.ClearField("id")
+            if not new.version:
+                new.ClearField("version")
             type_id = self.backend.insert_type(kind, new)
             self._link_base_type(kind, new)
             return type_id
-        if given.HasField("id") and given.id != stored.id:
-            raise errors.InvalidArgumentError(
-                f"{label}.id {given.id} differs from the id {stored.id} of the stored type "
-                f"{given.name!r}"
-            )
         stored_props, given_props = dict(stored.properties), dict(given.properties)
         for prop, prop_type in given_props.items():
             if prop in stored_props and stored_props[prop] != prop_type:
@@ -230,12 +225,30 @@ class MetadataService:
                 f"{label} {given.name!r} already exists without properties "
                 f"({', '.join(sorted(added))}); set can_add_fields to add them"
             )
-        if added:
+        stored_base = self._with_base_types(kind, [stored])[0].base_type if kind != "context" else 0
+        new_base = None
+        if given.HasField("base_type") and given.base_type != stored_base:
+            if stored_base or not given.base_type:
+                raise errors.UnimplementedError(
+                    f"{label}.base_type of {given.name!r} is already "
+                    f"{type(given).SystemDefinedBaseType.Name(stored_base)}; changing it is not supported"
+                )
+            new_base = given.base_type
+        new_external_id = given.HasField("external_id") and given.external_id != stored.external_id
+        if added or new_external_id:
             updated = TYPE_CLASSES[kind]()
             updated.CopyFrom(stored)
             for prop in added:
                 updated.properties[prop] = given_props[prop]
+            if new_external_id:
+                self._check_type_external_id(label, given, stored.id)
+                updated.external_id = given.external_id
             self.backend.update_type(kind, updated)
+        if new_base is not None:
+            linked = TYPE_CLASSES[kind]()
+            linked.CopyFrom(stored)
+            linked.base_type = new_base
+            self._link_base_type(kind, linked)
         return stored.id
 
     def _link_base_type(self, kind: Kind, type_) -> None:
@@ -249,6 +262,18 @@ class MetadataService:
                 f"{_kind_label(kind)}Type.base_type {base} names no known system type"
             )
         self.backend.set_parent_type(kind, type_.id, system.id)
+
+    def _check_type_external_id(self, label: str, given, own_id: int | None) -> None:
+        """Type external ids are unique across all three kinds of type."""
+        if not given.HasField("external_id"):
+            return
+        for kind in KINDS:
+            for other in self.backend.find_types_by_external_id(kind, [given.external_id]):
+                if other.id != own_id:
+                    raise errors.AlreadyExistsError(
+                        f"{label}.external_id {given.external_id!r} is already used by "
+                        f"{kind} type {other.name!r} (id {other.id})"
+                    )
 
     def _put_type_rpc(self, kind: Kind, request, field: str, response):
         with self.backend.transaction():
@@ -323,6 +348,13 @@ class MetadataService:
             getattr(response, f"{kind}_types").extend(self._with_base_types(kind, fetch()))
         return response
 
+    def _types_by_external_ids(self, kind: Kind, external_ids: Sequence[str]) -> list:
+        found = self.backend.find_types_by_external_id(kind, external_ids)
+        if external_ids and not found:
+            # MLMD answers a lookup that matches nothing with NotFound, not an empty list.
+            raise errors.NotFoundError(f"No {kind} type found with external_ids {list(external_ids)}")
+        return found
+
     def _user_types(self, kind: Kind) -> list:
         return [t for t in self.backend.get_types(kind) if t.name not in _SYSTEM_TYPE_NAMES]
 
@@ -355,21 +387,21 @@ class MetadataService:
     ) -> svc.GetArtifactTypesByExternalIdsResponse:
         return self._types_rpc(
             "artifact", svc.GetArtifactTypesByExternalIdsResponse(),
-            lambda: self.backend.find_types_by_external_id("artifact", request.external_ids))
+            lambda: self._types_by_external_ids("artifact", request.external_ids))
 
     def GetExecutionTypesByExternalIds(
         self, request: svc.GetExecutionTypesByExternalIdsRequest
     ) -> svc.GetExecutionTypesByExternalIdsResponse:
         return self._types_rpc(
             "execution", svc.GetExecutionTypesByExternalIdsResponse(),
-            lambda: self.backend.find_types_by_external_id("execution", request.external_ids))
+            lambda: self._types_by_external_ids("execution", request.external_ids))
 
     def GetContextTypesByExternalIds(
         self, request: svc.GetContextTypesByExternalIdsRequest
     ) -> svc.GetContextTypesByExternalIdsResponse:
         return self._types_rpc(
             "context", svc.GetContextTypesByExternalIdsResponse(),
-            lambda: self.backend.find_types_by_external_id("context", request.external_ids))
+            lambda: self._types_by_external_ids("context", request.external_ids))
 
     # ------------------------------------------------------------------ nodes
     def _check_properties(self, kind: Kind, node, type_) -> None:
@@ -467,6 +499,12 @@ class MetadataService:
             updated.CopyFrom(node)
             updated.type_id = stored.type_id
         updated.type = stored.type
+        if kind != "context":
+            # MLMD never renames an artifact or execution: a new name is ignored.
+            if stored.HasField("name"):
+                updated.name = stored.name
+            else:
+                updated.ClearField("name")
         updated.create_time_since_epoch = stored.create_time_since_epoch
         updated.last_update_time_since_epoch = stored.last_update_time_since_epoch
         if kind == "context" and not updated.name:
@@ -643,8 +681,19 @@ class MetadataService:
 
     # ------------------------------------------------- put execution / subgraph
     def _resolve_contexts(self, contexts: Sequence[pb.Context], reuse: bool, force_reuse: bool) -> list[int]:
-        ids = []
+        """Upserts the contexts of a put_execution / put_lineage_subgraph call.
+
+        ``force_reuse`` takes a context given by id as it is stored (NotFound if
+        it is not); ``reuse`` (or ``force_reuse``) takes a new context whose
+        (type, name) is already stored as that stored context, unchanged.
+        """
+        ids: list[int] = []
         for context in contexts:
+            if context.HasField("id") and force_reuse:
+                if not self.backend.get_nodes("context", [context.id]):
+                    raise errors.NotFoundError(f"Context.id {context.id} names no stored context")
+                ids.append(context.id)
+                continue
             if not context.HasField("id") and (reuse or force_reuse) and context.HasField("type_id"):
                 existing = self.backend.find_nodes("context", type_ids=[context.type_id], name=context.name)
                 if existing:
@@ -654,12 +703,17 @@ class MetadataService:
         return ids
 
     def _resolve_artifacts(self, artifacts: Sequence[pb.Artifact], reuse_by_external_id: bool) -> list[int]:
+        """Upserts artifacts; with ``reuse_by_external_id`` a new artifact whose
+        external_id is stored updates that stored artifact instead."""
         ids = []
         for artifact in artifacts:
             if reuse_by_external_id and not artifact.HasField("id") and artifact.HasField("external_id"):
                 existing = self.backend.find_nodes("artifact", external_ids=[artifact.external_id])
                 if existing:
-                    ids.append(existing[0].id)
+                    update = pb.Artifact()
+                    update.CopyFrom(artifact)
+                    update.id = existing[0].id
+                    ids.extend(self._upsert_nodes("artifact", [update]))
                     continue
             ids.extend(self._upsert_nodes("artifact", [artifact]))
         return ids
@@ -714,9 +768,41 @@ class MetadataService:
             setattr(bound, field, value)
         return bound
 
+    @staticmethod
+    def _edge_event(index: int, edge, execution_ids: list[int], artifact_ids: list[int]) -> pb.Event:
+        """Binds an event edge to node ids: by index into the request's lists, or by the
+        ids the event itself names (nodes stored earlier)."""
+        event = pb.Event()
+        event.CopyFrom(edge.event)
+        for kind, ids in (("execution", execution_ids), ("artifact", artifact_ids)):
+            index_field, id_field = f"{kind}_index", f"{kind}_id"
+            where = f"PutLineageSubgraphRequest.event_edges[{index}]"
+            if edge.HasField(index_field):
+                position = getattr(edge, index_field)
+                if not 0 <= position < len(ids):
+                    raise errors.OutOfRangeError(
+                        f"{where}.{index_field} {position} is outside the {len(ids)} {kind}s of the request"
+                    )
+                if event.HasField(id_field) and getattr(event, id_field) != ids[position]:
+                    raise errors.InvalidArgumentError(
+                        f"{where}.event.{id_field} {getattr(event, id_field)} differs from the "
+                        f"{kind} at {index_field} {position} (id {ids[position]})"
+                    )
+                setattr(event, id_field, ids[position])
+            elif not event.HasField(id_field):
+                raise errors.InvalidArgumentError(f"{where} names no {kind}: set {index_field} or event.{id_field}")
+        return event
+
     def PutLineageSubgraph(self, request: svc.PutLineageSubgraphRequest) -> svc.PutLineageSubgraphResponse:
         options = request.options
         response = svc.PutLineageSubgraphResponse()
+        for field in ("contexts", "artifacts", "executions"):
+            for index, node in enumerate(getattr(request, field)):
+                if node.HasField("id") and not node.HasField("type_id"):
+                    raise errors.InvalidArgumentError(
+                        f"PutLineageSubgraphRequest.{field}[{index}].type_id is required, "
+                        "also for a stored node given by id"
+                    )
         with self.backend.transaction():
             now = _now_ms()
             context_ids = self._resolve_contexts(request.contexts, options.reuse_context_if_already_exist, False)
@@ -724,21 +810,10 @@ class MetadataService:
                 request.artifacts, options.reuse_artifact_if_already_exist_by_external_id
             )
             execution_ids = self._upsert_nodes("execution", request.executions)
-            events = []
-            for index, edge in enumerate(request.event_edges):
-                for field, ids in (("execution_index", execution_ids), ("artifact_index", artifact_ids)):
-                    position = getattr(edge, field)
-                    if not edge.HasField(field) or not 0 <= position < len(ids):
-                        raise errors.InvalidArgumentError(
-                            f"PutLineageSubgraphRequest.event_edges[{index}].{field} "
-                            f"{position if edge.HasField(field) else '(unset)'} is out of range "
-                            f"0..{len(ids) - 1}"
-                        )
-                events.append(
-                    self._bind_event(
-                        edge.event, artifact_ids[edge.artifact_index], execution_ids[edge.execution_index], index
-                    )
-                )
+            events = [
+                self._edge_event(index, edge, execution_ids, artifact_ids)
+                for index, edge in enumerate(request.event_edges)
+            ]
             self._insert_events(events, now)
             self._link_to_contexts("artifact", [(a, c) for c in context_ids for a in artifact_ids])
             self._link_to_contexts("execution", [(e, c) for c in context_ids for e in execution_ids])
@@ -775,6 +850,8 @@ class MetadataService:
                 plain = pb.ListOperationOptions()
                 plain.CopyFrom(options)
                 plain.ClearField("next_page_token")
+                # Clients shrink the last page, so the page size may change between pages.
+                plain.max_result_size = token.set_options.max_result_size
                 if token.set_options != plain:
                     raise errors.InvalidArgumentError(
                         "ListOperationOptions changed between pages: next_page_token belongs to "
@@ -905,10 +982,13 @@ class MetadataService:
         return response
 
     def _by_external_ids_rpc(self, kind: Kind, request, response):
+        external_ids = list(request.external_ids)
         with self.backend.transaction():
-            getattr(response, f"{kind}s").extend(
-                self.backend.find_nodes(kind, external_ids=list(request.external_ids))
-            )
+            found = self.backend.find_nodes(kind, external_ids=external_ids)
+            if external_ids and not found:
+                # MLMD answers a lookup that matches nothing with NotFound, not an empty list.
+                raise errors.NotFoundError(f"No {kind} found with external_ids {external_ids}")
+            getattr(response, f"{kind}s").extend(found)
         return response
 
     def GetArtifactsByExternalIds(

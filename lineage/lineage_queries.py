@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["lineage_subgraph", "lineage_graph", "MAX_STARTING_NODES"]
 
 MAX_STARTING_NODES = 100
+#: Hops walked when a request leaves max_num_hops unset, as in MLMD.
+DEFAULT_MAX_HOPS = 100
 
 _DIRECTIONS = {
     pb.LineageSubgraphQueryOptions.UPSTREAM: UPSTREAM,
@@ -96,7 +98,8 @@ def lineage_subgraph(
     start = getattr(options, which)
     if not start.filter_query:
         raise errors.InvalidArgumentError(f"LineageSubgraphQueryOptions.{which}.filter_query is required")
-    if options.max_num_hops < 0:
+    max_hops = options.max_num_hops if options.HasField("max_num_hops") else DEFAULT_MAX_HOPS
+    if max_hops < 0:
         raise errors.InvalidArgumentError(
             f"LineageSubgraphQueryOptions.max_num_hops must be >= 0, got {options.max_num_hops}"
         )
@@ -106,6 +109,10 @@ def lineage_subgraph(
         raise errors.InvalidArgumentError(
             f"LineageSubgraphQueryOptions.{which}.filter_query matches more than "
             f"{MAX_STARTING_NODES} nodes"
+        )
+    if not starting:
+        raise errors.NotFoundError(
+            f"LineageSubgraphQueryOptions.{which}.filter_query {start.filter_query!r} matches no {kind}"
         )
     stops: dict[str, set[int]] = {"artifact": set(), "execution": set()}
     excluded: dict[str, set[int]] = {"artifact": set(), "execution": set()}
@@ -120,12 +127,12 @@ def lineage_subgraph(
     start_executions = starting if kind == "execution" else []
     reach = traverse(
         service.backend, start_artifacts, start_executions,
-        direction=_DIRECTIONS[options.direction], max_hops=options.max_num_hops,
+        direction=_DIRECTIONS[options.direction], max_hops=max_hops,
         stop_artifacts=stops["artifact"], stop_executions=stops["execution"],
     )
-    # Ending nodes that are not kept are dropped, but never a starting node.
-    artifact_ids = reach.artifact_ids - (excluded["artifact"] - set(start_artifacts))
-    execution_ids = reach.execution_ids - (excluded["execution"] - set(start_executions))
+    # Ending nodes that are not kept are dropped, starting ones included.
+    artifact_ids = reach.artifact_ids - excluded["artifact"]
+    execution_ids = reach.execution_ids - excluded["execution"]
     graph = pb.LineageGraph()
     _fill_graph(service, graph, artifact_ids, execution_ids, read_mask)
     return graph

@@ -254,6 +254,27 @@ class MemoryBackend:
             return set() if node_id is None else {node_id}
         return None
 
+    def _like_hit(self, kind: Kind, attribute: str, pattern: str) -> set[int] | None:
+        """Ids whose uri or name may match a LIKE pattern, found from the index keys.
+
+        Returns a superset (the predicate checks the exact pattern): keys that
+        hold the pattern's longest literal run, and start with its literal prefix.
+        """
+        if attribute == "uri" and kind == "artifact":
+            index = self._by_uri
+        elif attribute == "name":
+            index = self._by_name[kind]
+        else:
+            return None
+        runs, prefix = _like_literals(pattern)
+        longest = max(runs, key=len, default="")
+        keys = [key for key in index if longest in key] if longest else list(index)
+        hits: set[int] = set()
+        for key in keys:
+            if key.startswith(prefix):
+                hits |= index[key]
+        return hits
+
     def candidate_ids_by_property(
         self, kind: Kind, is_custom: bool, name: str, value_kind: str, value
     ) -> set[int]:
@@ -285,15 +306,19 @@ class MemoryBackend:
         """Narrows a filter to candidate ids through the indexes; None means every node."""
         candidates: set[int] | None = None
         conjuncts = expr.items if isinstance(expr, qast.And) else (expr,)
-        for term in conjuncts:
+        # Selective lookups first; once few candidates remain the predicate is
+        # cheaper than building another broad id set (a whole type, say).
+        for term in sorted(conjuncts, key=_selectivity_rank):
+            if candidates is not None and len(candidates) <= _ENOUGH_CANDIDATES:
+                break
             found = self._index_hit(kind, term)
             if found is not None:
                 candidates = found if candidates is None else candidates & found
-                if not candidates:
-                    break
         return None if candidates is None else list(candidates)
 
     def _index_hit(self, kind: Kind, term) -> set[int] | None:
+        if isinstance(term, qast.Like) and isinstance(term.left, qast.Attribute) and term.left.neighbour is None:
+            return self._like_hit(kind, term.left.name, term.pattern)
         if isinstance(term, qast.InList) and isinstance(term.left, qast.Attribute):
             hits: set[int] = set()
             for value in term.values:
@@ -456,6 +481,38 @@ def _compiled(expr, kind: Kind):
     from lineage.query.python_compiler import compile_predicate
 
     return compile_predicate(expr, kind)
+
+
+_ENOUGH_CANDIDATES = 256
+_BROAD_ATTRIBUTES = frozenset({"type", "type_id"})
+
+
+def _selectivity_rank(term) -> int:
+    """Orders conjuncts for index narrowing: exact keys, then LIKE, then whole types."""
+    if isinstance(term, qast.Like):
+        return 1
+    left = getattr(term, "left", None)
+    if isinstance(left, qast.Attribute) and left.name in _BROAD_ATTRIBUTES:
+        return 2
+    return 0
+
+
+def _like_literals(pattern: str) -> tuple[list[str], str]:
+    """Splits a LIKE pattern into its literal runs and its literal prefix."""
+    runs, current, prefix, at_start = [], [], None, True
+    chars = iter(pattern)
+    for char in chars:
+        if char in "%_":
+            runs.append("".join(current))
+            if at_start:
+                prefix, at_start = "".join(current), False
+            current = []
+            continue
+        if char == "\\":
+            char = next(chars, "")
+        current.append(char)
+    runs.append("".join(current))
+    return runs, "".join(current) if prefix is None else prefix
 
 
 def _after(nodes: list[Node], field: str, cursor: tuple[int, int], ascending: bool) -> list[Node]:

@@ -300,7 +300,48 @@ class _Resolver:
     def _comparison(self, children) -> ast.Expr:
         left, op_token, right = children
         op = "!=" if op_token.value == "<>" else op_token.value
-        return self.compare(self.operand(left), op, self.operand(right), op_token)
+        (left, left_offset), (right, right_offset) = self.term(left), self.term(right)
+        if left_offset or right_offset:
+            if self.is_field(left) and self.is_field(right):
+                if left_offset != right_offset:
+                    raise self.fail("arithmetic on fields on both sides of a comparison is not "
+                                    "supported", op_token)
+            elif self.is_field(left):
+                right = self.shifted(right, -left_offset)
+            else:
+                left = self.shifted(left, -right_offset)
+        return self.compare(left, op, right, op_token)
+
+    def term(self, tree) -> tuple[_Operand, int | float]:
+        """Reads ``operand (+|-) number ...``: returns the operand and the summed offset.
+
+        A literal operand absorbs its offset; a field keeps it for ``_comparison``
+        to move to the other side, so ``properties.n.int_value + 1 = 2`` compares
+        the field with 1.
+        """
+        if getattr(tree, "data", None) != "arith":
+            return self.operand(tree), 0
+        base, offset = self.term(tree.children[0])
+        sign, operand = tree.children[1], self.operand(tree.children[2])
+        if not isinstance(operand, _Lit) or operand.type not in ("int", "double"):
+            raise self.fail(f"only a number can be added to or subtracted from a value here, "
+                            f"not {operand.token.value!r}", operand.token)
+        offset += operand.value if sign.value == "+" else -operand.value
+        if isinstance(base, _Lit):
+            return self.shifted(base, offset), 0
+        ref = self.field(base)
+        if ref.type not in ("int", "double"):
+            raise self.fail(f"cannot add a number to {self.describe(ref)} "
+                            f"({_type_label(ref.type)})", sign)
+        return base, offset
+
+    def shifted(self, operand: _Operand, offset: int | float) -> _Lit:
+        """Returns a numeric literal plus ``offset``."""
+        if not isinstance(operand, _Lit) or operand.type not in ("int", "double"):
+            raise self.fail(f"{operand.token.value!r} must be a number to take part in arithmetic",
+                            operand.token)
+        value = operand.value + offset
+        return _Lit(value, "double" if isinstance(value, float) else "int", operand.token)
 
     def _between(self, children) -> ast.Expr:
         operands = [c for c in children if not isinstance(c, lark.Token)]
@@ -435,6 +476,10 @@ class _Resolver:
         if operand.type == "null":
             raise self.fail(f"NULL cannot be used with {op}; use IS NULL or IS NOT NULL",
                             operand.token)
+        if ref.enum is not None and operand.type != "string":
+            example = next(iter(_ENUMS[ref.enum]))
+            raise self.fail(f"{self.describe(ref)} takes an enum name such as {example}, not "
+                            f"{_type_label(operand.type)}", operand.token)
         if not _compatible(ref.type, operand.type):
             hint = ""
             if ref.enum is not None and operand.type == "string":

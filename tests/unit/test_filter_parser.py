@@ -38,7 +38,7 @@ def cmp(field, op, value):
 
 # --- attributes ---------------------------------------------------------------
 
-ATTRIBUTE_LITERALS = {"int": "1", "double": "1.5", "string": '"x"', "bool": "TRUE", "enum": "1"}
+ATTRIBUTE_LITERALS = {"int": "1", "double": "1.5", "string": '"x"', "bool": "TRUE", "enum": "UNKNOWN"}
 
 
 @pytest.mark.parametrize(
@@ -338,9 +338,30 @@ def test_enum_not_equal_and_not_in_also_match_null():
     assert parse_filter("NOT state = LIVE", "artifact") == Not(cmp(state, "=", pb.Artifact.LIVE))
 
 
-def test_enum_fields_accept_numbers():
-    assert parse_filter("state = 2", "artifact") == cmp(Attribute("state"), "=", 2)
-    assert parse_filter("state > 1", "artifact") == cmp(Attribute("state"), ">", 1)
+@pytest.mark.parametrize("query", ["state = 2", "state > 1", "state IN (1, 2)"])
+def test_enum_fields_refuse_numbers(query):
+    # MLMD accepts only enum names; a number is as likely a typo as a value.
+    with pytest.raises(InvalidArgumentError, match="takes an enum name"):
+        parse_filter(query, "artifact")
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("properties.n.int_value + 1 = 2", cmp(Property("n", "int_value"), "=", 1)),
+    ("properties.n.int_value - 1 > 2", cmp(Property("n", "int_value"), ">", 3)),
+    ("3 < properties.n.int_value + 1", cmp(Property("n", "int_value"), ">", 2)),
+    ("id + 0.5 = 2", cmp(Attribute("id"), "=", 1.5)),
+])
+def test_numeric_offsets_fold_into_the_literal(query, expected):
+    parsed = parse_filter(query, "artifact")
+    # A property condition comes behind its HasProperty guard.
+    comparison = parsed.items[-1] if isinstance(parsed, And) else parsed
+    assert comparison == expected
+
+
+@pytest.mark.parametrize("query", ['name + 1 = 2', "id + id = 2", "id + 1 = id + 2"])
+def test_unsupported_arithmetic_is_invalid_argument(query):
+    with pytest.raises(InvalidArgumentError):
+        parse_filter(query, "artifact")
 
 
 def test_enum_names_are_case_sensitive():
