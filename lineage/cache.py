@@ -78,14 +78,18 @@ def fingerprint(type_name: str, type_version: str, inputs: Inputs, properties: M
         inputs: Input artifact ids as a list, or a dict from input key to ids.
         properties: Property name -> value (plain or Value proto); None means none.
     """
+    return _digest(type_name, type_version, inputs, _canonical_properties(properties))
+
+
+def _canonical_properties(properties: Mapping[str, Any] | None) -> list:
+    return sorted([k, canonical_value(v)] for k, v in (properties or {}).items())
+
+
+def _digest(type_name: str, type_version: str, inputs: Inputs, canonical_properties: list) -> str:
     keyed, canonical_inputs = _normal_inputs(inputs)
-    document = {
-        "type": [type_name, type_version],
-        "keyed": keyed,
-        "inputs": canonical_inputs,
-        "properties": sorted((k, canonical_value(v)) for k, v in (properties or {}).items()),
-    }
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    # A JSON array of already-sorted parts: stable across processes and languages.
+    document = ["lineage-cache-v1", type_name, type_version, keyed, canonical_inputs, canonical_properties]
+    text = json.dumps(document, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -107,7 +111,8 @@ def execution_fingerprints(
         if event.type in INPUT_EVENT_TYPES and event.execution_id == execution.id:
             by_key.setdefault(input_key(event), []).append(event.artifact_id)
     ids = [i for group in by_key.values() for i in group]
+    canonical = _canonical_properties(properties)
     return (
-        fingerprint(type_.name, type_.version, ids, properties),
-        fingerprint(type_.name, type_.version, by_key, properties),
+        _digest(type_.name, type_.version, ids, canonical),
+        _digest(type_.name, type_.version, by_key, canonical),
     )

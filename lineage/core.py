@@ -443,8 +443,13 @@ class MetadataService:
         given: Sequence,
         mask_paths: Sequence[str] = (),
         force_update_time: bool = False,
+        created: set[int] | None = None,
     ) -> list[int]:
-        """Creates nodes without id and updates nodes with one; returns ids in order."""
+        """Creates nodes without id and updates nodes with one; returns ids in order.
+
+        Ids of nodes created by this call are added to ``created`` when given, so
+        later steps of the same call can skip checks a new node cannot fail.
+        """
         backend = self.backend
         label = _kind_label(kind)
         now = _now_ms()
@@ -477,7 +482,10 @@ class MetadataService:
             new.last_update_time_since_epoch = now
             self._check_properties(kind, new, type_)
             self._check_unique(kind, new, None)
-            ids.extend(backend.insert_nodes(kind, [new]))
+            new_ids = backend.insert_nodes(kind, [new])
+            if created is not None:
+                created.update(new_ids)
+            ids.extend(new_ids)
         return ids
 
     def _update_node(self, kind, node, mask_paths, force_update_time, now, type_of) -> int:
@@ -555,7 +563,13 @@ class MetadataService:
         return self._put_nodes_rpc("context", request, svc.PutContextsResponse())
 
     # ------------------------------------------------------------------ edges
-    def _insert_events(self, events: Iterable[pb.Event], now: int) -> None:
+    def _insert_events(
+        self, events: Iterable[pb.Event], now: int, created: frozenset[int] | set[int] = frozenset()
+    ) -> None:
+        """Validates and stores events; ``created`` holds executions new in this call.
+
+        Events of a new execution need no lookup of stored events.
+        """
         backend = self.backend
         complete = []
         seen: dict[int, set[tuple[int, int]]] = {}
@@ -566,13 +580,16 @@ class MetadataService:
                 raise errors.InvalidArgumentError("Event.type is required: no event type is specified")
             if not backend.get_nodes("artifact", [event.artifact_id]):
                 raise errors.InvalidArgumentError(f"Event.artifact_id {event.artifact_id} names no artifact")
-            if not backend.get_nodes("execution", [event.execution_id]):
+            fresh = event.execution_id in created
+            if not fresh and not backend.get_nodes("execution", [event.execution_id]):
                 raise errors.InvalidArgumentError(
                     f"Event.execution_id {event.execution_id} names no execution"
                 )
             keys = seen.get(event.execution_id)
             if keys is None:
-                keys = {(e.artifact_id, e.type) for e in backend.get_events(execution_ids=[event.execution_id])}
+                keys = set() if fresh else {
+                    (e.artifact_id, e.type) for e in backend.get_events(execution_ids=[event.execution_id])
+                }
                 seen[event.execution_id] = keys
             if (event.artifact_id, event.type) in keys:
                 raise errors.AlreadyExistsError(
@@ -593,8 +610,14 @@ class MetadataService:
             self._refresh_fingerprints({e.execution_id for e in request.events})
         return svc.PutEventsResponse()
 
-    def _refresh_fingerprints(self, execution_ids: Iterable[int]) -> None:
-        """Re-indexes the cache fingerprints of executions whose inputs or properties changed."""
+    def _refresh_fingerprints(
+        self, execution_ids: Iterable[int], known_events: Sequence[pb.Event] | None = None
+    ) -> None:
+        """Re-indexes the cache fingerprints of executions whose inputs or properties changed.
+
+        ``known_events``, when given, are all the events of these executions (a
+        call that just created them), which saves reading them back.
+        """
         from lineage.cache import execution_fingerprints
 
         ids = sorted(set(execution_ids))
@@ -604,7 +627,9 @@ class MetadataService:
         executions = backend.get_nodes("execution", ids)
         types = {t.id: t for t in backend.get_types("execution", {e.type_id for e in executions})}
         events: dict[int, list[pb.Event]] = {}
-        for event in backend.get_events(execution_ids=ids):
+        if known_events is None:
+            known_events = backend.get_events(execution_ids=ids)
+        for event in known_events:
             events.setdefault(event.execution_id, []).append(event)
         for execution in executions:
             backend.set_fingerprints(
@@ -612,8 +637,13 @@ class MetadataService:
                 execution_fingerprints(execution, types[execution.type_id], events.get(execution.id, ())),
             )
 
-    def _link_to_contexts(self, kind: Kind, pairs: Iterable[tuple[int, int]]) -> None:
-        """Stores attributions (artifacts) or associations (executions), skipping existing ones."""
+    def _link_to_contexts(
+        self, kind: Kind, pairs: Iterable[tuple[int, int]], created: frozenset[int] | set[int] = frozenset()
+    ) -> None:
+        """Stores attributions (artifacts) or associations (executions), skipping existing ones.
+
+        Nodes in ``created`` were made by this call: they exist and have no links yet.
+        """
         backend = self.backend
         wanted: list[tuple[int, int]] = []
         for node_id, context_id in pairs:
@@ -624,14 +654,15 @@ class MetadataService:
         label = "Attribution" if kind == "artifact" else "Association"
         node_ids = {n for n, _ in wanted}
         context_ids = {c for _, c in wanted}
-        known_nodes = {n.id for n in backend.get_nodes(kind, node_ids)}
+        stored_ids = node_ids - set(created)
+        known_nodes = {n.id for n in backend.get_nodes(kind, stored_ids)} | (node_ids - stored_ids)
         known_contexts = {c.id for c in backend.get_nodes("context", context_ids)}
         for node_id, context_id in wanted:
             if node_id not in known_nodes:
                 raise errors.InvalidArgumentError(f"{label}.{kind}_id {node_id} names no {kind}")
             if context_id not in known_contexts:
                 raise errors.InvalidArgumentError(f"{label}.context_id {context_id} names no context")
-        existing = set(backend.get_context_links(kind, node_ids=node_ids))
+        existing = set(backend.get_context_links(kind, node_ids=stored_ids)) if stored_ids else set()
         new = [pair for pair in wanted if pair not in existing]
         if kind == "artifact":
             backend.insert_attributions(new)
@@ -702,7 +733,9 @@ class MetadataService:
             ids.extend(self._upsert_nodes("context", [context]))
         return ids
 
-    def _resolve_artifacts(self, artifacts: Sequence[pb.Artifact], reuse_by_external_id: bool) -> list[int]:
+    def _resolve_artifacts(
+        self, artifacts: Sequence[pb.Artifact], reuse_by_external_id: bool, created: set[int] | None = None
+    ) -> list[int]:
         """Upserts artifacts; with ``reuse_by_external_id`` a new artifact whose
         external_id is stored updates that stored artifact instead."""
         ids = []
@@ -715,7 +748,7 @@ class MetadataService:
                     update.id = existing[0].id
                     ids.extend(self._upsert_nodes("artifact", [update]))
                     continue
-            ids.extend(self._upsert_nodes("artifact", [artifact]))
+            ids.extend(self._upsert_nodes("artifact", [artifact], created=created))
         return ids
 
     def PutExecution(self, request: svc.PutExecutionRequest) -> svc.PutExecutionResponse:
@@ -723,15 +756,20 @@ class MetadataService:
         response = svc.PutExecutionResponse()
         with self.backend.transaction():
             now = _now_ms()
+            created: set[int] = set()
             [execution_id] = self._upsert_nodes(
-                "execution", [request.execution], force_update_time=options.force_update_time
+                "execution", [request.execution], force_update_time=options.force_update_time,
+                created=created,
             )
+            new_execution = execution_id in created
+            created_artifacts: set[int] = set()
             artifact_ids = []
             events = []
             for index, pair in enumerate(request.artifact_event_pairs):
                 if pair.HasField("artifact"):
                     [artifact_id] = self._resolve_artifacts(
-                        [pair.artifact], options.reuse_artifact_if_already_exist_by_external_id
+                        [pair.artifact], options.reuse_artifact_if_already_exist_by_external_id,
+                        created_artifacts,
                     )
                 elif pair.HasField("event") and pair.event.HasField("artifact_id"):
                     artifact_id = pair.event.artifact_id
@@ -743,13 +781,15 @@ class MetadataService:
                 artifact_ids.append(artifact_id)
                 if pair.HasField("event"):
                     events.append(self._bind_event(pair.event, artifact_id, execution_id, index))
-            self._insert_events(events, now)
+            self._insert_events(events, now, created)
             context_ids = self._resolve_contexts(
                 request.contexts, options.reuse_context_if_already_exist, options.force_reuse_context
             )
-            self._link_to_contexts("artifact", [(a, c) for c in context_ids for a in artifact_ids])
-            self._link_to_contexts("execution", [(execution_id, c) for c in context_ids])
-            self._refresh_fingerprints([execution_id])
+            self._link_to_contexts(
+                "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts
+            )
+            self._link_to_contexts("execution", [(execution_id, c) for c in context_ids], created)
+            self._refresh_fingerprints([execution_id], events if new_execution else None)
         response.execution_id = execution_id
         response.artifact_ids.extend(artifact_ids)
         response.context_ids.extend(context_ids)

@@ -371,14 +371,15 @@ class MemoryBackend:
             self._add_edge(source, target, (_EVENT, seq), {"event": event, "seq": seq})
 
     def _events_of(self, node) -> Iterator[tuple[int, pb.Event]]:
-        if node not in self.graph:
+        # The adjacency dicts directly: networkx's edge views cost more than the walk.
+        succ, pred = self.graph._succ, self.graph._pred
+        if node not in succ:
             return
-        for _, _, key, event in self.graph.out_edges(node, keys=True, data="event"):
-            if key[0] == _EVENT:
-                yield key[1], event
-        for _, _, key, event in self.graph.in_edges(node, keys=True, data="event"):
-            if key[0] == _EVENT:
-                yield key[1], event
+        for adjacency in (succ[node], pred[node]):
+            for edges in adjacency.values():
+                for key, data in edges.items():
+                    if key[0] == _EVENT:
+                        yield key[1], data["event"]
 
     def get_events(
         self,
@@ -406,13 +407,10 @@ class MemoryBackend:
         self._insert_links(pairs, "context", "context", _PARENT)
 
     def _linked(self, node, key: str, outgoing: bool) -> list[int]:
-        if node not in self.graph:
+        adjacency = (self.graph._succ if outgoing else self.graph._pred).get(node)
+        if not adjacency:
             return []
-        edges = (
-            self.graph.out_edges(node, keys=True) if outgoing else self.graph.in_edges(node, keys=True)
-        )
-        index = 1 if outgoing else 0
-        return sorted(edge[index][1] for edge in edges if edge[2] == key)
+        return sorted(other[1] for other, edges in adjacency.items() if key in edges)
 
     def get_context_links(
         self, kind: Kind, *, node_ids: Iterable[int] | None = None,
