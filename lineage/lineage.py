@@ -62,6 +62,23 @@ def _state_name(kind: str, node) -> str:
     return pb.Execution.State.Name(node.last_known_state)
 
 
+def _dot_text(text: str) -> str:
+    """Escapes text for a quoted DOT label: backslashes, quotes and line breaks."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n")
+
+
+#: Characters a Mermaid quoted label cannot hold as they are, as Mermaid entity codes.
+_MERMAID_ENTITIES = {
+    "#": "#35;", '"': "#quot;", "&": "#amp;", "<": "#lt;", ">": "#gt;", "\\": "#92;", "`": "#96;",
+}
+
+
+def _mermaid_text(text: str) -> str:
+    """Escapes text for a quoted Mermaid label; line breaks become <br/>."""
+    escaped = "".join(_MERMAID_ENTITIES.get(ch, ch) for ch in text.replace("\r", ""))
+    return escaped.replace("\n", "<br/>")
+
+
 @dataclasses.dataclass
 class ProvenanceGraph:
     """Artifacts, executions and the events between them.
@@ -146,9 +163,9 @@ class ProvenanceGraph:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=True, default=str)
 
     @staticmethod
-    def _label(data: dict[str, Any]) -> str:
+    def _label_lines(data: dict[str, Any]) -> list[str]:
         title = data["name"] or f"{data['kind']} {data['id']}"
-        return f"{data['type']} #{data['id']}\\n{title}\\n{data['state']}"
+        return [f"{data['type']} #{data['id']}", title, data["state"]]
 
     def to_dot(self) -> str:
         """Returns Graphviz DOT text: artifacts as ellipses, executions as boxes, left to right."""
@@ -156,10 +173,10 @@ class ProvenanceGraph:
         lines = ["digraph provenance {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
         for (kind, node_id), data in sorted(graph.nodes(data=True)):
             shape = "ellipse" if kind == "artifact" else "box"
-            label = self._label(data).replace('"', '\\"')
+            label = "\\n".join(_dot_text(line) for line in self._label_lines(data))
             lines.append(f'  "{kind}:{node_id}" [shape={shape}, label="{label}"];')
         for source, target, data in sorted(graph.edges(data=True)):
-            label = data["key"] or data["event_type"].lower()
+            label = _dot_text(data["key"] or data["event_type"].lower())
             lines.append(f'  "{source[0]}:{source[1]}" -> "{target[0]}:{target[1]}" [label="{label}"];')
         lines.append("}")
         return "\n".join(lines) + "\n"
@@ -169,11 +186,11 @@ class ProvenanceGraph:
         graph = self.to_networkx()
         lines = ["flowchart LR"]
         for (kind, node_id), data in sorted(graph.nodes(data=True)):
-            label = self._label(data).replace("\\n", "<br/>").replace('"', "&quot;")
+            label = "<br/>".join(_mermaid_text(line) for line in self._label_lines(data))
             node = f"{kind[0]}{node_id}"
             lines.append(f'  {node}(["{label}"])' if kind == "artifact" else f'  {node}["{label}"]')
         for source, target, data in sorted(graph.edges(data=True)):
-            label = (data["key"] or data["event_type"].lower()).replace('"', "&quot;")
+            label = _mermaid_text(data["key"] or data["event_type"].lower())
             lines.append(f'  {source[0][0]}{source[1]} -->|"{label}"| {target[0][0]}{target[1]}')
         return "\n".join(lines) + "\n"
 
@@ -393,17 +410,41 @@ class Lineage:
         return found[0]
 
     @staticmethod
-    def _check_inputs(inputs: Inputs) -> None:
-        if isinstance(inputs, (str, bytes)) or not isinstance(inputs, (Mapping, Iterable)):
+    def _checked_inputs(inputs: Inputs) -> list[int] | dict[str, list[int]]:
+        """Returns the inputs as a list of ids or a dict of id lists, read exactly once.
+
+        Reading once matters: a generator given as inputs can only be iterated once.
+        """
+        def ids_of(group: Any, where: str) -> list[int]:
+            if isinstance(group, int) and not isinstance(group, bool):
+                return [group]
+            if isinstance(group, (str, bytes, Mapping)) or not isinstance(group, Iterable):
+                raise errors.InvalidArgumentError(f"{where} must be artifact ids, got {group!r}")
+            ids = list(group)
+            for artifact_id in ids:
+                if not isinstance(artifact_id, int) or isinstance(artifact_id, bool):
+                    raise errors.InvalidArgumentError(f"{where} holds {artifact_id!r}, not an artifact id")
+            return ids
+
+        if isinstance(inputs, Mapping):
+            return {key: ids_of(group, f"inputs[{key!r}]") for key, group in inputs.items()}
+        if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Iterable):
             raise errors.InvalidArgumentError(
                 "inputs must be a list of artifact ids or a dict from input key to ids"
             )
-        values = inputs.values() if isinstance(inputs, Mapping) else [inputs]
-        for group in values:
-            ids = [group] if isinstance(group, int) else list(group)
-            for artifact_id in ids:
-                if not isinstance(artifact_id, int) or isinstance(artifact_id, bool):
-                    raise errors.InvalidArgumentError(f"inputs holds {artifact_id!r}, not an artifact id")
+        return ids_of(inputs, "inputs")
+
+    @staticmethod
+    def _checked_properties(properties: Mapping[str, Any] | None) -> dict[str, Any]:
+        if properties is None:
+            return {}
+        if not isinstance(properties, Mapping):
+            raise errors.InvalidArgumentError(
+                f"properties must be a dict from property name to value, got {type(properties).__name__}"
+            )
+        for value in properties.values():
+            canonical_value(value)
+        return dict(properties)
 
     def cache_key(
         self, execution_type: str | int, inputs: Inputs, properties: Mapping[str, Any] | None = None
@@ -413,7 +454,8 @@ class Lineage:
         Raises:
             InvalidArgumentError: unknown execution type or malformed inputs/properties.
         """
-        self._check_inputs(inputs)
+        inputs = self._checked_inputs(inputs)
+        properties = self._checked_properties(properties)
         with self._backend.transaction():
             type_ = self._execution_type(execution_type)
         return fingerprint(type_.name, type_.version, inputs, properties)
@@ -432,14 +474,13 @@ class Lineage:
 
         Returns:
             A CacheHit, or None when no COMPLETE/CACHED execution matches or every
-            match has an output that is no longer LIVE.
+            match has an output that is DELETED, MARKED_FOR_DELETION or ABANDONED.
 
         Raises:
-            InvalidArgumentError: unknown execution type or malformed inputs.
+            InvalidArgumentError: unknown execution type or malformed inputs or properties.
         """
-        self._check_inputs(inputs)
-        for value in (properties or {}).values():
-            canonical_value(value)
+        inputs = self._checked_inputs(inputs)
+        properties = self._checked_properties(properties)
         backend = self._backend
         with backend.transaction():
             type_ = self._execution_type(execution_type)

@@ -1,7 +1,9 @@
 """MLMD's own lineage RPCs, GetLineageSubgraph and GetLineageGraph, on any backend.
 
-They keep MLMD's limits (at most 100 starting nodes, the hop count and node
-budget the request gives); the unbounded API lives in ``lineage.lineage``.
+They keep MLMD's limits (GetLineageSubgraph starts from at most the first 101
+matching nodes and walks at most 100 hops; GetLineageGraph takes at most 100
+artifacts and honours the node budget the request gives); the unbounded API
+lives in ``lineage.lineage``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ __all__ = ["lineage_subgraph", "lineage_graph", "MAX_STARTING_NODES"]
 MAX_STARTING_NODES = 100
 #: Hops walked when a request leaves max_num_hops unset, as in MLMD.
 DEFAULT_MAX_HOPS = 100
+#: The most hops GetLineageSubgraph walks; MLMD caps larger requests to it.
+MAX_HOPS = 100
 
 _DIRECTIONS = {
     pb.LineageSubgraphQueryOptions.UPSTREAM: UPSTREAM,
@@ -46,8 +50,19 @@ def _fill_graph(
     artifact_ids: Iterable[int],
     execution_ids: Iterable[int],
     paths: Iterable[str],
+    walked: set[tuple[int, int, int]] | None = None,
 ) -> None:
-    """Writes the nodes, the events among them, and their contexts into ``graph``."""
+    """Writes the nodes, the events among them, and their contexts into ``graph``.
+
+    Args:
+        service: The store.
+        graph: The graph to fill.
+        artifact_ids: Artifacts to include.
+        execution_ids: Executions to include.
+        paths: LineageGraph fields to fill (empty: all).
+        walked: When given, only events with these (artifact_id, execution_id, type)
+            keys; otherwise every event among the nodes.
+    """
     backend = service.backend
     wanted = set(paths) or set(_ALL_PATHS)
     artifact_ids, execution_ids = sorted(set(artifact_ids)), sorted(set(execution_ids))
@@ -60,7 +75,9 @@ def _fill_graph(
     if "events" in wanted:
         executions_in = set(execution_ids)
         graph.events.extend(
-            e for e in backend.get_events(artifact_ids=artifact_ids) if e.execution_id in executions_in
+            e for e in backend.get_events(artifact_ids=artifact_ids)
+            if e.execution_id in executions_in
+            and (walked is None or (e.artifact_id, e.execution_id, e.type) in walked)
         )
     attributions = backend.get_context_links("artifact", node_ids=artifact_ids)
     associations = backend.get_context_links("execution", node_ids=execution_ids)
@@ -86,8 +103,8 @@ def lineage_subgraph(
     """Answers GetLineageSubgraph.
 
     Raises:
-        InvalidArgumentError: no starting nodes, a bad filter, a negative hop
-            count, or more than 100 starting nodes.
+        InvalidArgumentError: no starting nodes, a bad filter or a negative hop count.
+        NotFoundError: the starting filter matches no node.
     """
     which = options.WhichOneof("starting_nodes")
     if which is None:
@@ -103,13 +120,12 @@ def lineage_subgraph(
         raise errors.InvalidArgumentError(
             f"LineageSubgraphQueryOptions.max_num_hops must be >= 0, got {options.max_num_hops}"
         )
+    # MLMD walks at most 100 hops, silently, whatever the request asks for.
+    max_hops = min(max_hops, MAX_HOPS)
     kind = "artifact" if which == "starting_artifacts" else "execution"
+    # MLMD 1.17 starts from the first 101 matches by id and silently ignores the
+    # rest; a client that relies on that must get the same graph here.
     starting = _matching_ids(service, kind, start.filter_query, MAX_STARTING_NODES + 1)
-    if len(starting) > MAX_STARTING_NODES:
-        raise errors.InvalidArgumentError(
-            f"LineageSubgraphQueryOptions.{which}.filter_query matches more than "
-            f"{MAX_STARTING_NODES} nodes"
-        )
     if not starting:
         raise errors.NotFoundError(
             f"LineageSubgraphQueryOptions.{which}.filter_query {start.filter_query!r} matches no {kind}"
@@ -133,8 +149,12 @@ def lineage_subgraph(
     # Ending nodes that are not kept are dropped, starting ones included.
     artifact_ids = reach.artifact_ids - excluded["artifact"]
     execution_ids = reach.execution_ids - excluded["execution"]
+    # As in MLMD, the events are those the walk went along, not every event among
+    # the nodes: one that only joins two nodes of the last hop (or ending nodes)
+    # is left out.
+    walked = {(e.artifact_id, e.execution_id, e.type) for e in reach.events}
     graph = pb.LineageGraph()
-    _fill_graph(service, graph, artifact_ids, execution_ids, read_mask)
+    _fill_graph(service, graph, artifact_ids, execution_ids, read_mask, walked)
     return graph
 
 

@@ -52,15 +52,16 @@ class Reach:
     depth: int = 0
 
 
-def _follows(event: pb.Event, from_artifact: bool, direction: str) -> bool:
-    """True if the event leads away from its artifact/execution end in ``direction``."""
+def _leaving_types(direction: str) -> tuple[frozenset[int] | None, frozenset[int] | None]:
+    """The event types that lead away from an artifact, and from an execution, in ``direction``.
+
+    None means every type: walking both ways follows any event, whatever its type.
+    """
     if direction == BOTH:
-        return True
-    is_input = event.type in INPUT_EVENT_TYPES
-    is_output = event.type in OUTPUT_EVENT_TYPES
-    if from_artifact:
-        return is_input if direction == DOWNSTREAM else is_output
-    return is_output if direction == DOWNSTREAM else is_input
+        return None, None
+    if direction == DOWNSTREAM:
+        return INPUT_EVENT_TYPES, OUTPUT_EVENT_TYPES
+    return OUTPUT_EVENT_TYPES, INPUT_EVENT_TYPES
 
 
 def traverse(
@@ -96,6 +97,7 @@ def traverse(
         raise errors.InvalidArgumentError(f"max_hops must be >= 0, got {max_hops}")
     if direction not in (UPSTREAM, DOWNSTREAM, BOTH):
         raise errors.InvalidArgumentError(f"direction must be upstream, downstream or both, got {direction!r}")
+    from_artifact, from_execution = _leaving_types(direction)
     allowed = None if event_types is None else frozenset(event_types)
     reach = Reach(set(artifact_ids), set(execution_ids))
     seen_events: set[tuple[int, int, int]] = set()
@@ -107,21 +109,23 @@ def traverse(
         next_executions: set[int] = set()
         events = backend.get_events(artifact_ids=sorted(artifacts), execution_ids=sorted(executions))
         for event in events:
-            if allowed is not None and event.type not in allowed:
+            kind = event.type
+            if allowed is not None and kind not in allowed:
                 continue
-            key = (event.artifact_id, event.execution_id, event.type)
             walked = False
-            if event.artifact_id in artifacts and _follows(event, True, direction):
+            if event.artifact_id in artifacts and (from_artifact is None or kind in from_artifact):
                 walked = True
                 if event.execution_id not in reach.execution_ids:
                     next_executions.add(event.execution_id)
-            if event.execution_id in executions and _follows(event, False, direction):
+            if event.execution_id in executions and (from_execution is None or kind in from_execution):
                 walked = True
                 if event.artifact_id not in reach.artifact_ids:
                     next_artifacts.add(event.artifact_id)
-            if walked and key not in seen_events:
-                seen_events.add(key)
-                reach.events.append(event)
+            if walked:
+                key = (event.artifact_id, event.execution_id, kind)
+                if key not in seen_events:
+                    seen_events.add(key)
+                    reach.events.append(event)
         if not next_artifacts and not next_executions:
             break
         hops += 1
