@@ -1,0 +1,712 @@
+"""The Neo4j backend against a real Neo4j server: storage, transactions, errors, durability.
+
+The server is chosen by ``neo4j_settings()``: ``NEO4J_URI`` (with optional
+``NEO4J_USER`` / ``NEO4J_PASSWORD``), else a testcontainers Neo4j when a
+Docker engine answers, else ``scripts/neo4j-local start`` (stopped again when
+the test process exits). Tests that stop, kill or reconfigure a server run
+their own private one from ``scripts/neo4j-local`` on a free port.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import math
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+neo4j = pytest.importorskip("neo4j")
+
+import lineage  # noqa: E402
+from lineage import core, errors, traversal  # noqa: E402
+from lineage.backends import memory  # noqa: E402
+from lineage.backends import neo4j as neo4j_backend  # noqa: E402
+from lineage.backends.base import ListQuery  # noqa: E402
+from lineage.proto import metadata_store_pb2 as pb  # noqa: E402
+from lineage.query import parse_filter  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "scripts" / "neo4j-local"
+SHARED_LIB = REPO / ".services" / "neo4j" / "lib"
+
+# -- choosing a server ----------------------------------------------------------------
+
+_settings: pb.Neo4jDatabaseConfig | None = None
+_failure: str | None = None
+
+
+def _docker_settings() -> pb.Neo4jDatabaseConfig | None:
+    """Starts a Neo4j container when a Docker engine answers; None otherwise."""
+    try:
+        import docker
+
+        docker.from_env(timeout=3).ping()
+    except Exception:  # no client library, no socket, no engine: all mean "no Docker"
+        return None
+    from testcontainers.community.neo4j import Neo4jContainer
+
+    container = Neo4jContainer("neo4j:5.26-community")
+    container.start()
+    atexit.register(container.stop)
+    return pb.Neo4jDatabaseConfig(
+        uri=container.get_connection_url(), user=container.username, password=container.password)
+
+
+def _script_settings() -> pb.Neo4jDatabaseConfig:
+    """Starts (or finds) the scripts/neo4j-local server; stops it at exit if it started it."""
+    running = subprocess.run([str(SCRIPT), "status"], capture_output=True, text=True).returncode == 0
+    done = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(f"scripts/neo4j-local start failed:\n{done.stderr[-2000:]}")
+    if not running:
+        atexit.register(subprocess.run, [str(SCRIPT), "stop"], capture_output=True)
+    return pb.Neo4jDatabaseConfig(uri=done.stdout.strip().splitlines()[-1])
+
+
+def neo4j_settings() -> pb.Neo4jDatabaseConfig:
+    """Returns connection settings of a Neo4j server for tests, starting one if needed.
+
+    Skips the calling test, with the reason, when no server can be had; under
+    CI (the ``CI`` variable set) that is a failure instead.
+    """
+    global _settings, _failure
+    if _settings is None and _failure is None:
+        uri = os.environ.get("NEO4J_URI", "").strip()
+        try:
+            if uri:
+                found = pb.Neo4jDatabaseConfig(
+                    uri=uri, user=os.environ.get("NEO4J_USER", ""),
+                    password=os.environ.get("NEO4J_PASSWORD", ""))
+            else:
+                found = _docker_settings() or _script_settings()
+            auth = (found.user, found.password) if found.user else None
+            with neo4j.GraphDatabase.driver(found.uri, auth=auth) as driver:
+                driver.verify_connectivity()
+            _settings = found
+        except Exception as e:  # report any start-up failure as the skip reason
+            _failure = f"no Neo4j server for tests: {type(e).__name__}: {e}"
+    if _settings is None:
+        if os.environ.get("CI"):
+            pytest.fail(_failure or "no Neo4j server for tests")
+        pytest.skip(_failure or "no Neo4j server for tests")
+    return _settings
+
+
+def wipe(settings: pb.Neo4jDatabaseConfig) -> None:
+    """Deletes every node and relationship (counters included); keeps the schema."""
+    auth = (settings.user, settings.password) if settings.user else None
+    with neo4j.GraphDatabase.driver(settings.uri, auth=auth, notifications_min_severity="OFF") as driver:
+        with driver.session(database=settings.database or None) as session:
+            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+
+def count_graph(settings: pb.Neo4jDatabaseConfig) -> dict[str, int]:
+    """Counts nodes by label and relationships by type, straight from the server."""
+    auth = (settings.user, settings.password) if settings.user else None
+    with neo4j.GraphDatabase.driver(settings.uri, auth=auth, notifications_min_severity="OFF") as driver:
+        with driver.session(database=settings.database or None) as session:
+            counts = {label: n for label, n in session.run(
+                "MATCH (n) UNWIND labels(n) AS label RETURN label, count(*)").values()}
+            counts.update({rel: n for rel, n in session.run(
+                "MATCH ()-[r]->() RETURN type(r), count(*)").values()})
+            return counts
+
+
+def connection_config(settings: pb.Neo4jDatabaseConfig) -> pb.ConnectionConfig:
+    config = pb.ConnectionConfig()
+    config.neo4j.CopyFrom(settings)
+    return config
+
+
+@pytest.fixture()
+def settings() -> pb.Neo4jDatabaseConfig:
+    """Settings of the shared test server, whose database is emptied for each test."""
+    found = neo4j_settings()
+    wipe(found)
+    return found
+
+
+@pytest.fixture()
+def backend(settings):
+    opened = neo4j_backend.open_backend(connection_config(settings), pb.MigrationOptions())
+    yield opened
+    opened.close()
+
+
+@pytest.fixture()
+def store(settings):
+    with lineage.MetadataStore(connection_config(settings)) as opened:
+        yield opened
+
+
+# -- private servers for stop / kill / auth tests ---------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalServer:
+    """A private scripts/neo4j-local server with its own home folder and port."""
+
+    def __init__(self, home: pathlib.Path):
+        self.home = home
+        self.port = free_port()
+        self.uri = f"bolt://127.0.0.1:{self.port}"
+        home.mkdir(parents=True, exist_ok=True)
+        # Reuse the jars the shared server fetched, so no Maven run is needed.
+        if (SHARED_LIB / ".neo4j-local-stamp").exists() and not (home / "lib").exists():
+            (home / "lib").symlink_to(SHARED_LIB)
+        self.env = {**os.environ, "NEO4J_LOCAL_HOME": str(home), "NEO4J_LOCAL_PORT": str(self.port)}
+
+    def _script(self, command: str) -> str:
+        done = subprocess.run([str(SCRIPT), command], env=self.env, capture_output=True, text=True,
+                              timeout=900)
+        if done.returncode != 0:
+            raise RuntimeError(f"scripts/neo4j-local {command} failed:\n{done.stderr[-3000:]}")
+        return done.stdout
+
+    def start(self) -> None:
+        self._script("start")
+
+    def stop(self) -> None:
+        self._script("stop")
+
+    def kill9(self) -> None:
+        """SIGKILLs the JVM (pid from the script's pid file) and waits until it is gone."""
+        pid = int((self.home / "run" / "neo4j-local.pid").read_text().strip())
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                state = pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+            except FileNotFoundError:
+                return
+            if state == "Z":
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"Neo4j pid {pid} survived SIGKILL")
+
+    def config(self) -> pb.ConnectionConfig:
+        return pb.ConnectionConfig(neo4j=pb.Neo4jDatabaseConfig(uri=self.uri))
+
+
+@pytest.fixture(scope="module")
+def private_server(tmp_path_factory):
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java to run a private Neo4j server")
+    server = LocalServer(tmp_path_factory.mktemp("neo4j-private"))
+    try:
+        server.start()
+    except RuntimeError as e:
+        pytest.skip(f"cannot start a private Neo4j server: {e}")
+    yield server
+    with contextlib.suppress(RuntimeError):
+        server.stop()
+
+
+# -- helpers --------------------------------------------------------------------------
+
+
+def put_basic_types(store):
+    dataset = store.put_artifact_type(pb.ArtifactType(
+        name="Dataset", properties={"split": pb.STRING, "rows": pb.INT}))
+    trainer = store.put_execution_type(pb.ExecutionType(name="Trainer"))
+    run = store.put_context_type(pb.ContextType(name="Run"))
+    return dataset, trainer, run
+
+
+def artifact(type_id, uri, **custom):
+    a = pb.Artifact(type_id=type_id, uri=uri)
+    for key, value in custom.items():
+        a.custom_properties[key].string_value = value
+    return a
+
+
+# -- storage --------------------------------------------------------------------------
+
+
+def test_open_creates_every_constraint_and_index(settings, backend):
+    auth = (settings.user, settings.password) if settings.user else None
+    with neo4j.GraphDatabase.driver(settings.uri, auth=auth) as driver, driver.session() as session:
+        rows = session.run("SHOW INDEXES YIELD name, state").values()
+    states = {name: state for name, state in rows}
+    for name in neo4j_backend.SCHEMA_STATEMENTS:
+        assert states.get(name) == "ONLINE", name
+
+
+def test_ids_count_from_one_per_kind_and_types_share_one_sequence(store):
+    dataset, trainer, run = put_basic_types(store)
+    # Nine system types come first, as in MLMD.
+    assert (dataset, trainer, run) == (10, 11, 12)
+    assert store.put_artifacts([artifact(dataset, "/a"), artifact(dataset, "/b")]) == [1, 2]
+    assert store.put_executions([pb.Execution(type_id=trainer)]) == [1]
+    assert store.put_contexts([pb.Context(type_id=run, name="r")]) == [1]
+    assert store.put_artifacts([artifact(dataset, "/c")]) == [3]
+
+
+def _rich_artifact(type_id: int) -> pb.Artifact:
+    a = pb.Artifact(type_id=type_id, type="Dataset", uri="gs://b/\U0001F600\uffff", name="n\x00ame",
+                    external_id="ext-1", state=pb.Artifact.LIVE,
+                    create_time_since_epoch=5, last_update_time_since_epoch=6)
+    a.properties["split"].string_value = "tr`ain"
+    a.properties["rows"].int_value = -(2**63)
+    p = a.custom_properties
+    p["big"].int_value = 2**63 - 1
+    p["nan"].double_value = math.nan
+    p["inf"].double_value = -math.inf
+    p["flag"].bool_value = False
+    p["s"].struct_value.update({"k": [1, "two", None, {"x": True}]})
+    p["pr"].proto_value.Pack(pb.Event(artifact_id=7, type=pb.Event.OUTPUT))
+    p[""].string_value = "empty name"
+    p["we`ird\x00name"].string_value = "v"
+    p["w ird %00name"].string_value = "v2"
+    p["w ird \x00name"].string_value = "v3"
+    return a
+
+
+def test_nodes_round_trip_exactly(backend):
+    with backend.transaction():
+        type_id = backend.insert_type("artifact", pb.ArtifactType(name="Dataset"))
+        given = _rich_artifact(type_id)
+        [artifact_id] = backend.insert_nodes("artifact", [given])
+    [stored] = backend.get_nodes("artifact", [artifact_id])
+    # NaN breaks ==, so compare the wire bytes.
+    assert stored.SerializeToString(deterministic=True) == given.SerializeToString(deterministic=True)
+    assert stored.id == artifact_id == 1
+
+
+def test_update_replaces_every_queryable_copy(backend):
+    with backend.transaction():
+        type_id = backend.insert_type("artifact", pb.ArtifactType(name="Dataset"))
+        given = _rich_artifact(type_id)
+        backend.insert_nodes("artifact", [given])
+
+    def ids(query):
+        return [n.id for n in backend.list_nodes("artifact", ListQuery(parse_filter(query, "artifact")))]
+
+    assert ids("custom_properties.flag.bool_value = false") == [1]
+    assert ids("custom_properties.`w ird %00name`.string_value = 'v2'") == [1]
+    assert ids("custom_properties.`w ird %00name`.string_value = 'v3'") == []
+    updated = pb.Artifact()
+    updated.CopyFrom(given)
+    del updated.custom_properties["flag"]
+    updated.custom_properties["big"].string_value = "now a string"
+    updated.ClearField("name")
+    with backend.transaction():
+        backend.update_nodes("artifact", [updated])
+    assert ids("custom_properties.flag.bool_value = false") == []
+    # A property the node lacks makes the whole filter false (MLMD joins on it).
+    assert ids("custom_properties.flag.bool_value IS NULL") == []
+    assert ids("custom_properties.big.int_value IS NULL") == [1]
+    assert ids("custom_properties.big.string_value = 'now a string'") == [1]
+    assert ids("name IS NULL") == [1]
+    [stored] = backend.get_nodes("artifact", [1])
+    assert stored.SerializeToString(deterministic=True) == updated.SerializeToString(deterministic=True)
+
+
+def test_types_round_trip_with_parents(backend):
+    with backend.transaction():
+        base = backend.insert_type("execution", pb.ExecutionType(name="mlmd.Train"))
+        given = pb.ExecutionType(name="Trainer", version="v1", external_id="t-1", description="d",
+                                 properties={"lr": pb.DOUBLE})
+        type_id = backend.insert_type("execution", given)
+        backend.set_parent_type("execution", type_id, base)
+    assert backend.find_type("execution", "Trainer", "v1") == given
+    assert backend.find_type("execution", "Trainer", None) is None
+    assert backend.find_type("artifact", "Trainer", "v1") is None
+    assert backend.find_types_by_external_id("execution", ["t-1", "zzz"]) == [given]
+    assert backend.get_types("execution") == [pb.ExecutionType(id=base, name="mlmd.Train"), given]
+    assert backend.get_parent_types("execution", [type_id, base]) == {type_id: [base]}
+    given.properties["epochs"] = pb.INT
+    backend.update_type("execution", given)
+    assert backend.get_types("execution", [type_id]) == [given]
+
+
+def test_events_keep_write_order_and_follow_data(settings, backend):
+    with backend.transaction():
+        at = backend.insert_type("artifact", pb.ArtifactType(name="A"))
+        et = backend.insert_type("execution", pb.ExecutionType(name="E"))
+        a1, a2 = backend.insert_nodes("artifact", [pb.Artifact(type_id=at), pb.Artifact(type_id=at)])
+        [e1] = backend.insert_nodes("execution", [pb.Execution(type_id=et)])
+        events = [
+            pb.Event(artifact_id=a2, execution_id=e1, type=pb.Event.OUTPUT, milliseconds_since_epoch=3),
+            pb.Event(artifact_id=a1, execution_id=e1, type=pb.Event.INPUT, milliseconds_since_epoch=4),
+            pb.Event(artifact_id=a1, execution_id=e1, milliseconds_since_epoch=5),  # no type
+        ]
+        events[1].path.steps.add().key = "examples"
+        backend.insert_events(events)
+    assert backend.get_events(artifact_ids=[a1, a2], execution_ids=[e1]) == events
+    assert backend.get_events(artifact_ids=[a1]) == events[1:]
+    counts = count_graph(settings)
+    assert (counts.get("INPUT_TO"), counts.get("OUTPUT")) == (1, 2)
+
+
+def test_context_links_and_fingerprints(backend):
+    with backend.transaction():
+        at = backend.insert_type("artifact", pb.ArtifactType(name="A"))
+        et = backend.insert_type("execution", pb.ExecutionType(name="E"))
+        ct = backend.insert_type("context", pb.ContextType(name="C"))
+        a1, a2 = backend.insert_nodes("artifact", [pb.Artifact(type_id=at), pb.Artifact(type_id=at)])
+        e1, e2 = backend.insert_nodes("execution", [pb.Execution(type_id=et), pb.Execution(type_id=et)])
+        c1, c2, c3 = backend.insert_nodes("context", [pb.Context(type_id=ct, name=n) for n in "xyz"])
+        backend.insert_attributions([(a1, c1), (a2, c1), (a1, c2)])
+        backend.insert_attributions([(a1, c1)])  # again: still one link
+        backend.insert_associations([(e1, c2)])
+        backend.insert_parent_contexts([(c2, c1), (c3, c1)])
+        backend.set_fingerprints(e1, ["f", "g"])
+        backend.set_fingerprints(e2, ["f"])
+        backend.set_fingerprints(e1, ["g", "h", "h"])
+    assert backend.get_context_links("artifact", node_ids=[a1]) == [(a1, c1), (a1, c2)]
+    assert backend.get_context_links("artifact", context_ids=[c1]) == [(a1, c1), (a2, c1)]
+    assert backend.get_context_links("execution", node_ids=[e1, e2], context_ids=[c2]) == [(e1, c2)]
+    assert backend.get_parent_contexts(parent_ids=[c1]) == [(c2, c1), (c3, c1)]
+    assert backend.get_parent_contexts(child_ids=[c3]) == [(c3, c1)]
+    assert backend.executions_by_fingerprint("f") == [e2]
+    assert backend.executions_by_fingerprint("h") == [e1]
+    assert backend.executions_by_fingerprint("g") == [e1]
+    assert backend.executions_by_fingerprint("nope") == []
+
+
+# -- transactions ---------------------------------------------------------------------
+
+
+def test_nested_transactions_join_and_roll_back_together(settings, backend):
+    with backend.transaction():
+        type_id = backend.insert_type("artifact", pb.ArtifactType(name="A"))
+    with pytest.raises(RuntimeError):
+        with backend.transaction():
+            backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id)])
+            with backend.transaction():
+                backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id)])
+            raise RuntimeError("boom")
+    assert backend.get_nodes("artifact", [1, 2]) == []
+    # The counter rolled back too: numbering goes on without a gap.
+    with backend.transaction():
+        assert backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id)]) == [1]
+
+
+def test_a_failing_call_leaves_nothing_behind(settings, store):
+    dataset, trainer, run = put_basic_types(store)
+    before = count_graph(settings)
+    bad_event = pb.Event(type=pb.Event.INPUT, artifact_id=999)
+    with pytest.raises(errors.InvalidArgumentError):
+        store.put_execution(pb.Execution(type_id=trainer), [(artifact(dataset, "/a"), bad_event)],
+                            [pb.Context(type_id=run, name="r1")])
+    assert count_graph(settings) == before
+    assert store.put_execution(pb.Execution(type_id=trainer), [(artifact(dataset, "/a"), None)],
+                               [pb.Context(type_id=run, name="r1")]) == (1, [1], [1])
+
+
+def test_uniqueness_constraints_hold_even_without_the_core(settings, backend):
+    with backend.transaction():
+        type_id = backend.insert_type("artifact", pb.ArtifactType(name="A"))
+    for first, second in [
+        (pb.Artifact(type_id=type_id, external_id="x"), pb.Artifact(type_id=type_id, external_id="x")),
+        (pb.Artifact(type_id=type_id, name="n"), pb.Artifact(type_id=type_id, name="n")),
+    ]:
+        with pytest.raises(errors.AlreadyExistsError, match="constraint"):
+            with backend.transaction():
+                backend.insert_nodes("artifact", [first])
+                backend.insert_nodes("artifact", [second])
+        assert count_graph(settings).get("Artifact") is None
+    # Empty names are not unique in MLMD, and the constraint lets them be.
+    with backend.transaction():
+        assert backend.insert_nodes(
+            "artifact", [pb.Artifact(type_id=type_id, name=""), pb.Artifact(type_id=type_id, name="")]
+        ) == [1, 2]
+
+
+def test_concurrent_writers_get_distinct_gap_free_ids(store):
+    dataset, _, _ = put_basic_types(store)
+    found: list[int] = []
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(20):
+                found.extend(store.put_artifacts([artifact(dataset, f"/{n}/{i}")]))
+        except BaseException as e:  # reported by the main thread
+            failures.append(e)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    assert sorted(found) == list(range(1, 121))
+    assert len(store.get_artifacts()) == 120
+
+
+def test_a_deadlock_is_aborted(backend):
+    with backend.transaction():
+        type_id = backend.insert_type("artifact", pb.ArtifactType(name="A"))
+        first, second = backend.insert_nodes(
+            "artifact", [pb.Artifact(type_id=type_id), pb.Artifact(type_id=type_id)])
+    nodes = {i: backend.get_nodes("artifact", [i])[0] for i in (first, second)}
+    barrier = threading.Barrier(2, timeout=30)
+    outcomes: list[BaseException | None] = [None, None]
+
+    def crossing(slot: int, order: tuple[int, int]) -> None:
+        try:
+            with backend.transaction():
+                backend.update_nodes("artifact", [nodes[order[0]]])
+                barrier.wait()
+                backend.update_nodes("artifact", [nodes[order[1]]])
+        except BaseException as e:  # inspected below
+            outcomes[slot] = e
+
+    threads = [threading.Thread(target=crossing, args=(0, (first, second))),
+               threading.Thread(target=crossing, args=(1, (second, first)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    aborted = [o for o in outcomes if isinstance(o, errors.AbortedError)]
+    assert len(aborted) == 1, outcomes
+    assert outcomes.count(None) == 1
+
+
+# -- traversal ------------------------------------------------------------------------
+
+
+def _random_history(backends, seed: int):
+    """Writes the same random graph, with cycles and all event types, into each backend."""
+    import random
+
+    rng = random.Random(seed)
+    types = list(pb.Event.Type.values())
+    for b in backends:
+        with b.transaction():
+            at = b.insert_type("artifact", pb.ArtifactType(name="A"))
+            et = b.insert_type("execution", pb.ExecutionType(name="E"))
+            b.insert_nodes("artifact", [pb.Artifact(type_id=at) for _ in range(40)])
+            b.insert_nodes("execution", [pb.Execution(type_id=et) for _ in range(30)])
+    events = []
+    for _ in range(140):
+        event = pb.Event(artifact_id=rng.randint(1, 40), execution_id=rng.randint(1, 30))
+        if rng.random() < 0.95:
+            event.type = rng.choice(types)
+        if rng.random() < 0.3:
+            event.path.steps.add().index = rng.randint(0, 3)
+        events.append(event)
+    for b in backends:
+        with b.transaction():
+            b.insert_events(events)
+    return rng
+
+
+def test_native_traversal_matches_the_generic_one(backend):
+    reference = memory.MemoryBackend()
+    rng = _random_history([backend, reference], seed=7)
+    cases = 0
+    for _ in range(60):
+        kwargs = dict(
+            direction=rng.choice([traversal.UPSTREAM, traversal.DOWNSTREAM, traversal.BOTH]),
+            max_hops=rng.choice([None, 0, 1, 2, 5]),
+            event_types=rng.choice([None, [pb.Event.INPUT, pb.Event.OUTPUT], [pb.Event.DECLARED_OUTPUT]]),
+            stop_artifacts=rng.choice([None, set(rng.sample(range(1, 41), 5))]),
+            stop_executions=rng.choice([None, set(rng.sample(range(1, 31), 5))]),
+        )
+        starts = (rng.sample(range(1, 41), rng.randint(0, 3)), rng.sample(range(1, 31), rng.randint(0, 2)))
+        generic = traversal.traverse(reference, *starts, **kwargs)
+        # Both native strategies, whichever traverse() would pick for these arguments.
+        args = (set(starts[0]), set(starts[1]), kwargs["direction"], kwargs["max_hops"],
+                kwargs["event_types"], kwargs["stop_artifacts"] or set(), kwargs["stop_executions"] or set())
+        with backend.transaction():
+            walks = [backend.traverse(*starts, **kwargs), backend._traverse_at_once(*args),
+                     backend._traverse_by_hop(*args)]
+        for native in walks:
+            assert native.artifact_ids == generic.artifact_ids, kwargs
+            assert native.execution_ids == generic.execution_ids, kwargs
+            assert native.events == generic.events, kwargs
+            assert native.depth == generic.depth, kwargs
+        cases += bool(generic.events)
+    assert cases > 20  # most cases walked somewhere
+
+
+def test_traversal_rejects_bad_arguments(backend):
+    with pytest.raises(errors.InvalidArgumentError, match="max_hops"):
+        backend.traverse([1], max_hops=-1)
+    with pytest.raises(errors.InvalidArgumentError, match="direction"):
+        backend.traverse([1], direction="sideways")
+
+
+def test_lineage_api_uses_the_native_traversal(store):
+    dataset, trainer, _ = put_basic_types(store)
+    [raw_id] = store.put_artifacts([artifact(dataset, "/raw")])
+    previous = store.get_artifacts_by_id([raw_id])[0]
+    for step in range(5):
+        _, [_, out_id], _ = store.put_execution(
+            pb.Execution(type_id=trainer),
+            [(previous, pb.Event(type=pb.Event.INPUT)),
+             (artifact(dataset, f"/out{step}"), pb.Event(type=pb.Event.OUTPUT))],
+            [])
+        previous = store.get_artifacts_by_id([out_id])[0]
+    backend = store._service.backend
+    native = backend.traverse
+    calls = []
+    backend.traverse = lambda *args, **kwargs: calls.append(kwargs) or native(*args, **kwargs)
+    try:
+        graph = store.lineage.downstream(artifact_ids=[raw_id])
+    finally:
+        del backend.traverse
+    assert len(calls) == 1
+    assert [a.uri for a in graph.artifacts] == ["/raw"] + [f"/out{i}" for i in range(5)]
+    assert len(graph.executions) == 5 and len(graph.events) == 10
+
+
+# -- connection errors ----------------------------------------------------------------
+
+
+def test_nothing_listening_is_unavailable_naming_the_uri():
+    uri = f"bolt://127.0.0.1:{free_port()}"
+    with pytest.raises(errors.UnavailableError, match=uri.replace(".", r"\.")) as caught:
+        lineage.MetadataStore(pb.ConnectionConfig(neo4j=pb.Neo4jDatabaseConfig(uri=uri)))
+    assert caught.value.__cause__ is not None
+
+
+@pytest.mark.parametrize("uri,match", [
+    ("", "uri is required"),
+    ("http://127.0.0.1:7687", "not a Neo4j URI"),
+    ("bolt://127.0.0.1:notaport", "not a Neo4j URI"),
+])
+def test_bad_uri_is_invalid(uri, match):
+    with pytest.raises(errors.InvalidArgumentError, match=match):
+        lineage.MetadataStore(pb.ConnectionConfig(neo4j=pb.Neo4jDatabaseConfig(uri=uri)))
+
+
+def test_unknown_database_is_not_found(settings):
+    config = connection_config(settings)
+    config.neo4j.database = "nosuchdb"
+    with pytest.raises(errors.NotFoundError, match="nosuchdb"):
+        lineage.MetadataStore(config)
+
+
+def test_schema_downgrade_is_unimplemented(settings):
+    with pytest.raises(errors.UnimplementedError, match="downgrade_to_schema_version"):
+        core.downgrade_schema(connection_config(settings), 0)
+
+
+# -- private servers: restarts, crashes, credentials ---------------------------------------
+
+
+@pytest.mark.slow
+def test_server_stopped_mid_session_is_unavailable_then_recovers(private_server):
+    with lineage.MetadataStore(private_server.config()) as store:
+        dataset, _, _ = put_basic_types(store)
+        store.put_artifacts([artifact(dataset, "/kept")])
+        private_server.stop()
+        try:
+            with pytest.raises(errors.UnavailableError) as caught:
+                store.get_artifacts()
+            assert caught.value.__cause__ is not None
+            with pytest.raises(errors.UnavailableError):
+                store.put_artifacts([artifact(dataset, "/lost")])
+        finally:
+            private_server.start()
+        # The same store reconnects once the server is back.
+        assert [a.uri for a in store.get_artifacts()] == ["/kept"]
+
+
+@pytest.mark.slow
+def test_acknowledged_writes_survive_restart_and_sigkill(private_server):
+    wipe(private_server.config().neo4j)
+    with lineage.MetadataStore(private_server.config()) as store:
+        dataset, trainer, run = put_basic_types(store)
+        store.put_execution(pb.Execution(type_id=trainer),
+                            [(artifact(dataset, "/a", note="é\U0001F600"), pb.Event(type=pb.Event.OUTPUT))],
+                            [pb.Context(type_id=run, name="run-1")])
+        before = (store.get_artifacts(), store.get_executions(), store.get_contexts(),
+                  store.get_events_by_execution_ids([1]))
+    private_server.stop()
+    private_server.start()
+    with lineage.MetadataStore(private_server.config()) as store:
+        assert (store.get_artifacts(), store.get_executions(), store.get_contexts(),
+                store.get_events_by_execution_ids([1])) == before
+        acknowledged = [store.put_artifacts([artifact(dataset, f"/crash/{i}")])[0] for i in range(25)]
+        private_server.kill9()
+    private_server.start()
+    with lineage.MetadataStore(private_server.config()) as store:
+        uris = {a.id: a.uri for a in store.get_artifacts()}
+        assert [uris.get(i) for i in acknowledged] == [f"/crash/{i}" for i in range(25)]
+        # Counters survived too: the next id follows the last acknowledged one.
+        assert store.put_artifacts([artifact(dataset, "/after")]) == [acknowledged[-1] + 1]
+
+
+def _launch_with_auth(home: pathlib.Path, lib: pathlib.Path, port: int) -> subprocess.Popen:
+    """Starts a Neo4j JVM with authentication on (the script always turns it off)."""
+    conf = home / "conf"
+    conf.mkdir(parents=True)
+    (conf / "neo4j.conf").write_text("\n".join([
+        f"server.directories.data={home}/data",
+        f"server.directories.logs={home}/logs",
+        f"server.directories.run={home}/run",
+        f"server.directories.lib={lib}",
+        "server.default_listen_address=127.0.0.1",
+        f"server.bolt.listen_address=127.0.0.1:{port}",
+        "server.http.enabled=false",
+        "dbms.security.auth_enabled=true",
+        "dbms.usage_report.enabled=false",
+        "server.memory.pagecache.size=64m",
+        "",
+    ]))
+    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
+    return subprocess.Popen(
+        [java, "-Xms256m", "-Xmx512m", "-cp", f"{lib}/*", "org.neo4j.server.CommunityEntryPoint",
+         f"--home-dir={home}", f"--config-dir={conf}"],
+        stdout=(home / "console.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@pytest.mark.slow
+def test_credentials_are_checked(private_server, tmp_path):
+    lib = private_server.home / "lib"
+    port = free_port()
+    uri = f"bolt://127.0.0.1:{port}"
+    process = _launch_with_auth(tmp_path, lib.resolve(), port)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with neo4j.GraphDatabase.driver(uri, auth=("neo4j", "neo4j")) as driver:
+                    driver.verify_connectivity()
+                    # A new server insists on a password change before anything else.
+                    with driver.session(database="system") as session:
+                        session.run("ALTER CURRENT USER SET PASSWORD FROM 'neo4j' "
+                                    "TO 'lineage-secret'").consume()
+                break
+            except neo4j.exceptions.ServiceUnavailable:
+                console = (tmp_path / "console.log").read_text(errors="replace")[-3000:]
+                assert process.poll() is None and time.monotonic() < deadline, (
+                    f"Neo4j with auth did not start:\n{console}")
+                time.sleep(1)
+
+        def config(user: str, password: str) -> pb.ConnectionConfig:
+            return pb.ConnectionConfig(neo4j=pb.Neo4jDatabaseConfig(uri=uri, user=user, password=password))
+
+        with pytest.raises(errors.UnauthenticatedError, match="'neo4j'") as caught:
+            lineage.MetadataStore(config("neo4j", "wrong-password"))
+        assert isinstance(caught.value.__cause__, neo4j.exceptions.AuthError)
+        with pytest.raises(errors.UnauthenticatedError):
+            lineage.MetadataStore(pb.ConnectionConfig(neo4j=pb.Neo4jDatabaseConfig(uri=uri)))
+        with lineage.MetadataStore(config("neo4j", "lineage-secret")) as store:
+            dataset, _, _ = put_basic_types(store)
+            assert store.put_artifacts([artifact(dataset, "/ok")]) == [1]
+    finally:
+        process.terminate()
+        try:
+            process.wait(60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(30)
