@@ -571,26 +571,31 @@ class MetadataService:
         Events of a new execution need no lookup of stored events.
         """
         backend = self.backend
-        complete = []
-        seen: dict[int, set[tuple[int, int]]] = {}
+        events = list(events)
         for event in events:
             if not event.HasField("artifact_id") or not event.HasField("execution_id"):
                 raise errors.InvalidArgumentError("Event.artifact_id and Event.execution_id are required")
             if not event.HasField("type") or event.type == pb.Event.UNKNOWN:
                 raise errors.InvalidArgumentError("Event.type is required: no event type is specified")
-            if not backend.get_nodes("artifact", [event.artifact_id]):
+        # One lookup per kind for the whole batch: backends answer sets as cheaply as one id.
+        artifact_ids = {e.artifact_id for e in events}
+        known_artifacts = {a.id for a in backend.get_nodes("artifact", artifact_ids)} if artifact_ids else set()
+        stored_executions = {e.execution_id for e in events} - set(created)
+        known_executions = (
+            {e.id for e in backend.get_nodes("execution", stored_executions)} if stored_executions else set()
+        )
+        seen: dict[int, set[tuple[int, int]]] = {e: set() for e in created}
+        for stored_event in backend.get_events(execution_ids=sorted(known_executions)) if known_executions else ():
+            seen.setdefault(stored_event.execution_id, set()).add((stored_event.artifact_id, stored_event.type))
+        complete = []
+        for event in events:
+            if event.artifact_id not in known_artifacts:
                 raise errors.InvalidArgumentError(f"Event.artifact_id {event.artifact_id} names no artifact")
-            fresh = event.execution_id in created
-            if not fresh and not backend.get_nodes("execution", [event.execution_id]):
+            if event.execution_id not in known_executions and event.execution_id not in created:
                 raise errors.InvalidArgumentError(
                     f"Event.execution_id {event.execution_id} names no execution"
                 )
-            keys = seen.get(event.execution_id)
-            if keys is None:
-                keys = set() if fresh else {
-                    (e.artifact_id, e.type) for e in backend.get_events(execution_ids=[event.execution_id])
-                }
-                seen[event.execution_id] = keys
+            keys = seen.setdefault(event.execution_id, set())
             if (event.artifact_id, event.type) in keys:
                 raise errors.AlreadyExistsError(
                     f"Event of type {pb.Event.Type.Name(event.type)} between artifact "
@@ -846,18 +851,25 @@ class MetadataService:
         with self.backend.transaction():
             now = _now_ms()
             context_ids = self._resolve_contexts(request.contexts, options.reuse_context_if_already_exist, False)
+            created_artifacts: set[int] = set()
+            created_executions: set[int] = set()
             artifact_ids = self._resolve_artifacts(
-                request.artifacts, options.reuse_artifact_if_already_exist_by_external_id
+                request.artifacts, options.reuse_artifact_if_already_exist_by_external_id, created_artifacts
             )
-            execution_ids = self._upsert_nodes("execution", request.executions)
+            execution_ids = self._upsert_nodes("execution", request.executions, created=created_executions)
             events = [
                 self._edge_event(index, edge, execution_ids, artifact_ids)
                 for index, edge in enumerate(request.event_edges)
             ]
-            self._insert_events(events, now)
-            self._link_to_contexts("artifact", [(a, c) for c in context_ids for a in artifact_ids])
-            self._link_to_contexts("execution", [(e, c) for c in context_ids for e in execution_ids])
-            self._refresh_fingerprints(execution_ids)
+            self._insert_events(events, now, created_executions)
+            self._link_to_contexts(
+                "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts
+            )
+            self._link_to_contexts(
+                "execution", [(e, c) for c in context_ids for e in execution_ids], created_executions
+            )
+            all_new = created_executions.issuperset(execution_ids)
+            self._refresh_fingerprints(execution_ids, events if all_new else None)
         response.execution_ids.extend(execution_ids)
         response.artifact_ids.extend(artifact_ids)
         response.context_ids.extend(context_ids)
