@@ -868,8 +868,9 @@ class MetadataService:
             self._link_to_contexts(
                 "execution", [(e, c) for c in context_ids for e in execution_ids], created_executions
             )
-            all_new = created_executions.issuperset(execution_ids)
-            self._refresh_fingerprints(execution_ids, events if all_new else None)
+            # Edges may add inputs to executions stored earlier: re-index those too.
+            touched = set(execution_ids) | {e.execution_id for e in events}
+            self._refresh_fingerprints(touched, events if created_executions >= touched else None)
         response.execution_ids.extend(execution_ids)
         response.artifact_ids.extend(artifact_ids)
         response.context_ids.extend(context_ids)
