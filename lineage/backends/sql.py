@@ -1,0 +1,1253 @@
+"""The relational backend: MLMD's own schema on SQLite, MySQL/MariaDB or PostgreSQL.
+
+Records live in the tables ml-metadata 1.17 uses (``lineage.backends.sql_schema``,
+schema version 10), encoded as it encodes them, so either library can open a
+database the other wrote. One extra table, ``LineageFingerprint``, holds the
+cache index; ml-metadata ignores it.
+
+Statements are SQLAlchemy Core, compiled once per database and run on the
+driver's cursor (``lineage.backends.sql_exec``). Reads are bulk: one query
+per table per call, never one per node. Filters compile to SQL
+(``lineage.query.sql_compiler``) and pages use keyset pagination on
+(order field, id).
+
+Transactions: the outermost ``transaction()`` of a thread takes a connection
+and begins; nested calls join it. On MySQL and PostgreSQL each thread's
+transaction has its own pooled connection. A writable SQLite database allows
+one writer at a time anyway, so its transactions are serialised per file in
+the process and share one connection; SQLite files run in WAL mode (readers
+in other processes carry on) and every transaction there starts with
+``BEGIN IMMEDIATE``, so writers from several processes queue on the file lock
+instead of failing half-way. Write conflicts (SQLite busy, MySQL deadlocks
+and lock timeouts, PostgreSQL serialization failures, unique violations from
+concurrent inserts) raise ``AbortedError``, which the Python API retries; a
+lost connection raises ``UnavailableError``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import math
+import threading
+from typing import Any, Callable, Iterable, Sequence
+
+import sqlalchemy as sa
+from google.protobuf import json_format
+
+from lineage import errors
+from lineage.backends import sql_schema as schema
+from lineage.backends.base import TYPE_CLASSES, Kind, ListQuery, Node, NodeType
+from lineage.backends.sql_connect import Database
+from lineage.backends.sql_exec import Compiled, Statements, id_list, translate_error
+from lineage.proto import metadata_store_pb2 as pb
+from lineage.query import sql_compiler
+from lineage.query.sql_compiler import STRUCT_PREFIX
+from lineage.traversal import UPSTREAM, Reach
+
+__all__ = ["SqlBackend", "open_backend", "fingerprint_table", "FINGERPRINT_TABLE_NAME"]
+
+_log = logging.getLogger(__name__)
+
+_TYPE_KINDS = {
+    "artifact": schema.TYPE_KIND_ARTIFACT,
+    "execution": schema.TYPE_KIND_EXECUTION,
+    "context": schema.TYPE_KIND_CONTEXT,
+}
+_NODE_TABLES = sql_compiler.NODE_TABLES
+_PROPERTY_TABLES = sql_compiler.PROPERTY_TABLES
+_LINK_TABLES = {
+    "artifact": (schema.attribution_table, "artifact_id"),
+    "execution": (schema.association_table, "execution_id"),
+}
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_MULTI_ROW = 32
+_FIRST_ANALYZE = 1000
+
+FINGERPRINT_TABLE_NAME = "LineageFingerprint"
+
+_fingerprint_metadata = sa.MetaData()
+#: The cache index: fingerprint -> execution ids. Not part of MLMD's schema.
+fingerprint_table = sa.Table(
+    sa.sql.elements.quoted_name(FINGERPRINT_TABLE_NAME, quote=False),
+    _fingerprint_metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True, nullable=False),
+    sa.Column("execution_id", sa.Integer(), primary_key=True, autoincrement=False, nullable=False),
+    sa.Index("idx_lineagefingerprint_execution_id", "execution_id"),
+)
+
+
+def _b(name: str, type_=None) -> sa.BindParameter:
+    return sa.bindparam(name, type_=type_)
+
+
+class _TxState(threading.local):
+    """Per-thread transaction state."""
+
+    connection: Any = None
+    depth: int = 0
+    types: dict | None = None
+
+
+class SqlBackend:
+    """Stores MLMD records in MLMD's relational schema.
+
+    Args:
+        database: The opened database (``lineage.backends.sql_connect``).
+        has_fingerprint_table: Whether ``LineageFingerprint`` exists already.
+    """
+
+    def __init__(self, database: Database, has_fingerprint_table: bool):
+        self._database = database
+        self._engine = database.engine
+        self._dialect = database.dialect
+        self._mysql = database.dialect == "mysql"
+        self._where = database.where
+        self._stmts = Statements(self._engine.dialect)
+        self._local = _TxState()
+        self._lock = database.lock
+        self._begin = database.begin
+        self._read_only = database.read_only
+        self._fingerprints_ready = has_fingerprint_table
+        self._fingerprint_guard = threading.Lock()
+        self._fingerprint_watermark: int | None = None
+        self._unstored_fingerprints: dict[str, set[int]] = {}
+        self._after_first_transaction: Callable[[], None] | None = None
+        self._closed = False
+        self._pinned = None
+        # SQLite plans from statistics only ANALYZE gathers; see _analyze.
+        self._inserted = 0
+        self._analyze_at = _FIRST_ANALYZE if database.dialect == "sqlite" and not database.read_only else 1 << 62
+
+    @property
+    def database(self) -> Database:
+        """The database this backend writes to."""
+        return self._database
+
+    # -- transactions ---------------------------------------------------------
+
+    def transaction(self) -> "_Transaction":
+        """Opens an all-or-nothing unit of work; nested calls join the outer one."""
+        return _Transaction(self)
+
+    def _enter(self) -> None:
+        local = self._local
+        if local.depth:
+            local.depth += 1
+            return
+        if self._closed:
+            raise errors.FailedPreconditionError(f"{self._where}: the store is closed")
+        lock = self._lock
+        if lock is not None:
+            lock.acquire()
+        try:
+            connection = self._checkout()
+            if self._begin is not None:
+                cursor = connection.cursor()
+                cursor.execute(self._begin)
+        except Exception as e:
+            error = translate_error(e, self._where)
+            if lock is not None:
+                lock.release()
+            raise error from e
+        local.connection = connection
+        local.depth = 1
+        local.types = {}
+
+    def _checkout(self):
+        """Returns a DBAPI connection for a new outermost transaction."""
+        if self._lock is not None:
+            # Transactions are serialised anyway: one connection serves them all.
+            pinned = self._pinned
+            if pinned is None:
+                pinned = self._pinned = self._engine.raw_connection()
+            return pinned
+        return self._engine.raw_connection()
+
+    def _checkin(self, connection, broken: bool) -> None:
+        if connection is self._pinned:
+            if broken:
+                self._pinned = None
+                connection.invalidate()
+            return
+        if broken:
+            connection.invalidate()
+        else:
+            connection.close()
+
+    def _exit(self, failure: BaseException | None) -> None:
+        local = self._local
+        local.depth -= 1
+        if local.depth:
+            return
+        connection = local.connection
+        local.connection = None
+        local.types = None
+        error: errors.StatusError | None = None
+        broken = isinstance(failure, errors.UnavailableError)
+        try:
+            if failure is not None:
+                broken = not self._rollback(connection) or broken
+            else:
+                try:
+                    connection.commit()
+                except Exception as e:
+                    error = translate_error(e, self._where)
+                    broken = not self._rollback(connection) or isinstance(error, errors.UnavailableError)
+                else:
+                    if self._inserted >= self._analyze_at:
+                        self._analyze(connection)
+        finally:
+            self._checkin(connection, broken)
+            if self._lock is not None:
+                self._lock.release()
+            if self._after_first_transaction is not None:
+                hook, self._after_first_transaction = self._after_first_transaction, None
+                hook()
+        if error is not None:
+            raise error
+
+    def _analyze(self, connection) -> None:
+        """Refreshes SQLite's planner statistics once the store has grown enough.
+
+        Without them SQLite reaches a type's nodes through the (type_id, name)
+        index even when the type holds most nodes, which is slower than a scan.
+        Each refresh waits until as many nodes again were written, so its cost
+        stays a constant share of the writes. MySQL and PostgreSQL keep their
+        statistics themselves.
+        """
+        try:
+            cursor = connection.cursor()
+            cursor.execute("ANALYZE")
+            counts = [cursor.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                      for name in ("Artifact", "Execution", "Context")]
+            connection.commit()
+            self._analyze_at = self._inserted + max(_FIRST_ANALYZE, sum(counts))
+        except Exception:  # noqa: BLE001 - statistics are an optimisation
+            _log.debug("ANALYZE failed on %s", self._where, exc_info=True)
+            self._rollback(connection)
+            self._analyze_at = self._inserted + _FIRST_ANALYZE
+
+    @staticmethod
+    def _rollback(connection) -> bool:
+        """Rolls back; False when the connection is broken."""
+        try:
+            connection.rollback()
+            return True
+        except Exception:  # noqa: BLE001 - the caller drops the connection
+            _log.debug("rollback failed", exc_info=True)
+            return False
+
+    def close(self) -> None:
+        """Releases every pooled connection."""
+        if not self._closed:
+            self._closed = True
+            lock = self._lock
+            if lock is not None:
+                lock.acquire()
+            try:
+                if self._pinned is not None:
+                    self._pinned.close()
+                    self._pinned = None
+            finally:
+                if lock is not None:
+                    lock.release()
+            self._database.dispose()
+
+    # -- statement helpers ----------------------------------------------------
+
+    def _connection(self):
+        connection = self._local.connection
+        if connection is None:
+            raise errors.InternalError("SqlBackend used outside transaction()")
+        return connection
+
+    def _run(self, compiled: Compiled, params: dict[str, Any] | None = None):
+        cursor = self._connection().cursor()
+        try:
+            cursor.execute(compiled.text, compiled.params(params))
+        except Exception as e:
+            raise translate_error(e, self._where) from e
+        return cursor
+
+    def _rows(self, compiled: Compiled, params: dict[str, Any] | None = None) -> list[tuple]:
+        cursor = self._run(compiled, params)
+        try:
+            return compiled.rows(cursor)
+        except Exception as e:
+            raise translate_error(e, self._where) from e
+
+    def _run_many(self, compiled: Compiled, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        cursor = self._connection().cursor()
+        try:
+            cursor.executemany(compiled.text, [compiled.params(r) for r in rows])
+        except Exception as e:
+            raise translate_error(e, self._where) from e
+
+    def _insert_many(self, key, table: sa.Table, spec: tuple, rows: Sequence[dict[str, Any]]) -> None:
+        """Inserts rows; ``spec`` lists (column, parameter name, type or None).
+
+        MySQL gets multi-row VALUES statements (PyMySQL sends an executemany of
+        anything but plain placeholders one row at a time); the other drivers
+        batch executemany themselves.
+        """
+        if not rows:
+            return
+
+        def values(suffix: str = "") -> dict[str, Any]:
+            return {column: _b(name + suffix, type_) for column, name, type_ in spec}
+
+        if not self._mysql or len(rows) == 1:
+            compiled = self._stmt(("insert_many", key), lambda: sa.insert(table).values(**values()))
+            if len(rows) == 1:
+                self._run(compiled, rows[0])
+            else:
+                self._run_many(compiled, rows)
+            return
+        for start in range(0, len(rows), _MULTI_ROW):
+            chunk = rows[start:start + _MULTI_ROW]
+            count = len(chunk)
+            compiled = self._stmt(("insert_multi", key, count), lambda: sa.insert(table).values(
+                [values(f"__{i}") for i in range(count)]))
+            params = {}
+            for i, row in enumerate(chunk):
+                for name, value in row.items():
+                    params[f"{name}__{i}"] = value
+            self._run(compiled, params)
+
+    def _insert_id(self, compiled: Compiled, params: dict[str, Any]) -> int:
+        cursor = self._run(compiled, params)
+        if self._dialect == "postgresql":
+            return int(cursor.fetchone()[0])
+        return int(cursor.lastrowid)
+
+    def _stmt(self, key, build: Callable[[], Any]) -> Compiled:
+        return self._stmts.get(key, build)
+
+    def _text_eq(self, column, name: str):
+        """``column = :name`` on text, exact (case and trailing spaces count) on MySQL too."""
+        condition = column == _b(name, column.type)
+        if self._mysql:
+            exact = sql_compiler.utf8_bytes(column) == _b(f"{name}__bytes", sa.LargeBinary())
+            condition = sa.and_(condition, exact)
+        return condition
+
+    def _text_params(self, name: str, value: str) -> dict[str, Any]:
+        if self._mysql:
+            return {name: value, f"{name}__bytes": value.encode("utf-8")}
+        return {name: value}
+
+    def _in(self, column, name: str, element: str = "int"):
+        return id_list(column, name, element)
+
+    # -- types ----------------------------------------------------------------
+
+    def _write_check(self) -> None:
+        if self._read_only:
+            raise errors.FailedPreconditionError(
+                f"{self._where} was opened with connection_mode READONLY; it cannot be written")
+
+    def insert_type(self, kind: Kind, type_: NodeType) -> int:
+        self._write_check()
+        t = schema.type_table
+        compiled = self._stmt(("insert_type",), lambda: self._returning_id(
+            sa.insert(t).values(
+                name=_b("b_name", t.c.name.type), version=_b("b_version", t.c.version.type),
+                type_kind=_b("b_kind", t.c.type_kind.type),
+                description=_b("b_description", t.c.description.type),
+                input_type=_b("b_input", t.c.input_type.type),
+                output_type=_b("b_output", t.c.output_type.type),
+                external_id=_b("b_external_id", t.c.external_id.type)), t))
+        type_.id = self._insert_id(compiled, self._type_params(kind, type_))
+        self._insert_type_properties(type_)
+        self._type_cache()[type_.id] = (kind, _copy(type_))
+        return type_.id
+
+    def _returning_id(self, statement, table):
+        if self._dialect == "postgresql":
+            return statement.returning(table.c.id)
+        return statement
+
+    @staticmethod
+    def _type_params(kind: Kind, type_: NodeType) -> dict[str, Any]:
+        def optional(field: str):
+            return getattr(type_, field) if type_.HasField(field) else None
+
+        params = {
+            "b_name": type_.name, "b_version": optional("version") or None,
+            "b_kind": _TYPE_KINDS[kind], "b_description": optional("description"),
+            "b_external_id": optional("external_id"), "b_input": None, "b_output": None,
+        }
+        if kind == "execution":
+            for field, key in (("input_type", "b_input"), ("output_type", "b_output")):
+                if type_.HasField(field):
+                    params[key] = _struct_type_json(getattr(type_, field))
+        return params
+
+    def _insert_type_properties(self, type_: NodeType) -> None:
+        tp = schema.type_property_table
+        spec = (("type_id", "b_type_id", None), ("name", "b_name", tp.c.name.type),
+                ("data_type", "b_data_type", None))
+        self._insert_many("type_property", tp, spec, [
+            {"b_type_id": type_.id, "b_name": name, "b_data_type": int(data_type)}
+            for name, data_type in sorted(type_.properties.items())
+        ])
+
+    def update_type(self, kind: Kind, type_: NodeType) -> None:
+        self._write_check()
+        t = schema.type_table
+        compiled = self._stmt(("update_type",), lambda: sa.update(t).where(t.c.id == _b("b_id")).values(
+            name=_b("b_name", t.c.name.type), version=_b("b_version", t.c.version.type),
+            type_kind=_b("b_kind", t.c.type_kind.type),
+            description=_b("b_description", t.c.description.type),
+            input_type=_b("b_input", t.c.input_type.type),
+            output_type=_b("b_output", t.c.output_type.type),
+            external_id=_b("b_external_id", t.c.external_id.type)))
+        self._run(compiled, {**self._type_params(kind, type_), "b_id": type_.id})
+        tp = schema.type_property_table
+        delete = self._stmt(("delete_type_properties",), lambda: sa.delete(tp).where(tp.c.type_id == _b("b_id")))
+        self._run(delete, {"b_id": type_.id})
+        self._insert_type_properties(type_)
+        self._type_cache()[type_.id] = (kind, _copy(type_))
+
+    def _type_cache(self) -> dict:
+        cache = self._local.types
+        return cache if cache is not None else {}
+
+    def _type_select(self):
+        """Types with their properties, one row per property (one per type without any)."""
+        t, tp = schema.type_table, schema.type_property_table
+        return sa.select(t.c.id, t.c.name, t.c.version, t.c.description, t.c.external_id,
+                         t.c.input_type, t.c.output_type, t.c.type_kind, tp.c.name, tp.c.data_type
+                         ).select_from(sa.outerjoin(t, tp, tp.c.type_id == t.c.id))
+
+    def _types_from_rows(self, kind: Kind | None, rows: list[tuple]) -> list[NodeType]:
+        types: list[NodeType] = []
+        current = None
+        for (type_id, name, version, description, external_id, input_type, output_type, type_kind,
+             prop_name, data_type) in rows:
+            if current is None or current.id != type_id:
+                row_kind = kind or _KIND_OF_TYPE_KIND.get(type_kind)
+                if row_kind is None:
+                    current = None
+                    continue
+                current = TYPE_CLASSES[row_kind](id=type_id, name=name)
+                if version is not None:
+                    current.version = version
+                if description is not None:
+                    current.description = description
+                if external_id is not None:
+                    current.external_id = external_id
+                if row_kind == "execution":
+                    if input_type is not None:
+                        _parse_struct_type(input_type, current.input_type)
+                    if output_type is not None:
+                        _parse_struct_type(output_type, current.output_type)
+                types.append(current)
+            if prop_name is not None:
+                current.properties[prop_name] = data_type or 0
+        return types
+
+    def get_types(self, kind: Kind, ids: Iterable[int] | None = None) -> list[NodeType]:
+        t = schema.type_table
+        if ids is None:
+            compiled = self._stmt(("types_all",), lambda: self._type_select().where(
+                t.c.type_kind == _b("b_kind", t.c.type_kind.type)).order_by(t.c.id))
+            types = self._types_from_rows(kind, self._rows(compiled, {"b_kind": _TYPE_KINDS[kind]}))
+            cache = self._type_cache()
+            for type_ in types:
+                cache[type_.id] = (kind, type_)
+            return [_copy(type_) for type_ in types]
+        wanted = sorted({int(i) for i in ids})
+        if not wanted:
+            return []
+        cache = self._type_cache()
+        missing = [i for i in wanted if i not in cache]
+        if missing:
+            if len(missing) == 1:
+                compiled = self._stmt(("types_1",), lambda: self._type_select().where(
+                    t.c.id == _b("b_id", sa.BigInteger())))
+                rows = self._rows(compiled, {"b_id": missing[0]})
+            else:
+                compiled = self._stmt(("types_n",), lambda: self._type_select().where(
+                    self._in(t.c.id, "b_ids")).order_by(t.c.id))
+                rows = self._rows(compiled, {"b_ids": missing})
+            for type_ in self._types_from_rows(None, rows):
+                cache[type_.id] = (_kind_of(type_), type_)
+            for i in missing:
+                cache.setdefault(i, (None, None))
+        return [_copy(cache[i][1]) for i in wanted if cache[i][0] == kind]
+
+    def find_type(self, kind: Kind, name: str, version: str | None) -> NodeType | None:
+        t = schema.type_table
+        if version:
+            compiled = self._stmt(("find_type_v",), lambda: self._type_select().where(
+                self._text_eq(t.c.name, "b_name"), self._text_eq(t.c.version, "b_version"),
+                t.c.type_kind == _b("b_kind", t.c.type_kind.type)).order_by(t.c.id))
+            params = {**self._text_params("b_name", name), **self._text_params("b_version", version)}
+        else:
+            compiled = self._stmt(("find_type",), lambda: self._type_select().where(
+                self._text_eq(t.c.name, "b_name"),
+                sa.or_(t.c.version.is_(None), t.c.version == sa.literal("", t.c.version.type)),
+                t.c.type_kind == _b("b_kind", t.c.type_kind.type)).order_by(t.c.id))
+            params = self._text_params("b_name", name)
+        params["b_kind"] = _TYPE_KINDS[kind]
+        rows = self._rows(compiled, params)
+        rows = [row for row in rows if row[0] == rows[0][0]] if rows else rows
+        found = self._types_from_rows(kind, rows)
+        return found[0] if found else None
+
+    def find_types_by_external_id(self, kind: Kind, external_ids: Iterable[str]) -> list[NodeType]:
+        wanted = sorted(set(external_ids))
+        if not wanted:
+            return []
+        t = schema.type_table
+        if self._mysql or len(wanted) == 1:
+            compiled = self._stmt(("types_by_external_id_1",), lambda: self._type_select().where(
+                self._text_eq(t.c.external_id, "b_external_id"),
+                t.c.type_kind == _b("b_kind", t.c.type_kind.type)))
+            rows = []
+            for external_id in wanted:
+                rows.extend(self._rows(compiled, {**self._text_params("b_external_id", external_id),
+                                                  "b_kind": _TYPE_KINDS[kind]}))
+            rows.sort(key=lambda row: row[0])  # stable: a type's rows stay together
+        else:
+            compiled = self._stmt(("types_by_external_id_n",), lambda: self._type_select().where(
+                self._in(t.c.external_id, "b_external_ids", "str"),
+                t.c.type_kind == _b("b_kind", t.c.type_kind.type)).order_by(t.c.id))
+            rows = self._rows(compiled, {"b_external_ids": wanted, "b_kind": _TYPE_KINDS[kind]})
+        return self._types_from_rows(kind, rows)
+
+    def set_parent_type(self, kind: Kind, type_id: int, parent_type_id: int) -> None:
+        self._write_check()
+        pt = schema.parent_type_table
+        compiled = self._stmt(("insert_parent_type",), lambda: sa.insert(pt).values(
+            type_id=_b("b_type_id"), parent_type_id=_b("b_parent_id")))
+        self._run(compiled, {"b_type_id": type_id, "b_parent_id": parent_type_id})
+
+    def get_parent_types(self, kind: Kind, type_ids: Iterable[int]) -> dict[int, list[int]]:
+        wanted = sorted({int(i) for i in type_ids})
+        if not wanted:
+            return {}
+        pt = schema.parent_type_table
+        compiled = self._stmt(("parent_types",), lambda: sa.select(pt.c.type_id, pt.c.parent_type_id).where(
+            self._in(pt.c.type_id, "b_ids")).order_by(pt.c.type_id, pt.c.parent_type_id))
+        found: dict[int, list[int]] = {}
+        for type_id, parent_id in self._rows(compiled, {"b_ids": wanted}):
+            found.setdefault(type_id, []).append(parent_id)
+        return found
+
+    # -- nodes ----------------------------------------------------------------
+
+    def _node_columns(self, kind: Kind, node_table=None, type_table=None):
+        node = node_table if node_table is not None else _NODE_TABLES[kind]
+        t = type_table if type_table is not None else schema.type_table
+        columns = [node.c.id, node.c.type_id, node.c.name, node.c.external_id,
+                   node.c.create_time_since_epoch, node.c.last_update_time_since_epoch, t.c.name]
+        if kind == "artifact":
+            columns += [node.c.uri, node.c.state]
+        elif kind == "execution":
+            columns.append(node.c.last_known_state)
+        return columns
+
+    def _node_select(self, kind: Kind):
+        node = _NODE_TABLES[kind]
+        t = schema.type_table
+        return sa.select(*self._node_columns(kind)).select_from(
+            sa.join(node, t, t.c.id == node.c.type_id))
+
+    def _nodes_from_rows(self, kind: Kind, rows: list[tuple], properties: dict | None = None) -> list[Node]:
+        if not rows:
+            return []
+        if properties is None:
+            properties = self._properties(kind, [row[0] for row in rows])
+        cls = _NODE_CLASSES[kind]
+        nodes = []
+        for row in rows:
+            node = cls(id=row[0], type_id=row[1], create_time_since_epoch=row[4],
+                       last_update_time_since_epoch=row[5], type=row[6])
+            if row[2] is not None:
+                node.name = row[2]
+            if row[3] is not None:
+                node.external_id = row[3]
+            if kind == "artifact":
+                if row[7] is not None:
+                    node.uri = row[7]
+                if row[8] is not None:
+                    node.state = row[8]
+            elif kind == "execution" and row[7] is not None:
+                node.last_known_state = row[7]
+            for prop in properties.get(node.id, ()):
+                target = node.custom_properties if prop[1] else node.properties
+                _fill_value(target[prop[2]], prop[3], prop[4], prop[5], prop[6], prop[7])
+            nodes.append(node)
+        return nodes
+
+    def _properties(self, kind: Kind, ids: list[int]) -> dict[int, list[tuple]]:
+        """Property rows by owner id: (owner, is_custom, name, int, double, string, proto, bool)."""
+        if len(ids) == 1:
+            compiled = self._stmt(("properties_1", kind), lambda: _property_select(kind).where(
+                _property_owner(kind) == _b("b_id", sa.BigInteger())))
+            rows = self._rows(compiled, {"b_id": ids[0]})
+        else:
+            compiled = self._stmt(("properties_n", kind), lambda: _property_select(kind).where(
+                self._in(_property_owner(kind), "b_ids")))
+            rows = self._rows(compiled, {"b_ids": ids})
+        found: dict[int, list[tuple]] = {}
+        for row in rows:
+            entries = found.get(row[0])
+            if entries is None:
+                found[row[0]] = [row]
+            else:
+                entries.append(row)
+        return found
+
+    def _node_params(self, kind: Kind, node: Node) -> dict[str, Any]:
+        params = {
+            "b_type_id": node.type_id,
+            "b_name": node.name if node.HasField("name") else None,
+            "b_external_id": node.external_id if node.HasField("external_id") else None,
+            "b_create": node.create_time_since_epoch,
+            "b_update": node.last_update_time_since_epoch,
+        }
+        if kind == "artifact":
+            params["b_uri"] = node.uri if node.HasField("uri") else None
+            params["b_state"] = node.state if node.HasField("state") else None
+        elif kind == "execution":
+            params["b_state"] = node.last_known_state if node.HasField("last_known_state") else None
+        return params
+
+    def _node_values(self, kind: Kind) -> dict[str, Any]:
+        node = _NODE_TABLES[kind]
+        values = {
+            "type_id": _b("b_type_id"), "name": _b("b_name", node.c.name.type),
+            "external_id": _b("b_external_id", node.c.external_id.type),
+            "create_time_since_epoch": _b("b_create", node.c.create_time_since_epoch.type),
+            "last_update_time_since_epoch": _b("b_update", node.c.last_update_time_since_epoch.type),
+        }
+        if kind == "artifact":
+            values["uri"] = _b("b_uri", node.c.uri.type)
+            values["state"] = _b("b_state")
+        elif kind == "execution":
+            values["last_known_state"] = _b("b_state")
+        return values
+
+    def insert_nodes(self, kind: Kind, nodes: Sequence[Node]) -> list[int]:
+        self._write_check()
+        table = _NODE_TABLES[kind]
+        compiled = self._stmt(("insert_node", kind), lambda: self._returning_id(
+            sa.insert(table).values(**self._node_values(kind)), table))
+        ids = []
+        property_rows: list[dict[str, Any]] = []
+        self._inserted += len(nodes)
+        for node in nodes:
+            rows = self._property_rows(kind, node)
+            node.id = self._insert_id(compiled, self._node_params(kind, node))
+            ids.append(node.id)
+            for row in rows:
+                row["b_owner"] = node.id
+            property_rows.extend(rows)
+        self._insert_properties(kind, property_rows)
+        return ids
+
+    def _insert_properties(self, kind: Kind, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        table, owner = _PROPERTY_TABLES[kind]
+        spec = (
+            (owner, "b_owner", None),
+            ("name", "b_name", table.c.name.type),
+            ("is_custom_property", "b_custom", table.c.is_custom_property.type),
+            ("int_value", "b_int", sa.BigInteger()),
+            ("double_value", "b_double", table.c.double_value.type),
+            ("string_value", "b_string", table.c.string_value.type),
+            ("proto_value", "b_proto", table.c.proto_value.type),
+            ("bool_value", "b_bool", table.c.bool_value.type),
+        )
+        self._insert_many(("properties", kind), table, spec, rows)
+
+    def _property_rows(self, kind: Kind, node: Node) -> list[dict[str, Any]]:
+        """The property rows of a node, refusing values the database cannot keep."""
+        rows = _property_rows(node)
+        for row in rows:
+            field = f"{kind.capitalize()}.{'custom_properties' if row['b_custom'] else 'properties'}"
+            value = row["b_int"]
+            if value is not None and self._dialect != "sqlite" and not _INT32_MIN <= value <= _INT32_MAX:
+                raise errors.InvalidArgumentError(
+                    f"{field}[{row['b_name']!r}].int_value {value} does not fit MLMD's 32-bit "
+                    f"int_value column on {self._where}; SQLite stores 64 bits")
+            value = row["b_double"]
+            if value is not None and not math.isfinite(value):
+                # SQLite turns NaN into NULL; MySQL has neither NaN nor infinities.
+                if (self._dialect == "sqlite" and math.isnan(value)) or self._mysql:
+                    raise errors.InvalidArgumentError(
+                        f"{field}[{row['b_name']!r}].double_value {value} cannot be stored on "
+                        f"{self._where}")
+        return rows
+
+    def update_nodes(self, kind: Kind, nodes: Sequence[Node]) -> None:
+        self._write_check()
+        table, owner = _PROPERTY_TABLES[kind]
+        node_table = _NODE_TABLES[kind]
+        update = self._stmt(("update_node", kind), lambda: sa.update(node_table).where(
+            node_table.c.id == _b("b_id")).values(**self._node_values(kind)))
+        delete = self._stmt(("delete_properties", kind), lambda: sa.delete(table).where(
+            table.c[owner] == _b("b_id")))
+        property_rows: list[dict[str, Any]] = []
+        for node in nodes:
+            rows = self._property_rows(kind, node)
+            self._run(update, {**self._node_params(kind, node), "b_id": node.id})
+            self._run(delete, {"b_id": node.id})
+            property_rows.extend(rows)
+        self._insert_properties(kind, property_rows)
+
+    def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
+        wanted = sorted({int(i) for i in ids})
+        if not wanted:
+            return []
+        if len(wanted) == 1:
+            return self._get_one(kind, wanted[0])
+        node = _NODE_TABLES[kind]
+        compiled = self._stmt(("nodes_n", kind), lambda: self._node_select(kind).where(
+            self._in(node.c.id, "b_ids")).order_by(node.c.id))
+        return self._nodes_from_rows(kind, self._rows(compiled, {"b_ids": wanted}))
+
+    def _get_one(self, kind: Kind, node_id: int) -> list[Node]:
+        """One node with its properties in a single query (a point read's one round trip)."""
+
+        def build():
+            node = _NODE_TABLES[kind]
+            table, owner = _PROPERTY_TABLES[kind]
+            t = schema.type_table
+            from_ = sa.join(node, t, t.c.id == node.c.type_id).outerjoin(table, table.c[owner] == node.c.id)
+            return sa.select(*self._node_columns(kind), *_property_columns(kind)).select_from(from_).where(
+                node.c.id == _b("b_id", sa.BigInteger()))
+
+        rows = self._rows(self._stmt(("node_1", kind), build), {"b_id": node_id})
+        if not rows:
+            return []
+        width = len(rows[0]) - 8
+        properties = {node_id: [row[width:] for row in rows if row[width + 2] is not None]}
+        return self._nodes_from_rows(kind, [rows[0][:width]], properties)
+
+    def find_nodes(
+        self,
+        kind: Kind,
+        *,
+        type_ids: Iterable[int] | None = None,
+        name: str | None = None,
+        uri: str | None = None,
+        external_ids: Iterable[str] | None = None,
+    ) -> list[Node]:
+        node = _NODE_TABLES[kind]
+        if uri is not None and kind != "artifact":
+            return []
+        type_list = None if type_ids is None else sorted({int(i) for i in type_ids})
+        external_list = None if external_ids is None else sorted(set(external_ids))
+        if (type_list is not None and not type_list) or (external_list is not None and not external_list):
+            return []
+        key = ("find", kind, type_list is not None and len(type_list) == 1, type_list is not None,
+               name is not None, uri is not None)
+        params: dict[str, Any] = {}
+        if type_list is not None:
+            if len(type_list) == 1:
+                params["b_type_id"] = type_list[0]
+            else:
+                params["b_type_ids"] = type_list
+        if name is not None:
+            params.update(self._text_params("b_name", name))
+        if uri is not None:
+            params.update(self._text_params("b_uri", uri))
+
+        def build(with_external: str | None):
+            conditions = []
+            if type_list is not None:
+                if len(type_list) == 1:
+                    conditions.append(node.c.type_id == _b("b_type_id", sa.BigInteger()))
+                else:
+                    conditions.append(self._in(node.c.type_id, "b_type_ids"))
+            if name is not None:
+                conditions.append(self._text_eq(node.c.name, "b_name"))
+            if uri is not None:
+                conditions.append(self._text_eq(node.c.uri, "b_uri"))
+            if with_external == "one":
+                conditions.append(self._text_eq(node.c.external_id, "b_external_id"))
+            elif with_external == "many":
+                conditions.append(self._in(node.c.external_id, "b_external_ids", "str"))
+            return self._node_select(kind).where(*conditions).order_by(node.c.id)
+
+        if external_list is None:
+            compiled = self._stmt(key, lambda: build(None))
+            return self._nodes_from_rows(kind, self._rows(compiled, params))
+        if self._mysql or len(external_list) == 1:
+            compiled = self._stmt((*key, "external_one"), lambda: build("one"))
+            rows = []
+            for external_id in external_list:
+                rows.extend(self._rows(compiled, {**params, **self._text_params("b_external_id", external_id)}))
+            rows.sort(key=lambda row: row[0])
+            return self._nodes_from_rows(kind, rows)
+        compiled = self._stmt((*key, "external_many"), lambda: build("many"))
+        return self._nodes_from_rows(kind, self._rows(compiled, {**params, "b_external_ids": external_list}))
+
+    def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
+        key = ("list", kind, query.filter, query.order_field, query.ascending,
+               query.limit is not None, query.after is not None)
+        compiled = self._stmt(key, lambda: self._list_statement(kind, query))
+        params: dict[str, Any] = {}
+        if query.limit is not None:
+            params["b_limit"] = max(0, int(query.limit))
+        if query.after is not None:
+            params["b_after_value"], params["b_after_id"] = int(query.after[0]), int(query.after[1])
+        return self._nodes_from_rows(kind, self._rows(compiled, params))
+
+    def _list_statement(self, kind: Kind, query: ListQuery):
+        node = _NODE_TABLES[kind]
+        output_type = schema.type_table.alias("output_type")
+        if query.filter is not None:
+            clause = sql_compiler.compile_filter(query.filter, kind, self._dialect)
+            from_, conditions = clause.from_, [clause.where]
+        else:
+            from_, conditions = node, []
+        from_ = sa.join(from_, output_type, output_type.c.id == node.c.type_id)
+        order_column = node.c[query.order_field]
+        if query.after is not None:
+            value = _b("b_after_value", sa.BigInteger())
+            after_id = _b("b_after_id", sa.BigInteger())
+            if query.order_field == "id":
+                conditions.append(node.c.id > after_id if query.ascending else node.c.id < after_id)
+            elif query.ascending:
+                conditions.append(sa.or_(order_column > value,
+                                         sa.and_(order_column == value, node.c.id > after_id)))
+            else:
+                conditions.append(sa.or_(order_column < value,
+                                         sa.and_(order_column == value, node.c.id < after_id)))
+        statement = sa.select(*self._node_columns(kind, node, output_type)).select_from(from_)
+        if conditions:
+            statement = statement.where(*conditions)
+        if query.order_field == "id":
+            order = [node.c.id.asc() if query.ascending else node.c.id.desc()]
+        else:
+            direction = (lambda c: c.asc()) if query.ascending else (lambda c: c.desc())
+            order = [direction(order_column), direction(node.c.id)]
+        statement = statement.order_by(*order)
+        if query.limit is not None:
+            statement = statement.limit(_b("b_limit", sa.Integer()))
+        return statement
+
+    # -- edges ----------------------------------------------------------------
+
+    def insert_events(self, events: Sequence[pb.Event]) -> None:
+        if not events:
+            return
+        self._write_check()
+        e = schema.event_table
+        compiled = self._stmt(("insert_event",), lambda: self._returning_id(sa.insert(e).values(
+            artifact_id=_b("b_artifact"), execution_id=_b("b_execution"), type=_b("b_type"),
+            milliseconds_since_epoch=_b("b_time", e.c.milliseconds_since_epoch.type)), e))
+        path_rows = []
+        for event in events:
+            event_id = self._insert_id(compiled, {
+                "b_artifact": event.artifact_id, "b_execution": event.execution_id, "b_type": event.type,
+                "b_time": event.milliseconds_since_epoch if event.HasField("milliseconds_since_epoch") else None,
+            })
+            for step in event.path.steps:
+                which = step.WhichOneof("value")
+                path_rows.append({
+                    "b_event": event_id, "b_is_index": which == "index",
+                    "b_index": step.index if which == "index" else None,
+                    "b_key": step.key if which == "key" else None,
+                })
+        if path_rows:
+            ep = schema.event_path_table
+            spec = (("event_id", "b_event", None), ("is_index_step", "b_is_index", ep.c.is_index_step.type),
+                    ("step_index", "b_index", None), ("step_key", "b_key", ep.c.step_key.type))
+            self._insert_many("event_path", ep, spec, path_rows)
+
+    def _event_select(self):
+        e = schema.event_table
+        return sa.select(e.c.id, e.c.artifact_id, e.c.execution_id, e.c.type, e.c.milliseconds_since_epoch)
+
+    def get_events(
+        self,
+        *,
+        artifact_ids: Iterable[int] | None = None,
+        execution_ids: Iterable[int] | None = None,
+    ) -> list[pb.Event]:
+        artifacts = sorted({int(i) for i in artifact_ids or ()})
+        executions = sorted({int(i) for i in execution_ids or ()})
+        if not artifacts and not executions:
+            return []
+        e = schema.event_table
+        if artifacts and executions:
+            compiled = self._stmt(("events_both",), lambda: self._event_select().where(sa.or_(
+                self._in(e.c.artifact_id, "b_artifacts"), self._in(e.c.execution_id, "b_executions"),
+            )).order_by(e.c.id))
+            params = {"b_artifacts": artifacts, "b_executions": executions}
+        else:
+            column, ids = (e.c.artifact_id, artifacts) if artifacts else (e.c.execution_id, executions)
+            many = len(ids) > 1
+            compiled = self._stmt(("events", column.name, many), lambda: self._event_select().where(
+                self._in(column, "b_ids") if many else column == _b("b_ids", sa.BigInteger())
+            ).order_by(e.c.id))
+            params = {"b_ids": ids if many else ids[0]}
+        return self._events_from_rows(self._rows(compiled, params))
+
+    def _events_from_rows(self, rows: list[tuple]) -> list[pb.Event]:
+        if not rows:
+            return []
+        paths = self._event_paths([row[0] for row in rows])
+        events = []
+        for event_id, artifact_id, execution_id, type_, millis in rows:
+            event = pb.Event(artifact_id=artifact_id, execution_id=execution_id, type=type_)
+            if millis is not None:
+                event.milliseconds_since_epoch = millis
+            for is_index, index, key in paths.get(event_id, ()):
+                step = event.path.steps.add()
+                if is_index:
+                    step.index = index if index is not None else 0
+                else:
+                    step.key = key if key is not None else ""
+            events.append(event)
+        return events
+
+    def _event_paths(self, event_ids: list[int]) -> dict[int, list[tuple]]:
+        ep = schema.event_path_table
+        # Steps keep their insertion order: the row order within one event.
+        if self._dialect == "sqlite":
+            order = [ep.c.event_id, sa.literal_column("rowid")]
+        elif self._dialect == "postgresql":
+            order = [ep.c.event_id, sa.literal_column("ctid")]
+        else:
+            order = [ep.c.event_id]
+        many = len(event_ids) > 1
+        compiled = self._stmt(("event_paths", many), lambda: sa.select(
+            ep.c.event_id, ep.c.is_index_step, ep.c.step_index, ep.c.step_key).where(
+            self._in(ep.c.event_id, "b_ids") if many else ep.c.event_id == _b("b_ids", sa.BigInteger())
+        ).order_by(*order))
+        found: dict[int, list[tuple]] = {}
+        for event_id, is_index, index, key in self._rows(compiled, {"b_ids": event_ids if many else event_ids[0]}):
+            found.setdefault(event_id, []).append((is_index, index, key))
+        return found
+
+    def _insert_links(self, key: str, table, columns: tuple[str, str], pairs) -> None:
+        pairs = list(pairs)
+        if not pairs:
+            return
+        self._write_check()
+        spec = ((columns[0], "b_first", None), (columns[1], "b_second", None))
+        self._insert_many(("link", key), table, spec, [{"b_first": a, "b_second": b} for a, b in pairs])
+
+    def insert_attributions(self, pairs: Sequence[tuple[int, int]]) -> None:
+        self._insert_links("attribution", schema.attribution_table, ("artifact_id", "context_id"), pairs)
+
+    def insert_associations(self, pairs: Sequence[tuple[int, int]]) -> None:
+        self._insert_links("association", schema.association_table, ("execution_id", "context_id"), pairs)
+
+    def insert_parent_contexts(self, pairs: Sequence[tuple[int, int]]) -> None:
+        self._insert_links("parent_context", schema.parent_context_table,
+                           ("context_id", "parent_context_id"), pairs)
+
+    def _pairs(self, key, table, first: str, second: str, firsts, seconds) -> list[tuple[int, int]]:
+        a = sorted({int(i) for i in firsts or ()})
+        b = sorted({int(i) for i in seconds or ()})
+        if not a and not b:
+            return []
+        columns = (table.c[first], table.c[second])
+        if a and b:
+            compiled = self._stmt((key, "both"), lambda: sa.select(*columns).where(sa.or_(
+                self._in(table.c[first], "b_first"), self._in(table.c[second], "b_second"))))
+            params = {"b_first": a, "b_second": b}
+        elif a:
+            compiled = self._stmt((key, "first"), lambda: sa.select(*columns).where(
+                self._in(table.c[first], "b_first")))
+            params = {"b_first": a}
+        else:
+            compiled = self._stmt((key, "second"), lambda: sa.select(*columns).where(
+                self._in(table.c[second], "b_second")))
+            params = {"b_second": b}
+        return sorted({(row[0], row[1]) for row in self._rows(compiled, params)})
+
+    def get_context_links(
+        self, kind: Kind, *, node_ids: Iterable[int] | None = None,
+        context_ids: Iterable[int] | None = None,
+    ) -> list[tuple[int, int]]:
+        table, owner = _LINK_TABLES[kind]
+        return self._pairs(("links", kind), table, owner, "context_id", node_ids, context_ids)
+
+    def get_parent_contexts(
+        self, *, child_ids: Iterable[int] | None = None,
+        parent_ids: Iterable[int] | None = None,
+    ) -> list[tuple[int, int]]:
+        return self._pairs(("parents",), schema.parent_context_table, "context_id", "parent_context_id",
+                           child_ids, parent_ids)
+
+    # -- cache index ----------------------------------------------------------
+
+    def _ensure_fingerprint_table(self) -> None:
+        if self._fingerprints_ready:
+            return
+        with self._fingerprint_guard:
+            if self._fingerprints_ready:
+                return
+            if self._mysql:
+                # DDL would commit the caller's transaction: use a connection of its own.
+                connection = self._engine.raw_connection()
+                try:
+                    _create_fingerprint_table(connection, self._engine.dialect)
+                    connection.commit()
+                except Exception as e:
+                    raise translate_error(e, self._where) from e
+                finally:
+                    connection.close()
+            else:
+                try:
+                    _create_fingerprint_table(self._connection(), self._engine.dialect)
+                except Exception as e:
+                    raise translate_error(e, self._where) from e
+            self._fingerprints_ready = True
+
+    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
+        self._write_check()
+        self._ensure_fingerprint_table()
+        f = fingerprint_table
+        delete = self._stmt(("fingerprints_delete",), lambda: sa.delete(f).where(
+            f.c.execution_id == _b("b_execution")))
+        self._run(delete, {"b_execution": execution_id})
+        spec = (("fingerprint", "b_fingerprint", f.c.fingerprint.type), ("execution_id", "b_execution", None))
+        self._insert_many("fingerprint", f, spec, [{"b_fingerprint": fp, "b_execution": execution_id}
+                                                   for fp in sorted(set(fingerprints))])
+
+    def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
+        """Returns executions indexed under a fingerprint, newest first.
+
+        Executions written by other MLMD clients have no index rows; they are
+        fingerprinted here the first time a lookup sees them (stored unless the
+        store is read-only).
+        """
+        self._backfill_fingerprints()
+        found: set[int] = set(self._unstored_fingerprints.get(fingerprint, ()))
+        if self._fingerprints_ready:
+            f = fingerprint_table
+            compiled = self._stmt(("fingerprints_lookup",), lambda: sa.select(f.c.execution_id).where(
+                f.c.fingerprint == _b("b_fingerprint", f.c.fingerprint.type)))
+            found.update(row[0] for row in self._rows(compiled, {"b_fingerprint": fingerprint}))
+        return sorted(found, reverse=True)
+
+    def unindexed_execution_ids(self, above: int = 0) -> list[int]:
+        """Returns ids of executions (with id > ``above``) that have no index rows."""
+        x = schema.execution_table
+        if not self._fingerprints_ready:
+            compiled = self._stmt(("unindexed_all",), lambda: sa.select(x.c.id).where(
+                x.c.id > _b("b_above", sa.BigInteger())).order_by(x.c.id))
+        else:
+            f = fingerprint_table
+            compiled = self._stmt(("unindexed",), lambda: sa.select(x.c.id).where(
+                x.c.id > _b("b_above", sa.BigInteger()),
+                ~sa.exists().where(f.c.execution_id == x.c.id)).order_by(x.c.id))
+        return [row[0] for row in self._rows(compiled, {"b_above": above})]
+
+    def _backfill_fingerprints(self) -> None:
+        from lineage.cache import execution_fingerprints
+
+        x = schema.execution_table
+        newest = self._rows(self._stmt(("max_execution",), lambda: sa.select(sa.func.max(x.c.id))))[0][0] or 0
+        above = self._fingerprint_watermark or 0
+        if newest <= above:
+            return
+        missing = [i for i in self.unindexed_execution_ids(above)
+                   if not any(i in ids for ids in self._unstored_fingerprints.values())]
+        for start in range(0, len(missing), 500):
+            batch = missing[start:start + 500]
+            executions = self.get_nodes("execution", batch)
+            types = {t.id: t for t in self.get_types("execution", {e.type_id for e in executions})}
+            events: dict[int, list[pb.Event]] = {}
+            for event in self.get_events(execution_ids=batch):
+                events.setdefault(event.execution_id, []).append(event)
+            for execution in executions:
+                type_ = types.get(execution.type_id)
+                if type_ is None:
+                    continue
+                fingerprints = execution_fingerprints(execution, type_, events.get(execution.id, ()))
+                if self._read_only:
+                    for fp in fingerprints:
+                        self._unstored_fingerprints.setdefault(fp, set()).add(execution.id)
+                else:
+                    self.set_fingerprints(execution.id, fingerprints)
+        self._fingerprint_watermark = newest
+
+    # -- traversal ------------------------------------------------------------
+
+    def traverse(
+        self,
+        artifact_ids: Iterable[int] = (),
+        execution_ids: Iterable[int] = (),
+        *,
+        direction: str = UPSTREAM,
+        max_hops: int | None = None,
+        event_types: Iterable[int] | None = None,
+        stop_artifacts: set[int] | None = None,
+        stop_executions: set[int] | None = None,
+    ) -> Reach:
+        """Walks events breadth-first, one batched query per hop.
+
+        Same arguments and answers as ``lineage.traversal.traverse``.
+
+        Raises:
+            InvalidArgumentError: ``max_hops`` is negative or the direction is unknown.
+        """
+        from lineage.backends import sql_traverse
+
+        return sql_traverse.traverse(
+            self, artifact_ids, execution_ids, direction=direction, max_hops=max_hops,
+            event_types=event_types, stop_artifacts=stop_artifacts, stop_executions=stop_executions)
+
+
+class _Transaction:
+    """Context manager returned by ``SqlBackend.transaction()``."""
+
+    __slots__ = ("_backend",)
+
+    def __init__(self, backend: SqlBackend):
+        self._backend = backend
+
+    def __enter__(self) -> None:
+        self._backend._enter()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and exc is None:
+            exc = BaseException(exc_type.__name__)
+        self._backend._exit(exc)
+
+
+_NODE_CLASSES = {"artifact": pb.Artifact, "execution": pb.Execution, "context": pb.Context}
+_KIND_OF_TYPE_KIND = {value: kind for kind, value in _TYPE_KINDS.items()}
+
+
+def _property_owner(kind: Kind):
+    table, owner = _PROPERTY_TABLES[kind]
+    return table.c[owner]
+
+
+def _property_columns(kind: Kind) -> tuple:
+    table, owner = _PROPERTY_TABLES[kind]
+    return (table.c[owner], table.c.is_custom_property, table.c.name, table.c.int_value,
+            table.c.double_value, table.c.string_value, table.c.proto_value, table.c.bool_value)
+
+
+def _property_select(kind: Kind):
+    return sa.select(*_property_columns(kind))
+
+
+def _kind_of(type_: NodeType) -> Kind:
+    if isinstance(type_, pb.ArtifactType):
+        return "artifact"
+    if isinstance(type_, pb.ExecutionType):
+        return "execution"
+    return "context"
+
+
+def _copy(message):
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
+
+
+def _struct_type_json(message: pb.ArtifactStructType) -> str:
+    # Compact JSON with lowerCamelCase names, as ml-metadata writes it.
+    return json.dumps(json_format.MessageToDict(message), separators=(",", ":"))
+
+
+def _parse_struct_type(text: str, target: pb.ArtifactStructType) -> None:
+    try:
+        json_format.Parse(text, target, ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError) as e:
+        raise errors.DataLossError(f"stored ArtifactStructType is not valid JSON: {text[:200]!r}") from e
+
+
+def _fill_value(value: pb.Value, int_value, double_value, string_value, proto_value, bool_value) -> None:
+    """Decodes one property row into ``value`` the way ml-metadata reads it."""
+    if int_value is not None:
+        value.int_value = int_value
+    elif double_value is not None:
+        value.double_value = double_value
+    elif string_value is not None:
+        if string_value.startswith(STRUCT_PREFIX):
+            try:
+                value.struct_value.ParseFromString(
+                    base64.b64decode(string_value[len(STRUCT_PREFIX):], validate=True))
+                return
+            except Exception:  # noqa: BLE001 - not a struct after all: keep the text
+                value.Clear()
+        value.string_value = string_value
+    elif proto_value is not None:
+        value.proto_value.ParseFromString(bytes(proto_value))
+    elif bool_value is not None:
+        value.bool_value = bool(bool_value)
+    else:
+        value.SetInParent()
+
+
+def _property_rows(node: Node) -> list[dict[str, Any]]:
+    rows = []
+    for is_custom, properties in ((False, node.properties), (True, node.custom_properties)):
+        for name in sorted(properties):
+            value = properties[name]
+            row = {"b_owner": node.id, "b_name": name, "b_custom": is_custom, "b_int": None,
+                   "b_double": None, "b_string": None, "b_proto": None, "b_bool": None}
+            which = value.WhichOneof("value")
+            if which == "int_value":
+                row["b_int"] = value.int_value
+            elif which == "double_value":
+                row["b_double"] = value.double_value
+            elif which == "string_value":
+                row["b_string"] = value.string_value
+            elif which == "struct_value":
+                encoded = base64.b64encode(value.struct_value.SerializeToString(deterministic=True))
+                row["b_string"] = STRUCT_PREFIX + encoded.decode("ascii")
+            elif which == "proto_value":
+                row["b_proto"] = value.proto_value.SerializeToString(deterministic=True)
+            elif which == "bool_value":
+                row["b_bool"] = value.bool_value
+            rows.append(row)
+    return rows
+
+
+def _create_fingerprint_table(connection, dialect) -> None:
+    """Creates ``LineageFingerprint`` and its index on a DBAPI connection if missing."""
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    cursor = connection.cursor()
+    create = CreateTable(fingerprint_table, if_not_exists=True).compile(dialect=dialect)
+    cursor.execute(str(create))
+    for index in fingerprint_table.indexes:
+        statement = CreateIndex(index, if_not_exists=dialect.name != "mysql" or _is_mariadb(dialect))
+        try:
+            cursor.execute(str(statement.compile(dialect=dialect)))
+        except Exception as e:  # noqa: BLE001 - MySQL 8 lacks IF NOT EXISTS here
+            if "Duplicate key name" not in str(e):
+                raise
+
+
+def _is_mariadb(dialect) -> bool:
+    return bool(getattr(dialect, "is_mariadb", False))
+
+
+def open_backend(config: pb.ConnectionConfig, migration_options: pb.MigrationOptions) -> SqlBackend:
+    """Opens (creating or migrating as asked) the relational store of a config.
+
+    Raises:
+        FailedPreconditionError: The database holds other tables than MLMD's,
+            a newer schema, or an older one without ``enable_upgrade_migration``.
+        NotFoundError: A SQLite file that must exist does not, or a server
+            database is missing with ``skip_db_creation``.
+        UnavailableError: The server or file cannot be reached.
+        UnauthenticatedError: The server refused the credentials.
+        CancelledError: (from the returned backend's first use) the schema was
+            downgraded as asked; the store is not usable afterwards.
+    """
+    from lineage.backends import sql_open
+
+    return sql_open.open_backend(config, migration_options)

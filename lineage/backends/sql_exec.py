@@ -1,0 +1,323 @@
+"""Runs SQLAlchemy Core statements on a DBAPI connection, compiled once per database.
+
+Every statement is built with SQLAlchemy Core and compiled by the engine's
+dialect, together with the bind and result processors of its column types
+(MLMD's encodings live there, see ``lineage.backends.sql_schema``). The
+compiled text then runs straight on the driver's cursor: a point read costs
+one driver round trip and no per-call compilation or result-object
+machinery.
+
+Id lists travel as one bound parameter (``InIds``): a JSON array read with
+``json_each`` on SQLite, an array with ``= ANY`` on PostgreSQL, a tuple the
+driver expands on MySQL. So one compiled statement serves any number of ids.
+
+Driver exceptions are translated into ``lineage.errors`` here, by database
+error code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any, Callable, Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import TypeDecorator
+
+from lineage import errors
+
+__all__ = ["Compiled", "Statements", "InIds", "id_list", "translate_error", "MYSQL_DIALECTS"]
+
+MYSQL_DIALECTS = ("mysql", "mariadb")
+
+
+# --- id lists as one parameter -----------------------------------------------
+
+
+class _IdList(TypeDecorator):
+    """A list of ints (or strings) bound as one parameter, shaped per database."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, element: str = "int"):
+        super().__init__()
+        self.element = element
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
+            item = sa.BigInteger() if self.element == "int" else sa.Text()
+            return postgresql.ARRAY(item)
+        return sa.String()
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return json.dumps(list(value))
+        if dialect.name in MYSQL_DIALECTS:
+            return tuple(value)
+        return list(value)
+
+
+class InIds(ColumnElement):
+    """``column IN <list parameter>`` whatever the list's length."""
+
+    inherit_cache = True
+    # A condition in its own right: without this, databases lacking a boolean
+    # type would see "<condition> = 1", which no index can serve.
+    _is_implicitly_boolean = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("param", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column, param):
+        self.column = column
+        self.param = param
+        self.type = sa.Boolean()
+
+
+@compiles(InIds, "sqlite")
+def _in_ids_sqlite(element, compiler, **kw):
+    column = compiler.process(element.column, **kw)
+    return f"{column} IN (SELECT value FROM json_each({compiler.process(element.param, **kw)}))"
+
+
+@compiles(InIds, "postgresql")
+def _in_ids_postgresql(element, compiler, **kw):
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY({compiler.process(element.param, **kw)})"
+
+
+@compiles(InIds)
+def _in_ids_default(element, compiler, **kw):
+    # PyMySQL renders a tuple parameter as a parenthesised list.
+    return f"{compiler.process(element.column, **kw)} IN {compiler.process(element.param, **kw)}"
+
+
+def id_list(column, name: str, element: str = "int") -> InIds:
+    """``column IN :name`` where ``name`` is bound to a list of ids (never empty)."""
+    return InIds(column, sa.bindparam(name, type_=_IdList(element)))
+
+
+# --- compiled statements -------------------------------------------------------
+
+
+class Compiled:
+    """One statement compiled for one dialect, ready for a DBAPI cursor.
+
+    Attributes:
+        text: The SQL text in the driver's paramstyle.
+        returns_rows: Whether the statement is a SELECT.
+    """
+
+    __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "returns_rows")
+
+    def __init__(self, statement, dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.text = compiled.string
+        self._positional = compiled.positional
+        self._names = tuple(compiled.positiontup or ()) if self._positional else ()
+        binds: dict[str, Callable] = {}
+        defaults: dict[str, Any] = {}
+        for bind, name in compiled.bind_names.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                binds[name] = processor
+            if not bind.required or bind.callable is not None:
+                defaults[name] = bind.effective_value
+        self._binds = binds
+        self._defaults = defaults
+        # Only SELECT rows need converting; RETURNING here only yields ids.
+        self.returns_rows = bool(getattr(statement, "is_select", False))
+        results = []
+        if self.returns_rows:
+            for column in statement.selected_columns:
+                results.append(_result_processor(column.type, dialect))
+        self._results = tuple((i, p) for i, p in enumerate(results) if p is not None) or None
+
+    def params(self, given: dict[str, Any] | None) -> Any:
+        """Returns the driver's parameters: defaults, the given values, processed."""
+        if self._defaults:
+            values = dict(self._defaults)
+            if given:
+                values.update(given)
+        else:
+            values = dict(given) if given else {}
+        for name, processor in self._binds.items():
+            if name in values:
+                values[name] = processor(values[name])
+        if self._positional:
+            return tuple(values[name] for name in self._names)
+        return values
+
+    def rows(self, cursor) -> list[tuple]:
+        """Fetches every row of an executed cursor, with result processors applied."""
+        fetched = cursor.fetchall()
+        processors = self._results
+        if processors is None or not fetched:
+            return fetched
+        out = []
+        for row in fetched:
+            row = list(row)
+            for index, processor in processors:
+                value = row[index]
+                if value is not None:
+                    row[index] = processor(value)
+            out.append(row)
+        return out
+
+
+def _result_processor(type_, dialect):
+    from lineage.backends import sql_schema
+
+    if isinstance(type_, sql_schema._Flag):
+        # Callers read flags by truth value; skipping the bool() call saves a
+        # Python call per value on every row.
+        return None
+    if isinstance(type_, sql_schema._MlmdText) and dialect.name not in MYSQL_DIALECTS:
+        return None
+    try:
+        return type_.dialect_impl(dialect).result_processor(dialect, None)
+    except TypeError:
+        # Some numeric processors want the driver's column type; the drivers
+        # used here already return floats for DOUBLE, so none is needed.
+        return None
+
+
+class Statements:
+    """Compiles statements on first use and keeps them.
+
+    Compiled text depends only on the dialect (and, for MySQL, the server
+    flavour and version), so backends on equal dialects share one cache.
+    """
+
+    _shared: dict[tuple, dict[Any, Compiled]] = {}
+    _shared_lock = threading.Lock()
+
+    def __init__(self, dialect):
+        self.dialect = dialect
+        signature = (dialect.name, dialect.driver, dialect.paramstyle, dialect.server_version_info,
+                     getattr(dialect, "is_mariadb", None))
+        with self._shared_lock:
+            self._cache = self._shared.setdefault(signature, {})
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Compiled:
+        """Returns the compiled statement under ``key``, building it once."""
+        compiled = self._cache.get(key)
+        if compiled is None:
+            compiled = Compiled(build(), self.dialect)
+            if len(self._cache) > 8192:
+                self._cache.clear()
+            self._cache[key] = compiled
+        return compiled
+
+
+# --- errors ------------------------------------------------------------------
+
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 6, 8, 14
+_SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB, _SQLITE_CONSTRAINT = 10, 11, 13, 26, 19
+
+# Deadlock, lock wait timeout, duplicate key, record changed, table created after the snapshot.
+_MYSQL_ABORTED = {1213, 1205, 1062, 1020, 1412}
+_MYSQL_UNAVAILABLE = {2002, 2003, 2005, 2006, 2013, 2055, 1053, 1927, 4031}
+_MYSQL_AUTH = {1045, 1698}
+_MYSQL_INVALID = {1264, 1406, 1366, 1292, 1265, 3140, 1367}
+
+_PG_ABORTED = {"40001", "40P01", "23505", "55P03"}
+_PG_INVALID_PREFIX = ("22",)
+
+
+def _sqlite_code(error: Exception) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def translate_error(error: Exception, where: str) -> errors.StatusError:
+    """Maps a driver exception to the matching ``lineage.errors`` class.
+
+    Args:
+        error: The exception raised by sqlite3, PyMySQL or psycopg (possibly
+            wrapped by SQLAlchemy).
+        where: The database, for messages ("MySQL 127.0.0.1:3306", a path...).
+
+    Returns:
+        The error to raise (``raise translate_error(e, ...) from e``).
+    """
+    if isinstance(error, errors.StatusError):
+        return error
+    original = getattr(error, "orig", None) or error
+    module = type(original).__module__
+    text = str(original).strip()
+    if module.startswith("sqlite3"):
+        code = _sqlite_code(original)
+        if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
+            return errors.AbortedError(f"{where} is busy with another writer ({text}); retry")
+        if code == _SQLITE_READONLY:
+            return errors.FailedPreconditionError(
+                f"{where} is read-only ({text}): it was opened with connection_mode READONLY "
+                "or the file is not writable")
+        if code == _SQLITE_CONSTRAINT:
+            return errors.AbortedError(f"{where}: a concurrent write conflicts ({text}); retry")
+        if code == _SQLITE_CANTOPEN:
+            return errors.UnavailableError(f"{where} cannot be opened: {text}")
+        if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+            return errors.DataLossError(f"{where} is damaged or not a database: {text}")
+        if code == _SQLITE_FULL:
+            return errors.ResourceExhaustedError(f"{where}: {text}")
+        if code == _SQLITE_IOERR:
+            return errors.UnavailableError(f"{where}: I/O error: {text}")
+        return errors.InternalError(f"{where}: {text}")
+    if module.startswith("pymysql"):
+        code = original.args[0] if original.args and isinstance(original.args[0], int) else None
+        message = original.args[1] if len(original.args) > 1 else text
+        if code in _MYSQL_ABORTED:
+            return errors.AbortedError(f"{where}: a concurrent transaction conflicts ({message}); retry")
+        if code in _MYSQL_UNAVAILABLE or type(original).__name__ == "InterfaceError":
+            return errors.UnavailableError(f"{where} is unavailable: {message}")
+        if code in _MYSQL_AUTH:
+            return errors.UnauthenticatedError(f"{where} refused the credentials: {message}")
+        if code in _MYSQL_INVALID:
+            return errors.InvalidArgumentError(f"{where} rejected a value: {message}")
+        return errors.InternalError(f"{where}: {message}")
+    if module.startswith("psycopg"):
+        state = getattr(original, "sqlstate", None)
+        if state in _PG_ABORTED:
+            return errors.AbortedError(f"{where}: a concurrent transaction conflicts ({text}); retry")
+        if state and state.startswith(("08", "57P")):
+            return errors.UnavailableError(f"{where} is unavailable: {text}")
+        if state and state.startswith("28"):
+            return errors.UnauthenticatedError(f"{where} refused the credentials: {text}")
+        if state and state.startswith(_PG_INVALID_PREFIX):
+            return errors.InvalidArgumentError(f"{where} rejected a value: {text}")
+        name = type(original).__name__
+        if state is None and name in ("OperationalError", "InterfaceError"):
+            return errors.UnavailableError(f"{where} is unavailable: {text}")
+        return errors.InternalError(f"{where}: {text}")
+    return errors.InternalError(f"{where}: {type(original).__name__}: {text}")
+
+
+def is_disconnect(error: errors.StatusError) -> bool:
+    """True when the connection that raised ``error`` must not be reused."""
+    return isinstance(error, errors.UnavailableError)
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def one_line(text: str) -> str:
+    """Collapses whitespace, for messages quoting SQL."""
+    return _SPACE.sub(" ", text).strip()
+
+
+def chunks(values: Sequence, size: int) -> Iterable[Sequence]:
+    """Splits ``values`` into slices of at most ``size``."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
