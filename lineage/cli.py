@@ -1,68 +1,882 @@
-"""The ``lineage`` command.
+"""The ``lineage`` command: explore a store, see provenance as a picture, move stores.
 
-``lineage demo`` records a small pipeline history in an embedded store and
-answers the questions people keep a metadata store for; ``lineage serve``
-runs the gRPC metadata server.
+Commands::
+
+    lineage demo                      record a small pipeline history and answer questions about it
+    lineage ls artifacts|executions|contexts|types
+    lineage show artifact|execution|context ID
+    lineage trace ID                  provenance as an indented tree
+    lineage graph ID -o FILE          provenance as HTML, SVG, DOT, Mermaid or JSON
+    lineage stats                     counts per type and the deepest provenance chain
+    lineage copy SRC_URL DST_URL      copy a whole store to another backend, ids kept
+    lineage serve                     the gRPC metadata server
+
+Every command takes ``--db URL`` (default ``$LINEAGE_DB``) and ``--json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
+import json
 import os
 import pathlib
 import sys
+from typing import Any, Iterator, Sequence
+from urllib.parse import urlsplit, urlunsplit
 
 from lineage import errors
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser", "EXIT_OK", "EXIT_USER_ERROR", "EXIT_USAGE", "EXIT_UNAVAILABLE"]
+
+EXIT_OK = 0
+#: A mistake in what was asked: unknown id or type, malformed filter, non-empty destination...
+EXIT_USER_ERROR = 1
+#: The command line itself is wrong (argparse's own code).
+EXIT_USAGE = 2
+#: The store cannot be reached or opened, or could not do the work (aborted, out of resources).
+EXIT_UNAVAILABLE = 3
+
+_EXIT_CODES_HELP = """\
+exit codes: 0 ok; 1 user error (unknown id or type, malformed filter, non-empty
+destination...); 2 usage error; 3 store unreachable, unavailable or out of
+resources.
+The store URL comes from --db, else $LINEAGE_DB: memory://, sqlite:///path,
+mysql://user:pw@host/db, postgresql://user:pw@host/db, neo4j://user:pw@host."""
+
+_KINDS = {"artifacts": "artifact", "executions": "execution", "contexts": "context"}
+_GRAPH_SUFFIXES = {
+    ".html": "html", ".htm": "html", ".svg": "svg", ".dot": "dot", ".gv": "dot",
+    ".mmd": "mermaid", ".mermaid": "mermaid", ".json": "json",
+}
 
 
-def _add_db_option(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument(
-        "--db",
-        default=os.environ.get("LINEAGE_DB", default),
-        help="store URL: memory://, sqlite:///file, mysql://..., postgresql://..., neo4j://... "
-        "(default: $LINEAGE_DB or %(default)s)",
-    )
+class _Unavailable(errors.UnavailableError):
+    """The store named on the command line could not be opened."""
 
 
-def _demo(args: argparse.Namespace) -> int:
+# -- plumbing -----------------------------------------------------------------------
+def _redact(url: str) -> str:
+    """The URL with any password replaced by ***, for messages."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def _store_url(args: argparse.Namespace, default: str | None = None) -> str:
+    url = args.db or os.environ.get("LINEAGE_DB") or default
+    if not url:
+        args.parser.error("no store given: pass --db URL or set LINEAGE_DB")
+    return url
+
+
+def _check_sqlite_file(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "sqlite":
+        return
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if path and path != ":memory:" and not os.path.exists(path):
+        raise _Unavailable(f"no SQLite store at {path}")
+
+
+@contextlib.contextmanager
+def _open(url: str, *, must_exist: bool = True) -> Iterator[Any]:
+    """Opens a store for one command; anything but a malformed URL is 'unavailable'."""
     import lineage
+
+    if must_exist:
+        _check_sqlite_file(url)
+    try:
+        store = lineage.connect(url)
+    except errors.InvalidArgumentError as e:
+        raise errors.InvalidArgumentError(e.message.replace(url, _redact(url))) from e
+    except errors.StatusError as e:
+        raise _Unavailable(f"cannot open the store at {_redact(url)}: {e.message}") from e
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _time(ms: int) -> str:
+    if not ms:
+        return ""
+    return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _value(value) -> Any:
+    """A property Value as plain data."""
+    from google.protobuf import json_format
+
+    which = value.WhichOneof("value")
+    if which is None:
+        return None
+    if which == "struct_value":
+        return json_format.MessageToDict(value.struct_value)
+    if which == "proto_value":
+        return {"type_url": value.proto_value.type_url}
+    return getattr(value, which)
+
+
+def _properties(node) -> dict[str, Any]:
+    return {k: _value(v) for k, v in sorted(node.properties.items())}
+
+
+def _custom(node) -> dict[str, Any]:
+    return {k: _value(v) for k, v in sorted(node.custom_properties.items())}
+
+
+def _short_props(node, limit: int = 3) -> str:
+    merged = {**_custom(node), **_properties(node)}
+    parts = [f"{k}={json.dumps(v, default=str)}" for k, v in sorted(merged.items())[:limit]]
+    if len(merged) > limit:
+        parts.append(f"+{len(merged) - limit}")
+    return ", ".join(parts)
+
+
+def _state(kind: str, node) -> str:
+    from lineage.proto import metadata_store_pb2 as pb
+
+    if kind == "artifact":
+        return pb.Artifact.State.Name(node.state)
+    if kind == "execution":
+        return pb.Execution.State.Name(node.last_known_state)
+    return ""
+
+
+def _node_dict(kind: str, node) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": node.id, "type": node.type, "type_id": node.type_id}
+    if node.HasField("name"):
+        data["name"] = node.name
+    if kind == "artifact":
+        data["uri"] = node.uri
+    if kind != "context":
+        data["state"] = _state(kind, node)
+    if node.HasField("external_id"):
+        data["external_id"] = node.external_id
+    data["properties"] = _properties(node)
+    data["custom_properties"] = _custom(node)
+    data["create_time_since_epoch"] = node.create_time_since_epoch
+    data["last_update_time_since_epoch"] = node.last_update_time_since_epoch
+    return data
+
+
+def _get_node(store, kind: str, node_id: int):
+    found = getattr(store, f"get_{kind}s_by_id")([node_id])
+    if not found:
+        raise errors.NotFoundError(f"no {kind} with id {node_id}")
+    return found[0]
+
+
+def _escape(text: Any) -> str:
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
+# -- demo ---------------------------------------------------------------------------
+def _demo(args: argparse.Namespace) -> int:
     from lineage.demo import run_demo
 
-    with lineage.connect(args.db) as store:
-        run_demo(store, pathlib.Path(args.output))
-    return 0
+    url = _store_url(args, "memory://")
+    with _open(url, must_exist=False) as store:
+        if store.get_artifact_types() or store.get_execution_types() or store.get_contexts():
+            raise errors.FailedPreconditionError(
+                f"the store at {_redact(url)} is not empty; the demo records its history into an empty store"
+            )
+        console = _console(stderr=args.json)
+        history = run_demo(store, pathlib.Path(args.output), console=console, store_url=_redact(url))
+        if args.json:
+            _emit_json({
+                "store": _redact(url),
+                "picture": str(pathlib.Path(args.output).resolve()),
+                "artifacts": len(store.get_artifacts()),
+                "executions": len(store.get_executions()),
+                "contexts": len(store.get_contexts()),
+                "models": history.models,
+                "bad_raw_data": history.raw_data[history.bad_day],
+            })
+    return EXIT_OK
+
+
+# -- ls -----------------------------------------------------------------------------
+def _ls(args: argparse.Namespace) -> int:
+    import lineage
+
+    if args.limit is not None and args.limit < 0:
+        args.parser.error("--limit must be >= 0 (0 lists everything)")
+    if args.what == "types":
+        if args.filter or args.type:
+            args.parser.error("ls types takes neither --filter nor --type")
+        return _ls_types(args)
+    kind = _KINDS[args.what]
+    with _open(_store_url(args)) as store:
+        query = args.filter
+        if args.type:
+            getattr(store, f"get_{kind}_type")(args.type)  # NotFoundError names the unknown type
+            clause = f"type = {json.dumps(args.type, ensure_ascii=False)}"
+            query = f"{clause} AND ({query})" if query else clause
+        limit = 50 if args.limit is None else args.limit
+        options = lineage.ListOptions(
+            limit=limit + 1 if limit else None,
+            order_by=lineage.OrderByField.ID,
+            is_asc=not args.newest,
+            filter_query=query or None,
+        )
+        nodes = getattr(store, f"get_{kind}s")(list_options=options)
+    more = bool(limit) and len(nodes) > limit
+    nodes = nodes[:limit] if limit else nodes
+    if args.json:
+        _emit_json({args.what: [_node_dict(kind, n) for n in nodes], "truncated": more})
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(title=f"{args.what} ({len(nodes)}{'+' if more else ''})", title_justify="left")
+    columns = ["id", "type", "name"]
+    if kind == "artifact":
+        columns.append("uri")
+    if kind != "context":
+        columns.append("state")
+    columns += ["updated", "properties"]
+    for column in columns:
+        table.add_column(column, justify="right" if column == "id" else "left",
+                         overflow="fold" if column in ("uri", "properties") else "ellipsis")
+    for node in nodes:
+        row = [str(node.id), node.type, node.name]
+        if kind == "artifact":
+            row.append(node.uri)
+        if kind != "context":
+            row.append(_state(kind, node))
+        row += [_time(node.last_update_time_since_epoch), _short_props(node)]
+        table.add_row(*map(_escape, row))
+    console = _console()
+    console.print(table)
+    if more:
+        console.print(f"more {args.what} exist: raise --limit (0 lists all) or narrow with --filter")
+    return EXIT_OK
+
+
+def _type_dict(kind: str, type_) -> dict[str, Any]:
+    from lineage.proto import metadata_store_pb2 as pb
+
+    data: dict[str, Any] = {"kind": kind, "id": type_.id, "name": type_.name}
+    if type_.HasField("version"):
+        data["version"] = type_.version
+    if type_.HasField("description"):
+        data["description"] = type_.description
+    if type_.HasField("external_id"):
+        data["external_id"] = type_.external_id
+    if kind != "context" and type_.base_type:
+        data["base_type"] = type(type_).SystemDefinedBaseType.Name(type_.base_type)
+    data["properties"] = {k: pb.PropertyType.Name(v) for k, v in sorted(type_.properties.items())}
+    return data
+
+
+def _ls_types(args: argparse.Namespace) -> int:
+    with _open(_store_url(args)) as store:
+        types = []
+        for kind in ("artifact", "execution", "context"):
+            types += [_type_dict(kind, t) for t in getattr(store, f"get_{kind}_types")()]
+    types.sort(key=lambda t: t["id"])
+    if args.limit:
+        types = types[: args.limit]
+    if args.json:
+        _emit_json({"types": types})
+        return EXIT_OK
+    from rich.table import Table
+
+    table = Table(title=f"types ({len(types)})", title_justify="left")
+    for column in ("id", "kind", "name", "version", "base type", "properties"):
+        table.add_column(column, justify="right" if column == "id" else "left",
+                         overflow="fold" if column == "properties" else "ellipsis")
+    for t in types:
+        props = ", ".join(f"{k}:{v}" for k, v in t["properties"].items())
+        table.add_row(*map(_escape, (t["id"], t["kind"], t["name"], t.get("version", ""),
+                                      t.get("base_type", ""), props)))
+    _console().print(table)
+    return EXIT_OK
+
+
+# -- show ---------------------------------------------------------------------------
+def _event_dict(event) -> dict[str, Any]:
+    from lineage.proto import metadata_store_pb2 as pb
+
+    steps = []
+    for step in event.path.steps:
+        steps.append(step.key if step.HasField("key") else step.index)
+    return {
+        "artifact_id": event.artifact_id,
+        "execution_id": event.execution_id,
+        "type": pb.Event.Type.Name(event.type),
+        "path": steps,
+        "milliseconds_since_epoch": event.milliseconds_since_epoch,
+    }
+
+
+def _show(args: argparse.Namespace) -> int:
+    kind = args.what
+    with _open(_store_url(args)) as store:
+        node = _get_node(store, kind, args.id)
+        data = {kind: _node_dict(kind, node)}
+        if kind == "artifact":
+            events = store.get_events_by_artifact_ids([node.id])
+            others = {e.id: e for e in store.get_executions_by_id({ev.execution_id for ev in events})}
+            data["events"] = [dict(_event_dict(e), execution_type=others[e.execution_id].type)
+                              for e in events if e.execution_id in others]
+            data["contexts"] = [_context_brief(c) for c in store.get_contexts_by_artifact(node.id)]
+        elif kind == "execution":
+            events = store.get_events_by_execution_ids([node.id])
+            others = {a.id: a for a in store.get_artifacts_by_id({ev.artifact_id for ev in events})}
+            data["events"] = [dict(_event_dict(e), artifact_type=others[e.artifact_id].type,
+                                   artifact_uri=others[e.artifact_id].uri)
+                              for e in events if e.artifact_id in others]
+            data["contexts"] = [_context_brief(c) for c in store.get_contexts_by_execution(node.id)]
+        else:
+            data["parents"] = [_context_brief(c) for c in store.get_parent_contexts_by_context(node.id)]
+            data["children"] = [_context_brief(c) for c in store.get_children_contexts_by_context(node.id)]
+            artifacts = store.get_artifacts_by_context(node.id)
+            executions = store.get_executions_by_context(node.id)
+            data["artifacts"] = [{"id": a.id, "type": a.type, "uri": a.uri, "state": _state("artifact", a)}
+                                 for a in sorted(artifacts, key=lambda a: a.id)]
+            data["executions"] = [{"id": e.id, "type": e.type, "state": _state("execution", e)}
+                                  for e in sorted(executions, key=lambda e: e.id)]
+    if args.json:
+        _emit_json(data)
+        return EXIT_OK
+    _print_show(kind, data)
+    return EXIT_OK
+
+
+def _context_brief(context) -> dict[str, Any]:
+    return {"id": context.id, "type": context.type, "name": context.name}
+
+
+def _print_show(kind: str, data: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    node = data[kind]
+    console.print(f"[bold]{kind} {node['id']}[/bold]  {_escape(node['type'])}"
+                  + (f"  [dim]{_escape(node['name'])}[/dim]" if node.get("name") else ""))
+    fields = Table.grid(padding=(0, 2))
+    fields.add_column(style="dim")
+    fields.add_column()
+    for label, key in (("type", "type"), ("name", "name"), ("uri", "uri"), ("state", "state"),
+                       ("external id", "external_id")):
+        if node.get(key) not in (None, ""):
+            fields.add_row(label, _escape(node[key]))
+    fields.add_row("type id", str(node["type_id"]))
+    fields.add_row("created", _time(node["create_time_since_epoch"]))
+    fields.add_row("updated", _time(node["last_update_time_since_epoch"]))
+    console.print(fields)
+    props = [(k, v, "property") for k, v in node["properties"].items()]
+    props += [(k, v, "custom") for k, v in node["custom_properties"].items()]
+    if props:
+        table = Table(title="properties", title_justify="left")
+        for column in ("name", "value", "kind"):
+            table.add_column(column, overflow="fold")
+        for name, value, which in props:
+            table.add_row(_escape(name), _escape(json.dumps(value, default=str)), which)
+        console.print(table)
+    if "events" in data:
+        table = Table(title=f"events ({len(data['events'])})", title_justify="left")
+        other = "execution" if kind == "artifact" else "artifact"
+        for column in ("event", other, "type", "path", "time"):
+            table.add_column(column, overflow="fold")
+        for event in data["events"]:
+            if kind == "artifact":
+                who, what = event["execution_id"], event["execution_type"]
+            else:
+                who, what = event["artifact_id"], event["artifact_type"]
+                if event.get("artifact_uri"):
+                    what += f" {event['artifact_uri']}"
+            table.add_row(event["type"], str(who), _escape(what),
+                          _escape("/".join(map(str, event["path"]))), _time(event["milliseconds_since_epoch"]))
+        console.print(table)
+    for section in ("contexts", "parents", "children"):
+        if data.get(section):
+            items = ", ".join(f"{c['id']} {c['type']} {c['name']!r}" for c in data[section])
+            console.print(f"[bold]{section}[/bold]: {_escape(items)}")
+    for section in ("artifacts", "executions"):
+        if section in data:
+            items = data[section]
+            shown = ", ".join(f"{i['id']} {i['type']}" for i in items[:30])
+            more = f" (+{len(items) - 30} more)" if len(items) > 30 else ""
+            console.print(f"[bold]{section}[/bold] ({len(items)}): {_escape(shown)}{more}")
+
+
+# -- trace ----------------------------------------------------------------------------
+def _walk(store, node_id: int, *, execution: bool, down: bool, depth: int | None):
+    if depth is not None and depth < 0:
+        raise errors.InvalidArgumentError(f"--depth must be >= 0, got {depth}")
+    kind = "execution" if execution else "artifact"
+    starts = {"artifact_ids": [], "execution_ids": []}
+    starts[f"{kind}_ids"] = [node_id]
+    walk = store.lineage.downstream if down else store.lineage.upstream
+    return (kind, node_id), walk(**starts, max_hops=depth)
+
+
+def _node_label(data: dict[str, Any]) -> str:
+    kind = data["kind"]
+    detail = data.get("name") or data.get("uri") or ""
+    colour = "blue" if kind == "artifact" else "dark_orange3"
+    state_colour = {"LIVE": "green", "COMPLETE": "green", "CACHED": "green", "FAILED": "red"}.get(
+        data["state"], "yellow")
+    text = f"[{colour}]{kind} {data['id']}[/{colour}] [bold]{_escape(data['type'])}[/bold]"
+    if detail:
+        text += f" {_escape(detail)}"
+    return text + f" [{state_colour}]{data['state']}[/{state_colour}]"
+
+
+def _trace_tree(graph, root, down: bool) -> dict[str, Any]:
+    """The provenance DAG unfolded into a tree: repeats and cycles are marked, not expanded."""
+    expanded: set = set()
+
+    def next_of(node):
+        neighbours = graph.successors(node) if down else graph.predecessors(node)
+        return sorted(neighbours)
+
+    def entry(node, edge) -> dict[str, Any]:
+        data = graph.nodes[node]
+        item = {"key": f"{node[0]}:{node[1]}", "kind": node[0], "id": node[1], "type": data["type"],
+                "state": data["state"]}
+        for field in ("name", "uri"):
+            if data.get(field):
+                item[field] = data[field]
+        if edge is not None:
+            item["via"] = edge
+        return item
+
+    # Iterative depth-first unfolding (deep chains must not hit Python's recursion limit). A node
+    # is expanded where the pre-order first meets it, so "(shown above)" is always true.
+    top = entry(root, None)
+    stack = [(root, top, (root,))]
+    while stack:
+        node, item, path = stack.pop()
+        if node in expanded:
+            item["repeat"] = True
+            continue
+        expanded.add(node)
+        item["children"] = []
+        pending = []
+        for other in next_of(node):
+            edge_data = graph.edges[node, other] if down else graph.edges[other, node]
+            child = entry(other, edge_data.get("key") or edge_data.get("event_type", "").lower())
+            item["children"].append(child)
+            if other in path:
+                child["cycle"] = True
+            else:
+                pending.append((other, child, path + (other,)))
+        stack.extend(reversed(pending))
+    return top
+
+
+def _trace(args: argparse.Namespace) -> int:
+    with _open(_store_url(args)) as store:
+        root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth)
+    graph = provenance.to_networkx()
+    tree = _trace_tree(graph, root, args.down)
+    if args.json:
+        _emit_json({"direction": "down" if args.down else "up", "nodes": graph.number_of_nodes(),
+                    "events": graph.number_of_edges(), "tree": tree})
+        return EXIT_OK
+    from rich.tree import Tree
+
+    arrow = "→" if args.down else "←"
+
+    def label(item) -> str:
+        text = _node_label({**item, "kind": item["kind"]})
+        if "via" in item:
+            text = f"[dim]{arrow} {_escape(item['via'])}[/dim] " + text
+        if item.get("cycle"):
+            text += " [bold red]↻ cycle: already on this path[/bold red]"
+        elif item.get("repeat"):
+            text += " [dim](shown above)[/dim]"
+        return text
+
+    rich_tree = Tree(label(tree))
+    stack = [(tree, rich_tree)]
+    while stack:
+        item, branch = stack.pop()
+        for child in item.get("children", []):
+            stack.append((child, branch.add(label(child))))
+    console = _console()
+    console.print(rich_tree)
+    word = "downstream" if args.down else "upstream"
+    console.print(f"[dim]{graph.number_of_nodes()} nodes {word}"
+                  + (f" within {args.depth} hops" if args.depth is not None else "") + "[/dim]")
+    return EXIT_OK
+
+
+# -- graph ----------------------------------------------------------------------------
+def _graph(args: argparse.Namespace) -> int:
+    from lineage.render import to_html, to_svg
+
+    if args.context is not None and args.id is not None:
+        args.parser.error("give either an ID or --context CID, not both")
+    if args.context is None and args.id is None:
+        args.parser.error("give an artifact ID (--execution for an execution) or --context CID")
+    fmt = args.format
+    if fmt is None:
+        suffix = pathlib.Path(args.output).suffix.lower() if args.output != "-" else ""
+        fmt = _GRAPH_SUFFIXES.get(suffix, "html")
+    with _open(_store_url(args)) as store:
+        if args.context is not None:
+            context = _get_node(store, "context", args.context)
+            provenance = store.lineage.context_dag(context.id)
+            title = f"Context {context.id}: {context.type} {context.name!r}"
+            highlight = []
+        else:
+            root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth)
+            title = f"{'Downstream' if args.down else 'Provenance'} of {root[0]} {root[1]}"
+            highlight = [root]
+    if fmt == "html":
+        text = to_html(provenance, title, highlight)
+    elif fmt == "svg":
+        text = to_svg(provenance, title, highlight)
+    elif fmt == "dot":
+        text = provenance.to_dot()
+    elif fmt == "mermaid":
+        text = provenance.to_mermaid()
+    else:
+        text = provenance.to_json()
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        path = pathlib.Path(args.output)
+        path.write_text(text, encoding="utf-8")
+        summary = {"file": str(path.resolve()), "format": fmt, "artifacts": len(provenance.artifacts),
+                   "executions": len(provenance.executions), "events": len(provenance.events)}
+        if args.json:
+            _emit_json(summary)
+        else:
+            _console(stderr=True).print(
+                f"wrote {summary['artifacts']} artifacts, {summary['executions']} executions and "
+                f"{summary['events']} events as {fmt} to {_escape(summary['file'])}")
+    return EXIT_OK
+
+
+# -- stats ----------------------------------------------------------------------------
+def _deepest_chain(flow) -> dict[str, Any]:
+    """Longest path along events, counted in events; cycles are condensed first, so it ends."""
+    import networkx as nx
+
+    if flow.number_of_nodes() == 0:
+        return {"events": 0, "path": [], "nodes_in_cycles": 0}
+    condensed = nx.condensation(flow)
+    in_cycles = sum(len(d["members"]) for _, d in condensed.nodes(data=True) if len(d["members"]) > 1)
+    longest = nx.dag_longest_path(condensed)
+    # A cycle is one step of the chain; it is named by its smallest member.
+    path = [min(condensed.nodes[component]["members"]) for component in longest]
+    return {
+        "events": max(0, len(longest) - 1),
+        "path": [f"{k}:{i}" for k, i in path],
+        "nodes_in_cycles": in_cycles,
+    }
+
+
+def _stats(args: argparse.Namespace) -> int:
+    import networkx as nx
+
+    from lineage.copy import backend_of, scan_nodes
+    from lineage.traversal import INPUT_EVENT_TYPES
+
+    with _open(_store_url(args)) as store:
+        _, backend = backend_of(store)
+        result: dict[str, Any] = {}
+        flow = nx.DiGraph()
+        labels: dict = {}
+        with backend.transaction():
+            execution_ids: list[int] = []
+            for kind in ("artifact", "execution", "context"):
+                by_type: dict[str, int] = {t.name: 0 for t in backend.get_types(kind)
+                                           if t.name not in _system_names()}
+                total = 0
+                for page in scan_nodes(backend, kind):
+                    for node in page:
+                        by_type[node.type] = by_type.get(node.type, 0) + 1
+                        if kind != "context":
+                            flow.add_node((kind, node.id))
+                            labels[(kind, node.id)] = node.type
+                        if kind == "execution":
+                            execution_ids.append(node.id)
+                    total += len(page)
+                result[f"{kind}s"] = {"total": total, "by_type": dict(sorted(by_type.items()))}
+            events = 0
+            for start in range(0, len(execution_ids), 500):
+                for event in backend.get_events(execution_ids=execution_ids[start:start + 500]):
+                    events += 1
+                    artifact, execution = ("artifact", event.artifact_id), ("execution", event.execution_id)
+                    if event.type in INPUT_EVENT_TYPES:
+                        flow.add_edge(artifact, execution)
+                    else:
+                        flow.add_edge(execution, artifact)
+        result["events"] = events
+        chain = _deepest_chain(flow)
+    result["deepest_chain"] = chain
+    if args.json:
+        _emit_json(result)
+        return EXIT_OK
+    from rich.table import Table
+
+    console = _console()
+    table = Table(title="records by type", title_justify="left")
+    for column in ("kind", "type", "count"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    for kind in ("artifacts", "executions", "contexts"):
+        for name, count in result[kind]["by_type"].items():
+            table.add_row(kind[:-1], _escape(name), str(count))
+        table.add_row(f"[bold]{kind}[/bold]", "[bold]all[/bold]", f"[bold]{result[kind]['total']}[/bold]",
+                      end_section=True)
+    table.add_row("[bold]events[/bold]", "", f"[bold]{events}[/bold]")
+    console.print(table)
+    path = chain["path"]
+    if path:
+        def name(key: str) -> str:
+            kind, node_id = key.split(":")
+            return f"{labels[(kind, int(node_id))]} {kind} {node_id}"
+
+        shown = [name(k) for k in path]
+        if len(shown) > 9:
+            shown = shown[:4] + [f"… {len(shown) - 8} more …"] + shown[-4:]
+        console.print(f"[bold]deepest provenance chain[/bold]: {chain['events']} events, "
+                      f"{len(path)} nodes: " + _escape(" → ".join(shown)))
+    if chain["nodes_in_cycles"]:
+        console.print(f"[red]{chain['nodes_in_cycles']} nodes lie on event cycles[/red] "
+                      "(each cycle counted as one step of the chain)")
+    return EXIT_OK
+
+
+def _system_names() -> frozenset[str]:
+    from lineage.core import SYSTEM_TYPES
+
+    return frozenset(name for _, name in SYSTEM_TYPES)
+
+
+# -- copy -----------------------------------------------------------------------------
+_COPY_DESCRIPTION = """\
+Copy a whole store into another backend: every type (properties, versions,
+base types, external ids), artifact, execution and context (properties,
+custom properties, states, create and update times), event (path and time),
+attribution, association and parent context, keeping every id.
+
+All or nothing: the source is read as one consistent snapshot, and the
+destination is written in one transaction that is counted and checked
+against the source before it commits. If anything fails (or you press
+Ctrl-C), the destination is left exactly as it was; it is never left
+half-copied. The destination must be empty (a new store) unless --force.
+
+Ids are kept: an empty destination hands out ids 1, 2, 3..., and the copy
+checks each one against the source. A source whose ids have gaps (ids lost
+to rolled-back writes, as MySQL and PostgreSQL do) cannot be reproduced
+exactly; the copy then refuses before writing anything. --force copies
+anyway, renumbering, and also merges into a non-empty destination (types
+matched by name and version; clashing names or external ids abort the copy);
+--id-map FILE records the old -> new ids. MySQL and PostgreSQL also keep the
+ids a failed copy used: copy into a new database there to keep ids.
+
+MLMD's API cannot set ids or times, so records are written through the
+storage layer every backend implements, exactly as read; types still pass
+the store's own type rules, and the cache index is rebuilt."""
+
+
+def _copy(args: argparse.Namespace) -> int:
+    from lineage.copy import COUNT_KEYS, copy_store
+
+    if len(args.urls) == 1:
+        source_url, destination_url = _store_url(args), args.urls[0]
+    elif len(args.urls) == 2:
+        if args.db:
+            args.parser.error("give the source either as SRC_URL or as --db, not both")
+        source_url, destination_url = args.urls
+    else:
+        args.parser.error("expected SRC_URL DST_URL (or DST_URL with --db / $LINEAGE_DB as the source)")
+    if source_url == destination_url:
+        raise errors.InvalidArgumentError("the source and the destination are the same store")
+    if args.id_map and not args.force:
+        args.parser.error("--id-map needs --force (without it every id is kept)")
+    with _open(source_url) as source, _open(destination_url, must_exist=False) as destination:
+        with _copy_progress(enabled=not args.json and not args.quiet) as on_progress:
+            report = copy_store(source, destination, force=args.force, batch_size=args.batch_size,
+                                on_progress=on_progress)
+    if args.id_map:
+        mapping = {kind: {str(k): v for k, v in ids.items()} for kind, ids in report.id_map.items()}
+        pathlib.Path(args.id_map).write_text(json.dumps(mapping, indent=1) + "\n", encoding="utf-8")
+    rate = report.records / report.seconds if report.seconds else 0.0
+    summary = {"source": _redact(source_url), "destination": _redact(destination_url),
+               "counts": report.counts, "ids_kept": report.ids_kept,
+               "seconds": round(report.seconds, 3), "records_per_second": round(rate, 1)}
+    if args.json:
+        _emit_json(summary)
+        return EXIT_OK
+    console = _console()
+    counts = ", ".join(f"{report.counts[k]} {k.replace('_', ' ')}" for k in COUNT_KEYS)
+    console.print(f"copied {_escape(summary['source'])} → {_escape(summary['destination'])}: {counts}")
+    console.print(f"verified: counts match; ids {'kept' if report.ids_kept else 'renumbered (see --id-map)'}; "
+                  f"{report.seconds:.2f} s, {rate:,.0f} records/s")
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _copy_progress(enabled: bool):
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = _console(stderr=True)
+    if not console.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        yield on_progress
+
+
+# -- the parser -----------------------------------------------------------------------
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="URL", help="store URL (default: $LINEAGE_DB)")
+    common.add_argument("--json", action="store_true", help="print JSON for scripts instead of tables")
+    return common
+
+
+def _add(commands, name: str, handler, help_: str, **kwargs) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_, parents=[_common()], epilog=_EXIT_CODES_HELP,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+    parser.set_defaults(handler=handler, parser=parser)
+    return parser
+
+
+def _add_walk_options(parser: argparse.ArgumentParser) -> None:
+    direction = parser.add_mutually_exclusive_group()
+    direction.add_argument("--up", dest="down", action="store_false", default=False,
+                           help="walk towards inputs: what it was made from (default)")
+    direction.add_argument("--down", dest="down", action="store_true",
+                           help="walk towards outputs: what was made from it")
+    parser.add_argument("--depth", type=int, metavar="N", help="stop after N hops (artifact -> execution is one)")
+    parser.add_argument("--execution", action="store_true", help="ID names an execution, not an artifact")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of the ``lineage`` command."""
-    parser = argparse.ArgumentParser(prog="lineage", description="An ML Metadata store on a graph.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="lineage", description="An ML Metadata store on a graph: explore it, draw its provenance, copy it.",
+        epilog=_EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser("demo", help="record a small pipeline history and show its lineage")
-    _add_db_option(demo, "memory://")
+    demo = _add(commands, "demo", _demo, "record a small pipeline history and show its lineage",
+                description="Record three daily runs of a small ML pipeline (one with bad data) into a "
+                "store (default: in memory), answer the questions a metadata store is for, and draw one "
+                "provenance picture.")
     demo.add_argument("-o", "--output", default="lineage-demo.html", help="where to write the picture")
-    demo.set_defaults(handler=_demo)
 
-    serve = commands.add_parser("serve", help="run the gRPC metadata server", add_help=False)
-    serve.set_defaults(handler=None)
+    ls = _add(commands, "ls", _ls, "list artifacts, executions, contexts or types as a table")
+    ls.add_argument("what", choices=["artifacts", "executions", "contexts", "types"])
+    ls.add_argument("--type", metavar="T", help="only nodes of this type name")
+    ls.add_argument("--filter", metavar="QUERY",
+                    help="MLMD filter query, e.g. 'uri LIKE \"%%day3%%\" AND properties.day.int_value = 3'")
+    ls.add_argument("--limit", type=int, metavar="N", help="show at most N rows (default 50; 0: all)")
+    ls.add_argument("--newest", action="store_true", help="highest ids first")
+
+    show = _add(commands, "show", _show, "one artifact, execution or context with its properties, events and contexts")
+    show.add_argument("what", choices=["artifact", "execution", "context"])
+    show.add_argument("id", type=int, metavar="ID")
+
+    trace = _add(commands, "trace", _trace, "provenance of a node as an indented tree",
+                 description="Show where an artifact (or --execution) came from, or with --down what "
+                 "came of it, as a tree. A node reached twice is expanded once and marked "
+                 "'(shown above)' after; an edge back into the current path is marked as a cycle.")
+    trace.add_argument("id", type=int, metavar="ID")
+    _add_walk_options(trace)
+
+    graph = _add(commands, "graph", _graph, "draw provenance as HTML, SVG, DOT, Mermaid or JSON",
+                 description="Draw the provenance of an artifact (or --execution), or with --context every "
+                 "execution of a context with its inputs and outputs.")
+    graph.add_argument("id", type=int, nargs="?", metavar="ID")
+    _add_walk_options(graph)
+    graph.add_argument("--context", type=int, metavar="CID", help="draw a context's executions and artifacts")
+    graph.add_argument("--format", choices=["html", "svg", "dot", "mermaid", "json"],
+                       help="default: from the -o suffix, else html")
+    graph.add_argument("-o", "--output", default="-", metavar="FILE", help="where to write (default: stdout)")
+
+    _add(commands, "stats", _stats, "counts per type and the deepest provenance chain")
+
+    copy = _add(commands, "copy", _copy, "copy a whole store to another backend, keeping ids",
+                description=_COPY_DESCRIPTION, usage="lineage copy [-h] [options] [SRC_URL] DST_URL")
+    copy.add_argument("urls", nargs="+", metavar="URL", help="SRC_URL DST_URL, or DST_URL with --db as the source")
+    copy.add_argument("--force", action="store_true",
+                      help="copy even when ids cannot be kept: merge into a non-empty destination or "
+                      "renumber a source with id gaps")
+    copy.add_argument("--id-map", metavar="FILE", help="with --force: write the old -> new ids as JSON")
+    copy.add_argument("--batch-size", type=int, default=500, metavar="N", help="records per backend call")
+    copy.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    commands.add_parser("serve", help="run the gRPC metadata server (lineage serve --help)", add_help=False)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command; returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:
         from lineage.server import main as serve_main
 
-        return serve_main(argv[1:])
-    args = build_parser().parse_args(argv)
+        rest = argv[1:]
+        if os.environ.get("LINEAGE_DB") and not any(
+                a in ("--db", "--config") or a.startswith(("--db=", "--config=")) for a in rest):
+            rest = ["--db", os.environ["LINEAGE_DB"], *rest]
+        return serve_main(rest)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     try:
         return args.handler(args)
+    except (errors.UnavailableError, errors.DeadlineExceededError, errors.AbortedError,
+            errors.ResourceExhaustedError) as e:
+        _fail(e)
+        return EXIT_UNAVAILABLE
     except errors.StatusError as e:
-        print(f"lineage: {type(e).__name__}: {e.message}", file=sys.stderr)
-        return 1
+        _fail(e)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("lineage: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (| head): say nothing more.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps the interpreter's final flush quiet
+        return EXIT_OK
+    except OSError as e:
+        # A file named on the command line (-o, --id-map) cannot be written.
+        where = f": {e.filename}" if e.filename else ""
+        print(f"lineage: {e.strerror or e}{where}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def _fail(error: errors.StatusError) -> None:
+    name = "UnavailableError" if isinstance(error, _Unavailable) else type(error).__name__
+    message = " ".join(str(error.message).split())
+    print(f"lineage: {name}: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -97,7 +97,7 @@ def record_history(store: MetadataStore, days: int = 3, bad_day: int = 2) -> Dem
             _, artifact_ids, _ = store.put_execution(
                 execution, pairs, [pipeline, run], reuse_context_if_already_exist=True
             )
-            return dict(zip(list(inputs) + list(outputs), artifact_ids))
+            return dict(zip(list(inputs) + list(outputs), artifact_ids, strict=True))
 
         source = "bad-export" if day == bad_day else "warehouse"
         raw = step("ExampleGen", {}, {"examples": ("RawData", f"/data/raw/day{day}", {"day": day, "source": source})})
@@ -126,56 +126,95 @@ def record_history(store: MetadataStore, days: int = 3, bad_day: int = 2) -> Dem
     return history
 
 
-def run_demo(store: MetadataStore, picture: pathlib.Path, console=None) -> DemoHistory:
-    """Records the history, prints the answers, and writes the picture (HTML)."""
+def run_demo(
+    store: MetadataStore, picture: pathlib.Path, console=None, store_url: str | None = None
+) -> DemoHistory:
+    """Records the history, prints the answers, and writes the picture (HTML).
+
+    Args:
+        store: An empty store to record into.
+        picture: Where to write the HTML picture.
+        console: A rich Console to print to (default: stdout).
+        store_url: The store's URL; for a lasting store the closing hints use it.
+
+    Returns:
+        The ids the demo's questions started from.
+    """
     from rich.console import Console
     from rich.table import Table
 
     from lineage.render import to_html
 
-    console = console or Console()
+    console = console or Console(highlight=False)
     history = record_history(store)
     lineage = store.lineage
     latest_day = max(history.models)
     latest_model = history.models[latest_day]
 
-    console.print(f"[bold]Recorded[/bold] {len(history.models)} daily runs of the taxi pipeline: "
-                  f"{len(store.get_artifacts())} artifacts, {len(store.get_executions())} executions, "
-                  f"{len(store.get_contexts())} contexts.")
+    console.print(
+        f"[bold]Recorded[/bold] {len(history.models)} daily runs of a taxi-fare pipeline "
+        "(ExampleGen → StatisticsGen → SchemaGen → Transform → Trainer → Evaluator → Pusher): "
+        f"{len(store.get_artifacts())} artifacts, {len(store.get_executions())} executions, "
+        f"{len(store.get_contexts())} contexts. Day {history.bad_day}'s raw data came from a bad export."
+    )
 
+    console.print(f"\n[bold]1. Which data trained the latest model (artifact {latest_model})?[/bold]")
     upstream = lineage.upstream([latest_model])
-    raw = [a for a in upstream.artifacts if a.type == "RawData"]
-    table = Table(title=f"Which data trained model {latest_model}? ({len(upstream)} nodes upstream)")
+    table = Table(show_edge=False, pad_edge=False)
     for column in ("artifact", "type", "uri"):
         table.add_column(column)
     for artifact in upstream.artifacts:
         if artifact.id != latest_model:
             table.add_row(str(artifact.id), artifact.type, artifact.uri)
     console.print(table)
-    console.print(f"  raw data: {', '.join(a.uri for a in raw)}")
+    raw = [a for a in upstream.artifacts if a.type == "RawData"]
+    console.print(
+        f"   {len(upstream)} nodes upstream, walked without a hop limit; raw data: "
+        + ", ".join(a.uri for a in raw)
+    )
 
     bad = history.raw_data[history.bad_day]
     impacted_models = lineage.impacted(bad, "Model")
     impacted_pushes = lineage.impacted(bad, "PushedModel")
     console.print(
-        f"[bold]Which models descend from the bad dataset {bad}[/bold] (day {history.bad_day})? "
-        + ", ".join(f"model {m.id} ({m.uri})" for m in impacted_models)
+        f"\n[bold]2. Which models descend from the bad dataset (artifact {bad}, day {history.bad_day})?[/bold]"
+    )
+    console.print(
+        "   " + (", ".join(f"model {m.id} ({m.uri})" for m in impacted_models) or "none")
         + "; pushed to serving: " + (", ".join(p.uri for p in impacted_pushes) or "none")
     )
 
+    console.print("\n[bold]3. Would re-running the latest trainer be a cache hit?[/bold]")
     hit = lineage.find_reusable_execution("Trainer", history.trainer_inputs, history.trainer_properties)
     changed = dict(history.trainer_properties, learning_rate=0.02)
     miss = lineage.find_reusable_execution("Trainer", history.trainer_inputs, changed)
     if hit is not None:
+        key = lineage.cache_key("Trainer", history.trainer_inputs, history.trainer_properties)
         console.print(
-            f"[bold]Would re-running the trainer be a cache hit?[/bold] yes: execution {hit.execution.id} "
-            f"already made model {hit.outputs['model'][0].id} from the same inputs and properties "
-            f"(cache key {lineage.cache_key('Trainer', history.trainer_inputs, history.trainer_properties)[:16]}...)"
+            f"   yes: execution {hit.execution.id} already made model {hit.outputs['model'][0].id} from the "
+            f"same inputs and properties (cache key {key[:16]}...)"
         )
+    else:
+        console.print("   no")
     console.print(
-        f"  with learning_rate=0.02 instead: {'hit' if miss else 'no reusable execution: the step must run'}"
+        f"   with learning_rate=0.02 instead: {'a hit' if miss else 'no reusable execution, the step must run'}"
     )
 
-    picture.write_text(to_html(upstream, title=f"Provenance of model {latest_model}"), encoding="utf-8")
-    console.print(f"[bold]Picture[/bold] of model {latest_model}'s provenance: {picture.resolve()}")
+    picture.write_text(
+        to_html(upstream, title=f"Provenance of model {latest_model}", highlight=[("artifact", latest_model)]),
+        encoding="utf-8",
+    )
+    console.print(f"\n[bold]Picture[/bold] of model {latest_model}'s provenance: {picture.resolve()}")
+    if store_url and not store_url.startswith("memory:"):
+        console.print(
+            f"\nExplore the store: lineage ls artifacts --db {store_url}\n"
+            f"                   lineage trace {latest_model} --db {store_url}\n"
+            f"                   lineage stats --db {store_url}"
+        )
+    else:
+        console.print(
+            "\nThe store lived in memory and is gone. To explore it afterwards, keep it in a file: "
+            "lineage demo --db sqlite:///demo.sqlite, then lineage ls artifacts / trace / graph / stats "
+            "--db sqlite:///demo.sqlite"
+        )
     return history

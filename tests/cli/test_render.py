@@ -1,0 +1,115 @@
+"""lineage.render: the layout never overlaps boxes, routes every edge, and the pages are well formed."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from lineage.lineage import ProvenanceGraph
+from lineage.proto import metadata_store_pb2 as pb
+from lineage.render import NODE_HEIGHT, NODE_WIDTH, layout, to_html, to_svg
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def random_provenance(seed: int, executions: int, cycles: int = 0) -> ProvenanceGraph:
+    """Executions that read earlier artifacts and write new ones; ``cycles`` back edges added."""
+    rng = random.Random(seed)
+    artifacts, runs, events = [], [], []
+    for e in range(1, executions + 1):
+        runs.append(pb.Execution(id=e, type=f"Step{e % 4}", last_known_state=pb.Execution.COMPLETE))
+        for a in rng.sample(range(1, len(artifacts) + 1), k=min(len(artifacts), rng.randint(0, 3))):
+            events.append(pb.Event(artifact_id=a, execution_id=e, type=pb.Event.INPUT))
+        for _ in range(rng.randint(1, 2)):
+            artifacts.append(pb.Artifact(id=len(artifacts) + 1, type="Data", uri=f"/d/{len(artifacts) + 1}",
+                                         state=pb.Artifact.LIVE))
+            events.append(pb.Event(artifact_id=len(artifacts), execution_id=e, type=pb.Event.OUTPUT))
+    for _ in range(cycles):
+        # An execution reads an artifact made downstream of it: a cycle, as a faulty client writes.
+        e = rng.randint(1, executions // 2)
+        a = rng.randint(len(artifacts) // 2, len(artifacts))
+        if not any(ev.artifact_id == a and ev.execution_id == e for ev in events):
+            events.append(pb.Event(artifact_id=a, execution_id=e, type=pb.Event.INPUT))
+    return ProvenanceGraph(artifacts, runs, events)
+
+
+def _overlapping(boxes: dict) -> list:
+    items = sorted(boxes.items())
+    found = []
+    for i, (a, (ax, ay)) in enumerate(items):
+        for b, (bx, by) in items[i + 1:]:
+            if ax < bx + NODE_WIDTH and bx < ax + NODE_WIDTH and ay < by + NODE_HEIGHT and by < ay + NODE_HEIGHT:
+                found.append((a, b))
+    return found
+
+
+@pytest.mark.parametrize("seed,executions,cycles", [(1, 5, 0), (2, 40, 0), (3, 120, 0), (4, 60, 6), (5, 1, 0)])
+def test_layout_has_no_overlaps_and_routes_every_edge(seed, executions, cycles):
+    graph = random_provenance(seed, executions, cycles).to_networkx()
+    placed = layout(graph)
+    assert set(placed.boxes) == set(graph)
+    assert _overlapping(placed.boxes) == []
+    assert set(placed.routes) == set(graph.edges())
+    for (source, target), points in placed.routes.items():
+        (sx, sy), (tx, ty) = placed.boxes[source], placed.boxes[target]
+        backwards = (source, target) in placed.back_edges
+        # Each route leaves its source's side and ends on its target's side, at mid-height.
+        assert points[0] == ((sx if backwards else sx + NODE_WIDTH), sy + NODE_HEIGHT / 2)
+        assert points[-1] == ((tx + NODE_WIDTH if backwards else tx), ty + NODE_HEIGHT / 2)
+    for x, y in placed.boxes.values():
+        assert 0 <= x and x + NODE_WIDTH <= placed.width and 0 <= y and y + NODE_HEIGHT <= placed.height
+    if cycles:
+        assert placed.back_edges and placed.back_edges <= set(graph.edges())
+    else:
+        assert placed.back_edges == set()
+        # Without cycles every edge runs left to right.
+        assert all(placed.boxes[s][0] < placed.boxes[t][0] for s, t in graph.edges())
+
+
+def test_layout_is_deterministic():
+    graph = random_provenance(9, 50, 3).to_networkx()
+    first, second = layout(graph), layout(graph)
+    assert first.boxes == second.boxes and first.routes == second.routes
+
+
+def test_svg_marks_kinds_states_cycles_and_start_nodes():
+    provenance = random_provenance(4, 30, 4)
+    provenance.artifacts[2].state = pb.Artifact.DELETED
+    provenance.artifacts[3].properties["day"].int_value = 7
+    svg = ET.fromstring(to_svg(provenance, "t", highlight=[("artifact", 1)]))
+    nodes = {g.get("data-key"): g for g in svg.iter(f"{SVG}g") if "node" in (g.get("class") or "").split()}
+    assert len(nodes) == len(provenance)
+    assert "start" in nodes["artifact:1"].get("class")
+    assert "faded" in nodes["artifact:3"].get("class")
+    assert nodes["artifact:3"].get("data-state") == "DELETED"
+    assert "day: 7" in nodes["artifact:4"].find(f"{SVG}title").text
+    radius = {key.split(":")[0]: g.find(f"{SVG}rect").get("rx") for key, g in nodes.items()}
+    assert radius["artifact"] != radius["execution"]
+    edges = [g for g in svg.iter(f"{SVG}g") if "edge" in (g.get("class") or "").split()]
+    assert len(edges) == len(provenance.to_networkx().edges())
+    assert any("back" in g.get("class") for g in edges)
+
+
+def test_html_keeps_hostile_text_inert():
+    hostile = '</script><script>alert("x")</script> & <b>'
+    provenance = ProvenanceGraph(
+        [pb.Artifact(id=1, type="Data", uri=hostile, state=pb.Artifact.LIVE)],
+        [pb.Execution(id=1, type="Step", name=hostile, last_known_state=pb.Execution.COMPLETE)],
+        [pb.Event(artifact_id=1, execution_id=1, type=pb.Event.OUTPUT)],
+    )
+    page = to_html(provenance, title=hostile)
+    assert page.count("<script") == 2  # the page's own two
+    details = re.search(r'<script type="application/json" id="node-details">(.*?)</script>', page, re.S).group(1)
+    assert json.loads(details)["artifact:1"]["uri"] == hostile
+    ET.fromstring(to_svg(provenance, hostile))  # still well-formed XML
+
+
+def test_edge_labels_start_hidden_only_on_large_graphs():
+    small = to_svg(random_provenance(2, 6))
+    large = to_svg(random_provenance(3, 120))
+    assert "hide-labels" not in small.split(">", 1)[0]
+    assert "hide-labels" in large.split(">", 1)[0]
