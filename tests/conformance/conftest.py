@@ -48,10 +48,45 @@ def _sqlite_file(tmp_path: pathlib.Path) -> Iterator[Any]:
     yield from _closing(mlmd.MetadataStore(config))
 
 
-# Backends of our store. Still to come: sqlite-memory, sqlite-file (the factory
-# above fits it), mysql, postgresql, neo4j.
+def _sqlite_memory(tmp_path: pathlib.Path) -> Iterator[Any]:
+    del tmp_path
+    config = metadata_store_pb2.ConnectionConfig(sqlite=metadata_store_pb2.SqliteMetadataSourceConfig())
+    yield from _closing(mlmd.MetadataStore(config))
+
+
+def _sql_server(kind: str) -> Factory:
+    """A factory for one database on a real server, emptied before each test."""
+
+    def factory(tmp_path: pathlib.Path) -> Iterator[Any]:
+        del tmp_path
+        import services
+
+        url = services.sql_url(kind, "lineage_conformance")
+        services.reset_sql_database(url)
+        yield from _closing(mlmd.connect(url))
+
+    return factory
+
+
+def _neo4j(tmp_path: pathlib.Path) -> Iterator[Any]:
+    del tmp_path
+    import services
+
+    settings = services.neo4j_settings()
+    services.wipe_neo4j(settings)
+    config = metadata_store_pb2.ConnectionConfig()
+    config.neo4j.CopyFrom(settings)
+    yield from _closing(mlmd.MetadataStore(config))
+
+
+# Backends of our store: every one runs the whole suite.
 LINEAGE_BACKENDS: dict[str, Factory] = {
     "memory": _fake_database,
+    "sqlite-memory": _sqlite_memory,
+    "sqlite-file": _sqlite_file,
+    "mysql": _sql_server("mysql"),
+    "postgresql": _sql_server("postgresql"),
+    "neo4j": _neo4j,
 }
 
 # The reference: MLMD's fake database is an in-memory SQLite.
