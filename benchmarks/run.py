@@ -27,7 +27,7 @@ from typing import Any, Callable
 # workload.py sits beside this file; importing it costs nothing, as it loads
 # ml-metadata or lineage only when a target runs.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workload import TARGETS, Target  # noqa: E402
+from workload import SERVER_URL_ENV, TARGETS, Target  # noqa: E402
 
 __all__ = ["main"]
 
@@ -71,6 +71,45 @@ def mlmd_python() -> str:
     raise SystemExit(
         "no ml-metadata interpreter: create one with scripts/mlmd-venv or pass --mlmd-python"
     )
+
+
+def server_urls(backends: set[str]) -> None:
+    """Makes sure LINEAGE_MYSQL_URL / LINEAGE_POSTGRES_URL are set for the children.
+
+    Unset ones come from ``scripts/sql-services start`` (MariaDB and
+    PostgreSQL on loopback).
+    """
+    missing = [b for b in sorted(backends) if not os.environ.get(SERVER_URL_ENV[b])]
+    if not missing:
+        return
+    log("starting the SQL servers with scripts/sql-services ...")
+    proc = subprocess.run([str(REPO / "scripts" / "sql-services"), "start"], stdout=subprocess.PIPE,
+                          text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit("scripts/sql-services start failed; set LINEAGE_MYSQL_URL / LINEAGE_POSTGRES_URL")
+    for line in proc.stdout.splitlines():
+        scheme = line.split("://", 1)[0]
+        if scheme in SERVER_URL_ENV and not os.environ.get(SERVER_URL_ENV[scheme]):
+            os.environ[SERVER_URL_ENV[scheme]] = line.strip()
+
+
+def drop_database(backend: str, database: str | None) -> None:
+    """Drops the database a server target made (the workload cannot: ml-metadata's
+    environment has no SQL driver)."""
+    if not database:
+        return
+    import sqlalchemy as sa
+
+    driver = "mysql+pymysql" if backend == "mysql" else "postgresql+psycopg"
+    url = sa.engine.make_url(os.environ[SERVER_URL_ENV[backend]]).set(drivername=driver)
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            force = " WITH (FORCE)" if backend == "postgresql" else ""
+            # An identifier, not a value; the workload chose it.
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database}{force}")
+    finally:
+        engine.dispose()
 
 
 def run_one(python: str, target: Target, args: argparse.Namespace) -> dict[str, Any]:
@@ -284,10 +323,15 @@ def main(argv: list[str] | None = None) -> int:
         pythons["mlmd"] = args.mlmd_python or mlmd_python()
 
     started = dt.datetime.now(dt.timezone.utc)
+    servers = {TARGETS[t].backend for t in args.target_list} & set(SERVER_URL_ENV)
+    if servers:
+        server_urls(servers)
     results: dict[str, dict[str, Any]] = {}
     for name in args.target_list:
         target = TARGETS[name]
         results[name] = run_one(pythons[target.impl], target, args)
+        if target.backend in SERVER_URL_ENV:
+            drop_database(target.backend, results[name].get("database"))
 
     settings = {k: getattr(args, k) for k in ("runs", "steps", "repeat", "point_reads", "seed")}
     report = {

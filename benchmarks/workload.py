@@ -45,7 +45,11 @@ class Target:
     Attributes:
         name: Name used on the command line and in the results.
         impl: ``"mlmd"`` (ml-metadata) or ``"lineage"`` (this project).
-        backend: ``"fake"`` (in-memory) or ``"sqlite"`` (a file).
+        backend: ``"fake"`` (in-memory), ``"sqlite"`` (a file), ``"mysql"``
+            or ``"postgresql"`` (a new database on the server named by
+            ``LINEAGE_MYSQL_URL`` / ``LINEAGE_POSTGRES_URL``), or ``"neo4j"``
+            (the database of the server named by ``LINEAGE_NEO4J_URI``, emptied
+            first).
         baseline: For a lineage target, the ml-metadata target it is
             compared with.
     """
@@ -68,8 +72,34 @@ TARGETS: dict[str, Target] = {
         Target("mlmd-sqlite", "mlmd", "sqlite"),
         Target("lineage-memory", "lineage", "fake", baseline="mlmd-fake"),
         Target("lineage-sqlite", "lineage", "sqlite", baseline="mlmd-sqlite"),
+        Target("mlmd-mysql", "mlmd", "mysql"),
+        Target("lineage-mysql", "lineage", "mysql", baseline="mlmd-mysql"),
+        Target("mlmd-postgresql", "mlmd", "postgresql"),
+        Target("lineage-postgresql", "lineage", "postgresql", baseline="mlmd-postgresql"),
+        Target("lineage-neo4j", "lineage", "neo4j", baseline="mlmd-sqlite"),
     )
 }
+
+#: Environment variables naming the server of each server backend.
+SERVER_URL_ENV = {"mysql": "LINEAGE_MYSQL_URL", "postgresql": "LINEAGE_POSTGRES_URL"}
+
+#: Environment variable naming the Neo4j server of the ``lineage-neo4j`` target. Neo4j
+#: Community holds one database, so the target empties it instead of creating one.
+NEO4J_URI_ENV = "LINEAGE_NEO4J_URI"
+
+
+def empty_neo4j(uri: str) -> None:
+    """Deletes every node and relationship of the Neo4j database at ``uri``; the schema stays."""
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(uri, notifications_min_severity="OFF") as driver:
+        with driver.session() as session:
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+
+def server_database(target: Target) -> str:
+    """The database a server target writes: new for each run, dropped by run.py."""
+    return f"bench_{target.name.replace('-', '_')}_{os.getpid()}"
 
 
 def load_api(impl: str) -> tuple[Any, Any, str]:
@@ -125,6 +155,33 @@ def connection_config(pb: Any, target: Target, workdir: str) -> tuple[Any, str |
             connection_mode=pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE,
         )
         return pb.ConnectionConfig(sqlite=sqlite), path
+    if backend == "neo4j":
+        uri = os.environ.get(NEO4J_URI_ENV)
+        if not uri:
+            raise ValueError(f"{NEO4J_URI_ENV} must name the Neo4j server (its database is emptied)")
+        return pb.ConnectionConfig(neo4j=pb.Neo4jDatabaseConfig(uri=uri)), None
+    if backend in SERVER_URL_ENV:
+        from urllib.parse import unquote, urlsplit
+
+        url = os.environ.get(SERVER_URL_ENV[backend])
+        if not url:
+            raise ValueError(f"{SERVER_URL_ENV[backend]} must name the {backend} server")
+        parts = urlsplit(url)
+        database = server_database(target)
+        config = pb.ConnectionConfig()
+        if backend == "mysql":
+            config.mysql.host = parts.hostname or "127.0.0.1"
+            config.mysql.port = parts.port or 3306
+            config.mysql.database = database
+            config.mysql.user = unquote(parts.username or "")
+            config.mysql.password = unquote(parts.password or "")
+        else:
+            config.postgresql.host = parts.hostname or "127.0.0.1"
+            config.postgresql.port = str(parts.port or 5432)
+            config.postgresql.dbname = database
+            config.postgresql.user = unquote(parts.username or "")
+            config.postgresql.password = unquote(parts.password or "")
+        return config, None
     raise ValueError(f"unknown backend {backend!r}")
 
 
@@ -353,6 +410,8 @@ def run_target(
     config, db_path = connection_config(pb, target, workdir)
     if db_path is not None and os.path.exists(db_path):
         os.remove(db_path)  # a stale file would skew both ingest and queries
+    if target.backend == "neo4j":
+        empty_neo4j(config.neo4j.uri)  # likewise stale records
     result: dict[str, Any] = {
         "target": target.name,
         "impl": target.impl,
@@ -364,6 +423,8 @@ def run_target(
         "executions": runs * steps,
         "errors": {},
     }
+    if target.backend in SERVER_URL_ENV:
+        result["database"] = server_database(target)
 
     mem_start = rss_kib()
     store = mlmd.MetadataStore(config)

@@ -113,6 +113,7 @@ class SqlBackend:
         self._fingerprint_guard = threading.Lock()
         self._fingerprint_watermark: int | None = None
         self._unstored_fingerprints: dict[str, set[int]] = {}
+        self._unstored_executions: set[int] = set()
         self._after_first_transaction: Callable[[], None] | None = None
         self._closed = False
         self._pinned = None
@@ -801,17 +802,22 @@ class SqlBackend:
             params["b_limit"] = max(0, int(query.limit))
         if query.after is not None:
             params["b_after_value"], params["b_after_id"] = int(query.after[0]), int(query.after[1])
-        return self._nodes_from_rows(kind, self._rows(compiled, params))
+        rows = self._rows(compiled, params)
+        if rows:
+            # Type names come from the (per-transaction cached) types rather than a
+            # join: joining Type lets a planner with stale statistics start from
+            # the few types and walk every node of each.
+            names = {t.id: t.name for t in self.get_types(kind, {row[1] for row in rows})}
+            rows = [(*row[:6], names.get(row[1], ""), *row[7:]) for row in rows]
+        return self._nodes_from_rows(kind, rows)
 
     def _list_statement(self, kind: Kind, query: ListQuery):
         node = _NODE_TABLES[kind]
-        output_type = schema.type_table.alias("output_type")
         if query.filter is not None:
             clause = sql_compiler.compile_filter(query.filter, kind, self._dialect)
             from_, conditions = clause.from_, [clause.where]
         else:
             from_, conditions = node, []
-        from_ = sa.join(from_, output_type, output_type.c.id == node.c.type_id)
         order_column = node.c[query.order_field]
         if query.after is not None:
             value = _b("b_after_value", sa.BigInteger())
@@ -824,7 +830,9 @@ class SqlBackend:
             else:
                 conditions.append(sa.or_(order_column < value,
                                          sa.and_(order_column == value, node.c.id < after_id)))
-        statement = sa.select(*self._node_columns(kind, node, output_type)).select_from(from_)
+        columns = self._node_columns(kind, node)
+        columns[6] = sa.null().label("type_name")  # filled in by list_nodes
+        statement = sa.select(*columns).select_from(from_)
         if conditions:
             statement = statement.where(*conditions)
         if query.order_field == "id":
@@ -1012,6 +1020,11 @@ class SqlBackend:
     def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
         self._write_check()
         self._ensure_fingerprint_table()
+        if execution_id in self._unstored_executions:
+            # The stored rows supersede what a lookup computed earlier.
+            self._unstored_executions.discard(execution_id)
+            for ids in self._unstored_fingerprints.values():
+                ids.discard(execution_id)
         f = fingerprint_table
         delete = self._stmt(("fingerprints_delete",), lambda: sa.delete(f).where(
             f.c.execution_id == _b("b_execution")))
@@ -1050,6 +1063,12 @@ class SqlBackend:
         return [row[0] for row in self._rows(compiled, {"b_above": above})]
 
     def _backfill_fingerprints(self) -> None:
+        """Fingerprints executions that have no index rows (written by other MLMD clients).
+
+        They are kept in memory for this process and, when the index table
+        already exists and the store is writable, stored as well. Lookups never
+        create the table: on MySQL that DDL would end the caller's transaction.
+        """
         from lineage.cache import execution_fingerprints
 
         x = schema.execution_table
@@ -1057,8 +1076,8 @@ class SqlBackend:
         above = self._fingerprint_watermark or 0
         if newest <= above:
             return
-        missing = [i for i in self.unindexed_execution_ids(above)
-                   if not any(i in ids for ids in self._unstored_fingerprints.values())]
+        store = self._fingerprints_ready and not self._read_only
+        missing = [i for i in self.unindexed_execution_ids(above) if i not in self._unstored_executions]
         for start in range(0, len(missing), 500):
             batch = missing[start:start + 500]
             executions = self.get_nodes("execution", batch)
@@ -1071,11 +1090,11 @@ class SqlBackend:
                 if type_ is None:
                     continue
                 fingerprints = execution_fingerprints(execution, type_, events.get(execution.id, ()))
-                if self._read_only:
-                    for fp in fingerprints:
-                        self._unstored_fingerprints.setdefault(fp, set()).add(execution.id)
-                else:
+                if store:
                     self.set_fingerprints(execution.id, fingerprints)
+                for fp in fingerprints:
+                    self._unstored_fingerprints.setdefault(fp, set()).add(execution.id)
+                self._unstored_executions.add(execution.id)
         self._fingerprint_watermark = newest
 
     # -- traversal ------------------------------------------------------------

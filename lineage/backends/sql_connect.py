@@ -60,6 +60,7 @@ class Database:
         created_file: The SQLite file did not exist before this open.
         init_lock: ``(acquire, release)`` of a server-side lock that
             serialises store initialisation between clients, or None.
+        database_name: The server database's name.
     """
 
     engine: sa.Engine
@@ -359,9 +360,15 @@ def open_postgresql(config: pb.PostgreSQLDatabaseConfig) -> Database:
 
     def connect_to(dbname: str, autocommit: bool = False):
         try:
-            return psycopg.connect(dbname=dbname, **{**kwargs, "autocommit": autocommit})
+            connection = psycopg.connect(dbname=dbname, **{**kwargs, "autocommit": autocommit})
         except psycopg.Error as e:
             raise _postgresql_connect_error(e, place, config.user, dbname) from e
+        # One snapshot per transaction, as MySQL's default gives: under READ
+        # COMMITTED two reads of one call could disagree about a row another
+        # client just committed. Conflicts surface as serialization failures
+        # and unique violations, which the API retries.
+        connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        return connection
 
     try:
         first = connect_to(config.dbname)

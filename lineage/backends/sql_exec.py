@@ -18,9 +18,8 @@ error code.
 from __future__ import annotations
 
 import json
-import re
 import threading
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -302,22 +301,3 @@ def translate_error(error: Exception, where: str) -> errors.StatusError:
             return errors.UnavailableError(f"{where} is unavailable: {text}")
         return errors.InternalError(f"{where}: {text}")
     return errors.InternalError(f"{where}: {type(original).__name__}: {text}")
-
-
-def is_disconnect(error: errors.StatusError) -> bool:
-    """True when the connection that raised ``error`` must not be reused."""
-    return isinstance(error, errors.UnavailableError)
-
-
-_SPACE = re.compile(r"\s+")
-
-
-def one_line(text: str) -> str:
-    """Collapses whitespace, for messages quoting SQL."""
-    return _SPACE.sub(" ", text).strip()
-
-
-def chunks(values: Sequence, size: int) -> Iterable[Sequence]:
-    """Splits ``values`` into slices of at most ``size``."""
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

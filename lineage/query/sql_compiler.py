@@ -199,6 +199,17 @@ _SQL_OPS = {
 }
 
 
+def _has_one_char_wildcard(pattern: str) -> bool:
+    """True when a LIKE pattern holds an unescaped ``_``."""
+    chars = iter(pattern)
+    for char in chars:
+        if char == "\\":
+            next(chars, None)
+        elif char == "_":
+            return True
+    return False
+
+
 class _Compiler:
     def __init__(self, node_kind: str, dialect: str):
         self.kind = node_kind
@@ -342,7 +353,7 @@ class _Compiler:
         if isinstance(expr, ast.InList):
             return self.in_list(expr, positive)
         if isinstance(expr, ast.Like):
-            return self.like(expr)
+            return self.like(expr, positive)
         if isinstance(expr, ast.IsNull):
             operand = self.operand(expr.left)
             column = self.guard(operand, operand.column)
@@ -429,7 +440,7 @@ class _Compiler:
             return left.column.in_([sa.literal(v, sa.String()) for v in values])
         return self.exact(left).in_([self.text_literal(v) for v in values])
 
-    def like(self, expr: ast.Like) -> ColumnElement:
+    def like(self, expr: ast.Like, positive: bool = True) -> ColumnElement:
         left = self.operand(expr.left)
         column = left.column
         if self.dialect == "mysql":
@@ -437,4 +448,12 @@ class _Compiler:
         elif self.dialect == "postgresql":
             column = column.collate("C")
         column = self.guard(left, column)
-        return column.like(sa.literal(expr.pattern, sa.String()), escape="\\")
+        condition = column.like(sa.literal(expr.pattern, sa.String()), escape="\\")
+        if self.dialect == "mysql" and (positive or not left.guarded) and not _has_one_char_wildcard(expr.pattern):
+            # The stored (double-encoded) text under the column's collation is
+            # a cheap superset test when the pattern has no "_": each literal
+            # run matches the same bytes either way. It spares most rows the
+            # conversions of the exact test.
+            prefilter = left.column.like(sa.literal(expr.pattern, left.column.type), escape="\\")
+            return sa.and_(prefilter, condition)
+        return condition

@@ -46,6 +46,7 @@ PEER = HERE / "mlmd_sqlite_peer.py"
 
 if str(REPO / "tests" / "unit") not in sys.path:
     sys.path.insert(0, str(REPO / "tests" / "unit"))
+from test_sql_backend import drop_database  # noqa: E402
 from test_sql_schema import SqlServices, sql_services  # noqa: E402,F401  (shared server fixture)
 
 TARGETS = ("sqlite-file", "mariadb", "postgresql")
@@ -112,16 +113,40 @@ class Place:
                                  isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
             for name in self.made:
-                force = " WITH (FORCE)" if self.target == "postgresql" else ""
-                c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}{force}")
+                drop_database(c, self.target, name)
         admin.dispose()
+
+
+def _place(target: str, tmp_path, services) -> Place:
+    return Place(target, tmp_path, services if target != "sqlite-file" else None)
 
 
 @pytest.fixture(params=TARGETS)
 def place(request, tmp_path, sql_services) -> Iterator[Place]:  # noqa: F811
-    made = Place(request.param, tmp_path, sql_services if request.param != "sqlite-file" else None)
+    made = _place(request.param, tmp_path, sql_services)
     try:
         yield made
+    finally:
+        made.close()
+
+
+# Every version is crossed on SQLite, a few on the servers (each crossing makes
+# and migrates a database). ml-metadata 1.17.1 cannot upgrade its own
+# PostgreSQL schema from version 8 or older once it holds timestamps: its
+# version 9 rebuild copies them into 32-bit columns. So PostgreSQL crosses only
+# version 9 in that direction.
+DOWN_BY_LINEAGE = [("sqlite-file", v) for v in (9, 8, 7, 6)] + [("mariadb", 9), ("mariadb", 6),
+                                                                  ("postgresql", 9)]
+DOWN_BY_MLMD = [("sqlite-file", v) for v in range(10)] + [(t, v) for t in ("mariadb", "postgresql")
+                                                          for v in (9, 5)]
+
+
+@pytest.fixture
+def crossing(request, tmp_path, sql_services) -> Iterator[tuple[Place, int]]:  # noqa: F811
+    target, version = request.param
+    made = _place(target, tmp_path, sql_services)
+    try:
+        yield made, version
     finally:
         made.close()
 
@@ -219,13 +244,9 @@ def test_mlmd_keeps_writing_a_lineage_database(mlmd_python, place):
         store.close()
 
 
-@pytest.mark.parametrize("version", [9, 8, 7, 6])
-def test_mlmd_upgrades_what_lineage_downgraded(mlmd_python, place, version):
-    if place.target != "sqlite-file" and version not in (9, 6):
-        pytest.skip("every version is crossed on SQLite; two on the servers")
-    if place.target == "postgresql" and version < 9:
-        pytest.skip("ml-metadata 1.17.1 cannot upgrade its own PostgreSQL schema past version 8 "
-                    "once it holds timestamps: its version 9 rebuild copies them into 32-bit columns")
+@pytest.mark.parametrize("crossing", DOWN_BY_LINEAGE, indirect=True, ids=lambda c: f"{c[0]}-v{c[1]}")
+def test_mlmd_upgrades_what_lineage_downgraded(mlmd_python, crossing):
+    place, version = crossing
     config = place.new()
     store = peer.write(lineage, pb, config, 4, basic=True)
     before = peer.dump(lineage, pb, store)
@@ -259,10 +280,9 @@ def test_mlmd_upgrades_from_every_older_version(mlmd_python, tmp_path, version):
     assert [t["name"] for t in after["artifact_types"]] == [t["name"] for t in before["artifact_types"]]
 
 
-@pytest.mark.parametrize("version", list(range(10)))
-def test_lineage_upgrades_what_mlmd_downgraded(mlmd_python, place, version):
-    if place.target != "sqlite-file" and version not in (9, 5):
-        pytest.skip("every version is crossed on SQLite; two on the servers")
+@pytest.mark.parametrize("crossing", DOWN_BY_MLMD, indirect=True, ids=lambda c: f"{c[0]}-v{c[1]}")
+def test_lineage_upgrades_what_mlmd_downgraded(mlmd_python, crossing):
+    place, version = crossing
     config = place.new()
     run_peer(mlmd_python, "write", config_json(config), "6", "basic")
     run_peer(mlmd_python, "downgrade", config_json(config), str(version))
