@@ -21,20 +21,29 @@ Graph model (labels, relationship types and keys are shared with
 * ``(:Type {id, kind, name, version_key, external_id, proto})`` with
   ``(:Type)-[:DERIVES_FROM {pos}]->(:Type)`` for parent types.
 * ``(:Sequence {name, next})`` counters hand out ids: one per node kind, one
-  shared by all types (as MLMD numbers them), one for event order. A counter
-  is bumped inside the writing transaction, so ids are gap-free 1, 2, 3...
-  and concurrent writers queue on it.
+  shared by all types (as MLMD numbers them), one for event order. The first
+  write of a transaction reads all counters under a write lock held until it
+  ends, hands ids out from memory and writes the counters back at commit, so
+  ids are gap-free 1, 2, 3... and concurrent writers queue on the counters.
 * ``(:Fingerprint {key, execution_id})`` index the cache fingerprints.
 
-Every method runs inside ``transaction()``: one explicit Neo4j transaction per
-outermost call on a thread, with its own session. Within it, nodes and types
-already read or written are served from memory, and fingerprint writes are
-sent at commit in one statement. Large reads come back as collected lists in
-a single record, which the driver decodes far faster than one record per row.
+Every method runs inside ``transaction()``: one unit of work per outermost
+call on a thread, with its own session. Reads before the first write run as
+auto-commit statements; the first write opens the Neo4j transaction (on a
+thread whose last transaction wrote, the first read does, taking the counter
+lock and reading ahead what that transaction created along). Inserted
+nodes, events, links and fingerprints are buffered and sent at commit in one
+statement (several for very large writes), or earlier when a query must see
+them (a filtered listing, a traversal, a fingerprint look-up); reads in the
+same transaction merge the buffer in. Nodes, types, links and look-ups
+already read are served from memory for the rest of the transaction. Large
+reads come back as collected lists in a single record, which the driver
+decodes far faster than one record per row.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import threading
@@ -145,6 +154,8 @@ def _transactional(method: Callable[..., _T]) -> Callable[..., _T]:
 
     @functools.wraps(method)
     def wrapper(self: "Neo4jBackend", *args: Any, **kwargs: Any) -> _T:
+        if self._local.depth:
+            return method(self, *args, **kwargs)
         with self.transaction():
             return method(self, *args, **kwargs)
 
@@ -233,26 +244,91 @@ def _type_properties(kind: Kind, type_: NodeType) -> dict[str, Any]:
 
 # -- the backend ----------------------------------------------------------------------
 
+#: The id counters. The first write of a transaction locks all of them at once, in one
+#: statement, so writers queue in one place and never deadlock on them.
+_SEQUENCES = ("artifact", "context", "event", "execution", "type")
+
+# Setting a property write-locks the counter node before its value is read, so the value
+# returned is one no other writer can hand out until this transaction ends. (A no-op
+# "SET s.next = s.next" locks too, but may return the value read before the lock.)
+# Setting and removing it leaves nothing to write at commit.
+_LOCK_SEQUENCES = (
+    "UNWIND $seqs AS name MERGE (s:Sequence {name: name}) ON CREATE SET s.next = 1 "
+    "SET s.locked = true REMOVE s.locked WITH collect([name, s.next]) AS counters "
+)
+
+#: Rows a transaction buffers before sending them early, and the most rows one flush
+#: statement carries: both bound the size of a single Bolt message.
+_FLUSH_ROWS = 10_000
+
+#: Recently used type ids, fetched along with any type look-up that misses.
+_HOT_TYPES = 256
+
+#: Newest contexts of a node fetched along with it in a writing transaction.
+_PREFETCH_CONTEXTS = 8
+
+#: A transaction that created at most this many artifacts has them read ahead, with
+#: their contexts, by the next writing transaction of its thread.
+_READ_AHEAD = 8
+
+#: Context link relationships: source label and kind.
+_LINK_SOURCES = {
+    cc.ATTRIBUTION_REL: ("Artifact", "artifact"),
+    cc.ASSOCIATION_REL: ("Execution", "execution"),
+    cc.PARENT_REL: ("Context", "context"),
+}
+
 
 class _ThreadState(threading.local):
-    """The open transaction of one thread, with what it has read and written.
+    """The open transaction of one thread: its session, what it read, what it will write.
 
-    Nodes and types read or written in the transaction are remembered until
-    it ends, so the core's repeated look-ups of the same records cost no round
-    trip; fingerprint writes wait until commit (or the next fingerprint read)
-    and then go in one statement.
+    Until the first write, reads run as auto-commit statements on the session
+    (one round trip each, no BEGIN); the first write opens the Neo4j
+    transaction, which every later statement joins. Writes are buffered:
+    inserted nodes, events, links and fingerprints wait in ``new_*`` and go
+    to the server in a few statements at commit, or before a query that must
+    see them. Reads in the same transaction merge the buffer in, so the
+    buffer is invisible to the caller.
     """
 
     def __init__(self) -> None:
         self.depth = 0
         self.session: neo4j.Session | None = None
         self.tx: neo4j.Transaction | None = None
+        # Whether this thread's last transaction handed out ids: if so, the next one
+        # probably will too, and its first read takes the counter lock along.
+        self.writer = False
+        # Artifacts this thread's last transaction created, when few: a pipeline's next
+        # step reads them (and their contexts) as its inputs.
+        self.recent: list[int] = []
         self.reset()
 
     def reset(self) -> None:
+        # Nodes and types read or written in this transaction, by id.
         self.nodes: dict[tuple[str, int], Node] = {}
+        self.raw_nodes: dict[tuple[str, int], bytes] = {}
         self.types: dict[int, tuple[str, NodeType]] = {}
+        # Counter values under this transaction's lock (None until the first write),
+        # and the values last written back.
+        self.counters: dict[str, int] | None = None
+        self.flushed_counters: dict[str, int] = {}
+        self.allocated = False
+        self.created_artifacts: list[int] = []
+        # The write buffer.
+        self.new_nodes: dict[str, dict[int, dict[str, Any]]] = {kind: {} for kind in NODE_CLASSES}
+        self.new_events: list[tuple[bool, dict[str, Any]]] = []
+        self.new_links: dict[str, dict[tuple[int, int], None]] = {rel: {} for rel in _LINK_SOURCES}
         self.fingerprints: dict[int, list[str]] = {}
+        self.buffered = 0
+        # Stored (not buffered) answers read earlier in this transaction: context ids
+        # linked to a node, and find_nodes results.
+        self.stored_links: dict[tuple[str, int], set[int]] = {}
+        self.found: dict[tuple[Any, ...], list[Node]] = {}
+
+    def forget_stored(self) -> None:
+        """Drops remembered stored answers once this transaction has changed what is stored."""
+        self.stored_links.clear()
+        self.found.clear()
 
 
 class Neo4jBackend:
@@ -269,18 +345,21 @@ class Neo4jBackend:
         self._database = database
         self._uri = uri
         self._local = _ThreadState()
+        self._hot_types: collections.OrderedDict[int, None] = collections.OrderedDict()
+        self._hot_lock = threading.Lock()
 
     # -- transactions -------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """Opens one Neo4j transaction, or joins the one this thread has open.
+        """Opens one unit of work, or joins the one this thread has open.
 
-        The outermost call commits when its block ends and rolls back when it
-        raises.
+        The outermost call sends the buffered writes and commits when its
+        block ends, and rolls back (nothing written) when it raises.
 
         Raises:
             UnavailableError: Neo4j cannot be reached.
             AbortedError: The commit failed because of a concurrent transaction.
+            AlreadyExistsError: A buffered write broke a uniqueness constraint.
         """
         state = self._local
         if state.depth:
@@ -290,54 +369,96 @@ class Neo4jBackend:
             finally:
                 state.depth -= 1
             return
-        session, tx = self._begin()
-        state.session, state.tx, state.depth = session, tx, 1
+        state.session, state.tx, state.depth = self._session(), None, 1
         state.reset()
         try:
             yield
-            self._flush_fingerprints()
+            self._flush()
         except BaseException:
-            state.session, state.tx, state.depth = None, None, 0
-            state.reset()
-            with contextlib.suppress(*_DRIVER_ERRORS):
-                tx.close()
+            session, tx = state.session, state.tx
+            self._end()
+            if tx is not None:
+                with contextlib.suppress(*_DRIVER_ERRORS):
+                    tx.close()
             with contextlib.suppress(*_DRIVER_ERRORS):
                 session.close()
             raise
-        state.session, state.tx, state.depth = None, None, 0
-        state.reset()
+        session, tx = state.session, state.tx
+        self._end()
         try:
-            tx.commit()
+            if tx is not None:
+                tx.commit()
         except _DRIVER_ERRORS as e:
             raise _translate(e, f"commit on {self._uri}") from e
         finally:
             with contextlib.suppress(*_DRIVER_ERRORS):
                 session.close()
 
-    def _begin(self) -> tuple[neo4j.Session, neo4j.Transaction]:
-        # A pooled connection may have died with a server restart; the driver drops it
-        # when BEGIN fails, and BEGIN changes nothing, so one more attempt is safe.
+    def _session(self) -> neo4j.Session:
+        return self._driver.session(database=self._database)
+
+    def _end(self) -> None:
+        state = self._local
+        state.writer = state.allocated
+        created = state.created_artifacts
+        state.recent = created if state.allocated and len(created) <= _READ_AHEAD else []
+        state.session, state.tx, state.depth = None, None, 0
+        state.reset()
+
+    def _reopen_session(self) -> None:
+        # A pooled connection may have died with a server restart; the driver drops it when
+        # the first message fails. Nothing was done on it, so one more attempt is safe.
+        state = self._local
+        with contextlib.suppress(*_DRIVER_ERRORS):
+            state.session.close()
+        state.session = self._session()
+
+    def _read(self, query: str, **params: Any) -> list[list[Any]]:
+        """Runs a read: in the open transaction, or on its own before the first write."""
+        state = self._local
+        if state.session is None:
+            raise errors.InternalError("Neo4jBackend statement outside a transaction")
+        if state.tx is not None:
+            return self._run_in_tx(query, params)
+        # Neo4j reads at read-committed isolation either way, so an auto-commit read sees
+        # what a read inside the transaction would, and saves the BEGIN round trip.
         for attempt in range(2):
-            session = self._driver.session(database=self._database)
             try:
-                return session, session.begin_transaction()
+                return state.session.run(query, params).values()
             except _DRIVER_ERRORS as e:
-                with contextlib.suppress(*_DRIVER_ERRORS):
-                    session.close()
-                retry = isinstance(e, (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired))
-                if attempt or not retry:
-                    raise _translate(e, f"begin a transaction on {self._uri}") from e
+                if attempt or not _reconnectable(e):
+                    raise _translate(e, _where(query, self._uri)) from e
+                self._reopen_session()
         raise AssertionError("unreachable")
 
-    def _run(self, query: str, **params: Any) -> list[list[Any]]:
-        """Runs one statement in this thread's transaction; returns its rows."""
-        tx = self._local.tx
-        if tx is None:
+    def _write(self, query: str, **params: Any) -> list[list[Any]]:
+        """Runs a statement in this thread's transaction, opening it first if needed."""
+        state = self._local
+        if state.session is None:
             raise errors.InternalError("Neo4jBackend statement outside a transaction")
+        if state.tx is not None:
+            return self._run_in_tx(query, params)
+        for attempt in range(2):
+            try:
+                state.tx = _begin(state.session)
+                return state.tx.run(query, params).values()
+            except _DRIVER_ERRORS as e:
+                tx, state.tx = state.tx, None
+                if tx is not None:
+                    with contextlib.suppress(*_DRIVER_ERRORS):
+                        tx.close()
+                # The transaction's first statement failed with the connection: the server
+                # dropped the transaction, so running both again on a new one is safe.
+                if attempt or not _reconnectable(e):
+                    raise _translate(e, _where(query, self._uri)) from e
+                self._reopen_session()
+        raise AssertionError("unreachable")
+
+    def _run_in_tx(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         try:
-            return tx.run(query, params).values()
+            return self._local.tx.run(query, params).values()
         except _DRIVER_ERRORS as e:
-            raise _translate(e, query.split(None, 2)[0] + " on " + self._uri) from e
+            raise _translate(e, _where(query, self._uri)) from e
 
     def close(self) -> None:
         """Closes the driver and its connections."""
@@ -370,57 +491,155 @@ class Neo4jBackend:
         except _DRIVER_ERRORS as e:
             raise _translate(e, where) from e
 
-    # -- sequences ----------------------------------------------------------
-    # Bumping the counter with SET s.next = s.next + n write-locks it before the read,
-    # so concurrent writers queue and never share an id.
-    _ALLOCATE = (
-        "MERGE (s:Sequence {name: $seq}) ON CREATE SET s.next = 1 "
-        "SET s.next = s.next + size($rows) "
-        "WITH s.next - size($rows) AS first "
-    )
+    # -- ids and the write buffer ---------------------------------------------
+    def _allocate(self, sequence: str, count: int) -> int:
+        """Hands out ``count`` consecutive ids of a counter; returns the first.
+
+        The counters are read once per transaction, under a write lock held
+        until it ends, and written back with the buffered rows.
+        """
+        state = self._local
+        if state.counters is None:
+            [[pairs]] = self._write(_LOCK_SEQUENCES + "RETURN counters", seqs=list(_SEQUENCES))
+            self._locked(pairs)
+        state.allocated = True
+        first = state.counters[sequence]
+        state.counters[sequence] = first + count
+        return first
+
+    def _locked(self, pairs: list[list[Any]]) -> None:
+        state = self._local
+        state.counters = {name: value for name, value in pairs}
+        state.flushed_counters = dict(state.counters)
+
+    def _collect(self, subquery: str, **params: Any) -> list[Any]:
+        """Returns the rows of ``COLLECT { subquery }``, taking the counter lock along if due.
+
+        A thread that handed out ids in its last transaction will most likely
+        do so again: its first read then opens the transaction and locks the
+        counters in the same statement, instead of a statement of their own
+        at the first insert. A guess that proves wrong costs only holding the
+        lock until this transaction ends; nothing is written.
+        """
+        state = self._local
+        if state.counters is None and state.writer:
+            # The artifacts the last transaction created come along too (see _ThreadState).
+            [[pairs, rows, recent]] = self._write(
+                _LOCK_SEQUENCES + f"RETURN counters, COLLECT {{ {subquery} }}, "
+                f"COLLECT {{ {_with_contexts('artifact', 'recent')} }}",
+                **{**params, "seqs": list(_SEQUENCES), "recent": state.recent, "few": _PREFETCH_CONTEXTS})
+            self._locked(pairs)
+            self._remember_with_contexts("artifact", recent)
+            return rows
+        [[rows]] = self._read(f"RETURN COLLECT {{ {subquery} }}", **params)
+        return rows
+
+    def _buffered(self, rows: int) -> None:
+        state = self._local
+        state.buffered += rows
+        if state.buffered >= _FLUSH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Sends the buffered writes and counter values, in as few statements as fit."""
+        state = self._local
+        parts: list[tuple[str, list[Any]]] = []
+        for kind, label in _LABEL.items():
+            if state.new_nodes[kind]:
+                parts.append((f"UNWIND $rows AS r CREATE (n:{label}) SET n = r",
+                              list(state.new_nodes[kind].values())))
+        for is_input, pattern in ((True, f"(a)-[x:{cc.INPUT_REL}]->(e)"),
+                                  (False, f"(e)-[x:{cc.OUTPUT_REL}]->(a)")):
+            rows = [props for flag, props in state.new_events if flag is is_input]
+            if rows:
+                parts.append(("UNWIND $rows AS r MATCH (a:Artifact {id: r.artifact_id}) "
+                              f"MATCH (e:Execution {{id: r.execution_id}}) CREATE {pattern} SET x = r", rows))
+        for rel, (source, kind) in _LINK_SOURCES.items():
+            # A node created in this buffer has no stored links, so its links need no
+            # MERGE (which first looks for an existing one); the buffer holds no duplicates.
+            created = state.new_nodes[kind]
+            for verb, rows in (("CREATE", [list(p) for p in state.new_links[rel] if p[0] in created]),
+                               ("MERGE", [list(p) for p in state.new_links[rel] if p[0] not in created])):
+                if rows:
+                    parts.append((f"UNWIND $rows AS p MATCH (a:{source} {{id: p[0]}}) "
+                                  f"MATCH (b:Context {{id: p[1]}}) {verb} (a)-[:{rel}]->(b)", rows))
+        if state.counters is not None:
+            moved = [[name, value] for name, value in state.counters.items()
+                     if value != state.flushed_counters[name]]
+            if moved:
+                parts.append(("UNWIND $rows AS c MATCH (s:Sequence {name: c[0]}) SET s.next = c[1]", moved))
+        if state.fingerprints:
+            parts.append((
+                "UNWIND $rows AS r OPTIONAL MATCH (f:Fingerprint {execution_id: r.id}) DELETE f "
+                "WITH DISTINCT r UNWIND r.keys AS k CREATE (:Fingerprint {key: k, execution_id: r.id})",
+                [{"id": i, "keys": keys} for i, keys in sorted(state.fingerprints.items())]))
+        if not parts:
+            return
+        for text, params in _flush_statements(parts):
+            self._write(text, **params)
+        for pending in state.new_nodes.values():
+            pending.clear()
+        for pending in state.new_links.values():
+            pending.clear()
+        state.new_events.clear()
+        state.fingerprints.clear()
+        state.buffered = 0
+        if state.counters is not None:
+            state.flushed_counters = dict(state.counters)
+        state.forget_stored()
 
     # -- types --------------------------------------------------------------
+    def _touch_types(self, type_ids: Iterable[int]) -> None:
+        with self._hot_lock:
+            hot = self._hot_types
+            for type_id in type_ids:
+                hot[type_id] = None
+                hot.move_to_end(type_id)
+            while len(hot) > _HOT_TYPES:
+                hot.popitem(last=False)
+
     @_transactional
     def insert_type(self, kind: Kind, type_: NodeType) -> int:
-        [[type_id]] = self._run(
-            "MERGE (s:Sequence {name: $seq}) ON CREATE SET s.next = 1 "
-            "SET s.next = s.next + 1 WITH s.next - 1 AS id "
-            "CREATE (t:Type) SET t = $props, t.id = id RETURN id",
-            seq="type", props={k: v for k, v in _type_properties(kind, type_).items() if k != "id"},
-        )
-        type_.id = type_id
-        self._local.types[type_id] = (kind, type_)
-        return type_id
+        type_.id = self._allocate("type", 1)
+        self._write("CREATE (t:Type) SET t = $props", props=_type_properties(kind, type_))
+        self._local.types[type_.id] = (kind, type_)
+        return type_.id
 
     @_transactional
     def update_type(self, kind: Kind, type_: NodeType) -> None:
-        self._run("MATCH (t:Type {id: $id, kind: $kind}) SET t = $props",
-                  id=type_.id, kind=kind, props=_type_properties(kind, type_))
+        self._write("MATCH (t:Type {id: $id, kind: $kind}) SET t = $props",
+                    id=type_.id, kind=kind, props=_type_properties(kind, type_))
         self._local.types[type_.id] = (kind, type_)
 
     @_transactional
     def get_types(self, kind: Kind, ids: Iterable[int] | None = None) -> list[NodeType]:
         cache = self._local.types
         if ids is None:
-            rows = self._run("MATCH (t:Type {kind: $kind}) RETURN t.id, t.proto ORDER BY t.id", kind=kind)
-        else:
-            wanted = sorted(set(ids))
-            missing = [i for i in wanted if i not in cache]
-            rows = self._run(
-                "UNWIND $ids AS i MATCH (t:Type {id: i}) RETURN t.id, t.kind, t.proto",
-                ids=missing,
-            ) if missing else []
+            rows = self._read("MATCH (t:Type {kind: $kind}) RETURN t.id, t.proto ORDER BY t.id", kind=kind)
+            found = [_parse_type(kind, i, data) for i, data in rows]
+            for type_ in found:
+                cache[type_.id] = (kind, type_)
+            return found
+        wanted = sorted(set(ids))
+        missing = [i for i in wanted if i not in cache]
+        if missing:
+            # Types are few and read by almost every call: fetching the recently used ones
+            # with the missing ones saves the next look-ups in this transaction a round trip.
+            with self._hot_lock:
+                hot = [i for i in self._hot_types if i not in cache]
+            rows = self._collect(
+                "UNWIND $ids AS i MATCH (t:Type {id: i}) RETURN [t.id, t.kind, t.proto]",
+                ids=sorted(set(missing).union(hot)),
+            )
             for type_id, type_kind, data in rows:
                 cache[type_id] = (type_kind, _parse_type(type_kind, type_id, data))
-            return [cache[i][1] for i in wanted if i in cache and cache[i][0] == kind]
-        found = [_parse_type(kind, i, data) for i, data in rows]
-        for type_ in found:
-            cache[type_.id] = (kind, type_)
+        found = [cache[i][1] for i in wanted if i in cache and cache[i][0] == kind]
+        self._touch_types(t.id for t in found)
         return found
 
     @_transactional
     def find_type(self, kind: Kind, name: str, version: str | None) -> NodeType | None:
-        rows = self._run(
+        rows = self._read(
             "MATCH (t:Type {kind: $kind, name: $name, version_key: $version}) RETURN t.id, t.proto",
             kind=kind, name=name, version=version or "",
         )
@@ -428,7 +647,7 @@ class Neo4jBackend:
 
     @_transactional
     def find_types_by_external_id(self, kind: Kind, external_ids: Iterable[str]) -> list[NodeType]:
-        rows = self._run(
+        rows = self._read(
             "MATCH (t:Type {kind: $kind}) WHERE t.external_id IN $ids RETURN t.id, t.proto ORDER BY t.id",
             kind=kind, ids=list(set(external_ids)),
         )
@@ -436,7 +655,7 @@ class Neo4jBackend:
 
     @_transactional
     def set_parent_type(self, kind: Kind, type_id: int, parent_type_id: int) -> None:
-        self._run(
+        self._write(
             "MATCH (t:Type {id: $id, kind: $kind}) MATCH (p:Type {id: $parent}) "
             "OPTIONAL MATCH (t)-[old:DERIVES_FROM]->() "
             "WITH t, p, count(old) AS pos CREATE (t)-[:DERIVES_FROM {pos: pos}]->(p)",
@@ -445,7 +664,7 @@ class Neo4jBackend:
 
     @_transactional
     def get_parent_types(self, kind: Kind, type_ids: Iterable[int]) -> dict[int, list[int]]:
-        rows = self._run(
+        rows = self._read(
             "UNWIND $ids AS i MATCH (t:Type {id: i})-[r:DERIVES_FROM]->(p:Type) WHERE t.kind = $kind "
             "RETURN t.id, p.id ORDER BY t.id, r.pos",
             ids=sorted(set(type_ids)), kind=kind,
@@ -460,43 +679,94 @@ class Neo4jBackend:
     def insert_nodes(self, kind: Kind, nodes: Sequence[Node]) -> list[int]:
         if not nodes:
             return []
-        rows = [_node_properties(kind, node) for node in nodes]
-        [[first]] = self._run(
-            self._ALLOCATE
-            + f"UNWIND range(0, size($rows) - 1) AS i CREATE (n:{_LABEL[kind]}) "
-            "SET n = $rows[i], n.id = first + i RETURN DISTINCT first",
-            seq=kind, rows=rows,
-        )
-        ids = list(range(first, first + len(nodes)))
-        cache = self._local.nodes
-        for node, node_id in zip(nodes, ids):
+        first = self._allocate(kind, len(nodes))
+        state = self._local
+        pending = state.new_nodes[kind]
+        ids = []
+        for node_id, node in enumerate(nodes, start=first):
             node.id = node_id
-            cache[(kind, node_id)] = node
+            pending[node_id] = _node_properties(kind, node)
+            state.nodes[(kind, node_id)] = node
+            ids.append(node_id)
+        if kind == "artifact" and len(state.created_artifacts) <= _READ_AHEAD:
+            state.created_artifacts.extend(ids)
+        self._buffered(len(nodes))
         return ids
 
     @_transactional
     def update_nodes(self, kind: Kind, nodes: Sequence[Node]) -> None:
         if not nodes:
             return
-        self._run(
-            f"UNWIND $rows AS r MATCH (n:{_LABEL[kind]} {{id: r.id}}) SET n = r",
-            rows=[_node_properties(kind, node) for node in nodes],
-        )
-        cache = self._local.nodes
+        state = self._local
+        pending = state.new_nodes[kind]
+        stored = []
         for node in nodes:
-            cache[(kind, node.id)] = node
+            if node.id in pending:
+                pending[node.id] = _node_properties(kind, node)
+            else:
+                stored.append(node)
+            state.nodes[(kind, node.id)] = node
+        if stored:
+            # Sent at once, so the node's lock is taken now, in call order, as a writer expects.
+            self._write(
+                f"UNWIND $rows AS r MATCH (n:{_LABEL[kind]} {{id: r.id}}) SET n = r",
+                rows=[_node_properties(kind, node) for node in stored],
+            )
+            state.forget_stored()
 
     @_transactional
     def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
         wanted = sorted(set(ids))
-        cache = self._local.nodes
-        missing = [i for i in wanted if (kind, i) not in cache]
+        state = self._local
+        cache = state.nodes
+        missing = []
+        for node_id in wanted:
+            key = (kind, node_id)
+            if key in cache:
+                continue
+            data = state.raw_nodes.pop(key, None)
+            if data is None:
+                missing.append(node_id)
+            else:
+                cache[key] = _parse_node(kind, node_id, data)
         if missing:
-            [[found_ids, protos]] = self._run(
-                f"UNWIND $ids AS i MATCH (n:{_LABEL[kind]} {{id: i}}) " + _COLLECT_NODES, ids=missing)
-            for node_id, data in zip(found_ids, protos):
-                cache[(kind, node_id)] = _parse_node(kind, node_id, data)
+            if (state.counters is not None or state.writer) and kind in _LINK_RELS:
+                self._fetch_with_contexts(kind, missing)
+            elif state.counters is None and state.writer:
+                for node_id, data in self._collect(
+                        f"UNWIND $ids AS i MATCH (n:{_LABEL[kind]} {{id: i}}) RETURN [n.id, n.proto]",
+                        ids=missing):
+                    cache[(kind, node_id)] = _parse_node(kind, node_id, data)
+            else:
+                [[found_ids, protos]] = self._read(
+                    f"UNWIND $ids AS i MATCH (n:{_LABEL[kind]} {{id: i}}) " + _COLLECT_NODES, ids=missing)
+                for node_id, data in zip(found_ids, protos):
+                    cache[(kind, node_id)] = _parse_node(kind, node_id, data)
         return [cache[(kind, i)] for i in wanted if (kind, i) in cache]
+
+    def _fetch_with_contexts(self, kind: Kind, ids: list[int]) -> None:
+        """Reads nodes with the ids of their contexts and the newest few contexts themselves.
+
+        A writing call that reads a stored artifact or execution next checks its
+        links to the call's contexts and reads those contexts: one statement
+        answers all three.
+        """
+        self._remember_with_contexts(
+            kind, self._collect(_with_contexts(kind, "ids"), ids=ids, few=_PREFETCH_CONTEXTS))
+
+    def _remember_with_contexts(self, kind: Kind, rows: list[list[Any]]) -> None:
+        """Keeps nodes read with ``_with_contexts``, their stored links and contexts, for this transaction."""
+        state = self._local
+        rel = _LINK_RELS[kind]
+        for node_id, data, context_ids, context_protos in rows:
+            # Nothing this transaction holds already (it may have changed it) is replaced.
+            if (kind, node_id) not in state.nodes:
+                state.nodes[(kind, node_id)] = _parse_node(kind, node_id, data)
+            if (rel, node_id) not in state.stored_links:
+                state.stored_links[(rel, node_id)] = set(context_ids)
+            for context_id, context_data in zip(context_ids, context_protos):
+                if ("context", context_id) not in state.nodes:
+                    state.nodes[("context", context_id)] = _parse_node("context", context_id, context_data)
 
     @_transactional
     def find_nodes(
@@ -508,26 +778,55 @@ class Neo4jBackend:
         uri: str | None = None,
         external_ids: Iterable[str] | None = None,
     ) -> list[Node]:
-        conditions = []
-        params: dict[str, Any] = {}
-        if type_ids is not None:
-            conditions.append("n.type_id IN $type_ids")
-            params["type_ids"] = sorted(set(type_ids))
-        if name is not None:
-            conditions.append("n.name = $name")
-            params["name"] = name
-        if uri is not None:
-            if kind != "artifact":
-                return []
-            conditions.append("n.uri = $uri")
-            params["uri"] = uri
-        if external_ids is not None:
-            conditions.append("n.external_id IN $external_ids")
-            params["external_ids"] = sorted(set(external_ids))
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        [[found_ids, protos]] = self._run(
-            f"MATCH (n:{_LABEL[kind]}){where} WITH n ORDER BY n.id " + _COLLECT_NODES, **params)
-        return [_parse_node(kind, i, data) for i, data in zip(found_ids, protos)]
+        if uri is not None and kind != "artifact":
+            return []
+        type_set = None if type_ids is None else frozenset(type_ids)
+        external_set = None if external_ids is None else frozenset(external_ids)
+        state = self._local
+        key = (kind, type_set, name, uri, external_set)
+        stored = state.found.get(key)
+        if stored is None:
+            conditions = []
+            params: dict[str, Any] = {}
+            if type_set is not None:
+                conditions.append("n.type_id IN $type_ids")
+                params["type_ids"] = sorted(type_set)
+            if name is not None:
+                conditions.append("n.name = $name")
+                params["name"] = name
+            if uri is not None:
+                conditions.append("n.uri = $uri")
+                params["uri"] = uri
+            if external_set is not None:
+                conditions.append("n.external_id IN $external_ids")
+                params["external_ids"] = sorted(external_set)
+            where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+            rows = self._collect(f"MATCH (n:{_LABEL[kind]}){where} RETURN [n.id, n.proto]", **params)
+            stored = []
+            for node_id, data in sorted(rows):
+                # The caller will most likely read what it found by id next.
+                node = state.nodes.get((kind, node_id))
+                if node is None:
+                    node = state.nodes[(kind, node_id)] = _parse_node(kind, node_id, data)
+                stored.append(node)
+            state.found[key] = stored
+        pending = state.new_nodes[kind]
+        if not pending:
+            return list(stored)
+        added = []
+        for node_id in pending:
+            node = state.nodes[(kind, node_id)]
+            if type_set is not None and not (node.HasField("type_id") and node.type_id in type_set):
+                continue
+            if name is not None and not (node.HasField("name") and node.name == name):
+                continue
+            if uri is not None and not (node.HasField("uri") and node.uri == uri):
+                continue
+            if external_set is not None and not (
+                    node.HasField("external_id") and node.external_id in external_set):
+                continue
+            added.append(node)
+        return sorted(stored + added, key=lambda n: n.id) if added else list(stored)
 
     @_transactional
     def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
@@ -535,6 +834,7 @@ class Neo4jBackend:
         if field not in ORDER_FIELDS:
             raise errors.InvalidArgumentError(
                 f"ListQuery.order_field {field!r} is not one of {', '.join(ORDER_FIELDS)}")
+        self._flush()
         if query.filter is None:
             match, where, params = f"MATCH (n:{_LABEL[kind]})", [], {}
         else:
@@ -564,7 +864,7 @@ class Neo4jBackend:
         if query.limit is not None:
             text += " LIMIT $limit"
             params["limit"] = max(0, query.limit)
-        [[found_ids, protos]] = self._run(text + " " + _COLLECT_NODES, **params)
+        [[found_ids, protos]] = self._read(text + " " + _COLLECT_NODES, **params)
         return [_parse_node(kind, i, data) for i, data in zip(found_ids, protos)]
 
     # -- edges --------------------------------------------------------------
@@ -572,29 +872,21 @@ class Neo4jBackend:
     def insert_events(self, events: Sequence[pb.Event]) -> None:
         if not events:
             return
-        rows = []
-        for event in events:
+        first = self._allocate("event", len(events))
+        pending = self._local.new_events
+        for seq, event in enumerate(events, start=first):
             props: dict[str, Any] = {
                 "artifact_id": event.artifact_id,
                 "execution_id": event.execution_id,
                 "proto": event.SerializeToString(deterministic=True),
+                "seq": seq,
             }
             if event.HasField("type"):
                 props["type"] = event.type
             if event.HasField("milliseconds_since_epoch"):
                 props["milliseconds_since_epoch"] = event.milliseconds_since_epoch
-            rows.append({"input": event.type in INPUT_EVENT_TYPES, "props": props})
-        self._run(
-            self._ALLOCATE
-            + "UNWIND range(0, size($rows) - 1) AS i "
-            "WITH first + i AS seq, $rows[i] AS r "
-            "MATCH (a:Artifact {id: r.props.artifact_id}) MATCH (e:Execution {id: r.props.execution_id}) "
-            f"FOREACH (_ IN CASE WHEN r.input THEN [1] ELSE [] END | "
-            f"CREATE (a)-[x:{cc.INPUT_REL}]->(e) SET x = r.props, x.seq = seq) "
-            f"FOREACH (_ IN CASE WHEN r.input THEN [] ELSE [1] END | "
-            f"CREATE (e)-[x:{cc.OUTPUT_REL}]->(a) SET x = r.props, x.seq = seq)",
-            seq="event", rows=rows,
-        )
+            pending.append((event.type in INPUT_EVENT_TYPES, props))
+        self._buffered(len(events))
 
     @_transactional
     def get_events(
@@ -603,90 +895,107 @@ class Neo4jBackend:
         artifact_ids: Iterable[int] | None = None,
         execution_ids: Iterable[int] | None = None,
     ) -> list[pb.Event]:
-        artifacts = sorted(set(artifact_ids or ()))
-        executions = sorted(set(execution_ids or ()))
+        artifacts = set(artifact_ids or ())
+        executions = set(execution_ids or ())
         if not artifacts and not executions:
             return []
+        state = self._local
         found: dict[int, bytes] = {}
-        for label, ids in (("Artifact", artifacts), ("Execution", executions)):
-            if ids:
-                [[seqs, protos]] = self._run(
+        for label, kind, ids in (("Artifact", "artifact", artifacts), ("Execution", "execution", executions)):
+            # A node still in the buffer has no stored events.
+            stored = sorted(i for i in ids if i not in state.new_nodes[kind])
+            if stored:
+                [[seqs, protos]] = self._read(
                     f"UNWIND $ids AS i MATCH (:{label} {{id: i}})-[r:{cc.EVENT_RELS}]-() "
-                    "RETURN collect(r.seq), collect(r.proto)", ids=ids)
+                    "RETURN collect(r.seq), collect(r.proto)", ids=stored)
                 found.update(zip(seqs, protos))
+        for _, props in state.new_events:
+            if props["artifact_id"] in artifacts or props["execution_id"] in executions:
+                found[props["seq"]] = props["proto"]
         return [_parse_event(found[seq]) for seq in sorted(found)]
 
-    def _insert_links(self, pairs: Sequence[tuple[int, int]], source: str, target: str, rel: str) -> None:
+    def _insert_links(self, pairs: Sequence[tuple[int, int]], rel: str) -> None:
         if not pairs:
             return
-        self._run(
-            f"UNWIND $pairs AS p MATCH (a:{source} {{id: p[0]}}) MATCH (b:{target} {{id: p[1]}}) "
-            f"MERGE (a)-[:{rel}]->(b)",
-            pairs=[[a, b] for a, b in pairs],
-        )
+        pending = self._local.new_links[rel]
+        for source, target in pairs:
+            pending[(source, target)] = None
+        self._buffered(len(pairs))
 
     @_transactional
     def insert_attributions(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links(pairs, "Artifact", "Context", cc.ATTRIBUTION_REL)
+        self._insert_links(pairs, cc.ATTRIBUTION_REL)
 
     @_transactional
     def insert_associations(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links(pairs, "Execution", "Context", cc.ASSOCIATION_REL)
+        self._insert_links(pairs, cc.ASSOCIATION_REL)
 
     @_transactional
     def insert_parent_contexts(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links(pairs, "Context", "Context", cc.PARENT_REL)
+        self._insert_links(pairs, cc.PARENT_REL)
 
-    def _links(self, source: str, target: str, rel: str, sources, targets) -> list[tuple[int, int]]:
-        sources = sorted(set(sources or ()))
-        targets = sorted(set(targets or ()))
+    def _links(self, rel: str, sources: Iterable[int] | None, targets: Iterable[int] | None
+               ) -> list[tuple[int, int]]:
+        """(source, target) pairs of ``rel`` touching the given sources or targets, buffer included."""
+        sources = set(sources or ())
+        targets = set(targets or ())
         if not sources and not targets:
             return []
-        rows = self._run(
-            f"UNWIND $sources AS i MATCH (a:{source} {{id: i}})-[:{rel}]->(b:{target}) "
-            "RETURN a.id AS a, b.id AS b "
-            f"UNION UNWIND $targets AS i MATCH (a:{source})-[:{rel}]->(b:{target} {{id: i}}) "
-            "RETURN a.id AS a, b.id AS b",
-            sources=sources, targets=targets,
-        )
-        return sorted({(a, b) for a, b in rows})
+        state = self._local
+        label, kind = _LINK_SOURCES[rel]
+        found: set[tuple[int, int]] = set()
+        ask_sources = []
+        for source in sorted(sources):
+            known = state.stored_links.get((rel, source))
+            if known is not None:
+                found.update((source, target) for target in known)
+            elif source not in state.new_nodes[kind]:
+                ask_sources.append(source)
+        ask_targets = sorted(t for t in targets if t not in state.new_nodes["context"])
+        if ask_sources or ask_targets:
+            rows = self._read(
+                f"UNWIND $sources AS i MATCH (a:{label} {{id: i}})-[:{rel}]->(b:Context) "
+                "RETURN a.id AS a, b.id AS b "
+                f"UNION UNWIND $targets AS i MATCH (a:{label})-[:{rel}]->(b:Context {{id: i}}) "
+                "RETURN a.id AS a, b.id AS b",
+                sources=ask_sources, targets=ask_targets,
+            )
+            found.update((a, b) for a, b in rows)
+            if not targets:
+                # Asked by source alone: these are all the stored links of each source.
+                known_links: dict[int, set[int]] = {source: set() for source in ask_sources}
+                for a, b in rows:
+                    known_links[a].add(b)
+                for source, linked in known_links.items():
+                    state.stored_links[(rel, source)] = linked
+        for source, target in state.new_links[rel]:
+            if source in sources or target in targets:
+                found.add((source, target))
+        return sorted(found)
 
     @_transactional
     def get_context_links(
         self, kind: Kind, *, node_ids: Iterable[int] | None = None,
         context_ids: Iterable[int] | None = None,
     ) -> list[tuple[int, int]]:
-        return self._links(_LABEL[kind], "Context", _LINK_RELS[kind], node_ids, context_ids)
+        return self._links(_LINK_RELS[kind], node_ids, context_ids)
 
     @_transactional
     def get_parent_contexts(
         self, *, child_ids: Iterable[int] | None = None,
         parent_ids: Iterable[int] | None = None,
     ) -> list[tuple[int, int]]:
-        return self._links("Context", "Context", cc.PARENT_REL, child_ids, parent_ids)
+        return self._links(cc.PARENT_REL, child_ids, parent_ids)
 
     # -- cache index ----------------------------------------------------------
     @_transactional
     def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
-        # Written with the commit (or before the next fingerprint read), all at once.
         self._local.fingerprints[execution_id] = sorted(set(fingerprints))
-
-    def _flush_fingerprints(self) -> None:
-        pending = self._local.fingerprints
-        if not pending:
-            return
-        rows = [{"id": execution_id, "keys": keys} for execution_id, keys in sorted(pending.items())]
-        pending.clear()
-        self._run(
-            "UNWIND $rows AS r OPTIONAL MATCH (f:Fingerprint {execution_id: r.id}) DELETE f "
-            "WITH DISTINCT r UNWIND r.keys AS k CREATE (:Fingerprint {key: k, execution_id: r.id})",
-            rows=rows,
-        )
 
     @_transactional
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
-        self._flush_fingerprints()
-        rows = self._run(
+        self._flush()
+        rows = self._read(
             "MATCH (f:Fingerprint {key: $key}) RETURN DISTINCT f.execution_id AS id ORDER BY id DESC",
             key=fingerprint,
         )
@@ -707,12 +1016,15 @@ class Neo4jBackend:
     ) -> Reach:
         """Walks events breadth-first from the given nodes, natively.
 
-        Same arguments and answers as ``lineage.traversal.traverse``. An
-        unbounded walk without stop sets from a few nodes fetches every event
-        it could use in one statement (a variable-length match that Neo4j
-        expands breadth-first with pruning, once per starting node) and walks
-        them here, whatever the depth. Any other walk runs one statement per
-        hop, so a hop limit or stop set keeps the data fetched small and many
+        Same arguments and answers as ``lineage.traversal.traverse``. A walk
+        without stop sets from a few nodes fetches every event it could use in
+        one statement (a variable-length match, bounded by the hop limit
+        rounded up to a power of two, that Neo4j expands breadth-first with
+        pruning, once per starting node) and walks them here, whatever the
+        depth; when it follows every event type, the nodes it reaches and their
+        types come along, and later reads of them in the same transaction cost
+        no round trip. A walk with stop sets or many starting nodes runs one
+        statement per hop, so stop sets keep the data fetched small and the
         starting nodes share one frontier.
 
         Raises:
@@ -723,10 +1035,10 @@ class Neo4jBackend:
         if direction not in (UPSTREAM, DOWNSTREAM, BOTH):
             raise errors.InvalidArgumentError(
                 f"direction must be upstream, downstream or both, got {direction!r}")
+        self._flush()
         artifact_ids, execution_ids = set(artifact_ids), set(execution_ids)
         walk = self._traverse_at_once
-        if (max_hops is not None or stop_artifacts or stop_executions
-                or len(artifact_ids) + len(execution_ids) > _AT_ONCE_MAX_STARTS):
+        if stop_artifacts or stop_executions or len(artifact_ids) + len(execution_ids) > _AT_ONCE_MAX_STARTS:
             walk = self._traverse_by_hop
         return walk(artifact_ids, execution_ids, direction, max_hops, event_types,
                     stop_artifacts or set(), stop_executions or set())
@@ -735,14 +1047,27 @@ class Neo4jBackend:
                           max_hops: int | None, event_types: Iterable[int] | None,
                           stop_artifacts: set[int], stop_executions: set[int]) -> Reach:
         """Fetches the events leading away from every node reachable, then walks them in memory."""
-        reachable = _REACH_QUERIES[direction]
+        with_nodes = event_types is None
+        query = _reach_statement(direction, with_nodes, max_hops)
         events: dict[int, pb.Event] = {}
+        state = self._local
         for label, ids in (("Artifact", artifact_ids), ("Execution", execution_ids)):
-            if ids:
-                [[seqs, protos]] = self._run(reachable.format(label=label), ids=sorted(ids))
-                for seq, data in zip(seqs, protos):
+            if not ids:
+                continue
+            [[per_node, nodes, types]] = self._read(query.format(label=label), ids=sorted(ids))
+            for node_events in per_node:
+                for seq, data in node_events:
                     if seq not in events:
                         events[seq] = _parse_event(data)
+            # Callers read the nodes reached and their types next. Nodes stay bytes until
+            # read; nothing already in this transaction's memory is replaced.
+            for is_artifact, node_id, data in nodes:
+                key = ("artifact" if is_artifact else "execution", node_id)
+                if key not in state.nodes:
+                    state.raw_nodes[key] = data
+            for type_id, type_kind, data in types:
+                if type_id not in state.types:
+                    state.types[type_id] = (type_kind, _parse_type(type_kind, type_id, data))
         return traversal.traverse(
             _EventSource(events), artifact_ids, execution_ids, direction=direction,
             max_hops=max_hops, event_types=event_types,
@@ -765,7 +1090,7 @@ class Neo4jBackend:
             for query, frontier, side in ((from_artifacts, artifacts, 1), (from_executions, executions, 2)):
                 if not frontier:
                     continue
-                [[seqs, protos]] = self._run(
+                [[seqs, protos]] = self._read(
                     query, ids=sorted(frontier), types=allowed, outputs=_OUTPUT_TYPES)
                 for seq, data in zip(seqs, protos):
                     entry = walked.get(seq)
@@ -793,6 +1118,66 @@ class Neo4jBackend:
             artifacts = next_artifacts - stop_artifacts
             executions = next_executions - stop_executions
         return reach
+
+
+def _begin(session: neo4j.Session) -> neo4j.Transaction:
+    """Opens a transaction whose BEGIN travels with its first statement, where the driver allows."""
+    # The driver sends BEGIN on its own round trip unless told to pipeline it, which it
+    # offers only privately (it does so for execute_query); without it, BEGIN goes alone.
+    pipelined = getattr(session, "_pipelined_begin", None)
+    if pipelined is None or not hasattr(pipelined, "__enter__"):
+        return session.begin_transaction()
+    with pipelined:
+        return session.begin_transaction()
+
+
+def _with_contexts(kind: Kind, ids: str) -> str:
+    """A subquery: nodes by id (the list parameter ``ids``) with their context ids and newest contexts."""
+    return (f"UNWIND ${ids} AS i MATCH (n:{_LABEL[kind]} {{id: i}}) "
+            f"OPTIONAL MATCH (n)-[:{_LINK_RELS[kind]}]->(c:Context) WITH n, c ORDER BY c.id DESC "
+            "WITH n, collect(c) AS cs "
+            "RETURN [n.id, n.proto, [c IN cs | c.id], [c IN cs[..$few] | c.proto]]")
+
+
+def _reconnectable(e: BaseException) -> bool:
+    return isinstance(e, (neo4j_errors.ServiceUnavailable, neo4j_errors.SessionExpired))
+
+
+def _where(query: str, uri: str) -> str:
+    return query.split(None, 1)[0] + " on " + uri
+
+
+def _flush_statements(parts: list[tuple[str, list[Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Packs buffered writes into statements of at most ``_FLUSH_ROWS`` rows.
+
+    Each part is ``(clause over $rows, rows)``; parts keep their order (nodes
+    before the events and links that match them) and are chained with an
+    aggregation, which ends one part's rows and starts the next from one row.
+    """
+    chunks = [(clause, rows[i:i + _FLUSH_ROWS]) for clause, rows in parts
+              for i in range(0, len(rows), _FLUSH_ROWS)]
+    statement: list[tuple[str, list[Any]]] = []
+    size = 0
+    for clause, rows in chunks:
+        if statement and size + len(rows) > _FLUSH_ROWS:
+            yield _chain(statement)
+            statement, size = [], 0
+        statement.append((clause, rows))
+        size += len(rows)
+    if statement:
+        yield _chain(statement)
+
+
+def _chain(parts: list[tuple[str, list[Any]]]) -> tuple[str, dict[str, Any]]:
+    texts = []
+    params = {}
+    for index, (clause, rows) in enumerate(parts):
+        name = f"rows{index}"
+        texts.append(clause.replace("$rows", "$" + name))
+        params[name] = rows
+    return " ".join(
+        text if index == 0 else f"WITH count(*) AS done{index} {text}" for index, text in enumerate(texts)
+    ), params
 
 
 def _step_queries(from_artifact: tuple[str, str], from_execution: tuple[str, str]) -> tuple[str, str]:
@@ -855,21 +1240,42 @@ class _EventSource:
         return [self._events[seq] for seq in sorted(seqs)]
 
 
-def _reach_query(expand: str, leave: str) -> str:
+def _reach_query(expand: str, leave: str, with_nodes: bool) -> str:
     # DISTINCT on the far end lets Neo4j expand breadth-first and prune paths it has
     # already reached, so dense diamonds do not multiply the work.
-    return (f"UNWIND $ids AS i MATCH (:{{label}} {{{{id: i}}}}){expand}(x) WITH DISTINCT x "
-            f"MATCH (x){leave}() RETURN collect(r.seq), collect(r.proto)")
+    reach = f"UNWIND $ids AS i MATCH (:{{label}} {{{{id: i}}}}){expand}(x) WITH DISTINCT x "
+    if not with_nodes:
+        return reach + f"RETURN collect([(x){leave}() | [r.seq, r.proto]]) AS events, [] AS nodes, [] AS types"
+    return (reach + "WITH collect(x) AS xs "
+            f"RETURN [x IN xs | [(x){leave}() | [r.seq, r.proto]]], [x IN xs | [x:Artifact, x.id, x.proto]], "
+            "COLLECT {{ UNWIND xs AS x WITH DISTINCT x.type_id AS type_id "
+            "MATCH (t:Type {{id: type_id}}) RETURN [t.id, t.kind, t.proto] }}")
 
 
-#: Per direction: the events leading away from every node reachable from the start
-#: (``{label}`` is the start's label). Following every event relationship gives a
-#: superset of what the walk uses; the walk in memory then applies types and direction.
-_REACH_QUERIES = {
-    DOWNSTREAM: _reach_query(f"-[:{cc.EVENT_RELS}*0..]->", f"-[r:{cc.EVENT_RELS}]->"),
-    UPSTREAM: _reach_query(f"<-[:{cc.EVENT_RELS}*0..]-", f"<-[r:{cc.EVENT_RELS}]-"),
-    BOTH: _reach_query(f"-[:{cc.EVENT_RELS}*0..]-", f"-[r:{cc.EVENT_RELS}]-"),
+#: Hop limits that have a reach statement of their own; a walk with a limit uses the
+#: smallest one not below it, and a walk with a larger limit or none goes unbounded.
+_REACH_BOUNDS = (2, 4, 8, 16, 32, 64, 128)
+
+_EXPANSIONS = {
+    DOWNSTREAM: ("-[:{rels}*0..{bound}]->", f"-[r:{cc.EVENT_RELS}]->"),
+    UPSTREAM: ("<-[:{rels}*0..{bound}]-", f"<-[r:{cc.EVENT_RELS}]-"),
+    BOTH: ("-[:{rels}*0..{bound}]-", f"-[r:{cc.EVENT_RELS}]-"),
 }
+
+
+@functools.lru_cache(maxsize=None)
+def _reach_statement(direction: str, with_nodes: bool, max_hops: int | None) -> str:
+    """The events leading away from every node reachable from the start, as one list per node.
+
+    ``{label}`` is left for the start's label. Following every event
+    relationship up to the bound gives a superset of what the walk uses; the
+    walk in memory then applies types, direction and the exact hop limit.
+    With ``with_nodes`` the reached nodes and their types come along.
+    """
+    bound = next((b for b in _REACH_BOUNDS if max_hops is not None and max_hops <= b), None)
+    expand, leave = _EXPANSIONS[direction]
+    return _reach_query(expand.format(rels=cc.EVENT_RELS, bound="" if bound is None else bound),
+                        leave, with_nodes)
 
 
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")

@@ -478,6 +478,353 @@ def test_a_deadlock_is_aborted(backend):
     assert outcomes.count(None) == 1
 
 
+# -- the write buffer and round trips ------------------------------------------------------
+
+
+class StatementLog:
+    """Records every statement a backend sends (query text, and whether it may write)."""
+
+    def __init__(self, backend, monkeypatch):
+        self.sent: list[tuple[str, str]] = []
+        for name in ("_read", "_write"):
+            original = getattr(backend, name)
+
+            def counted(query, _original=original, _name=name, **params):
+                self.sent.append((_name, query))
+                return _original(query, **params)
+
+            monkeypatch.setattr(backend, name, counted)
+
+    def clear(self) -> None:
+        self.sent.clear()
+
+    def __len__(self) -> int:
+        return len(self.sent)
+
+
+def _put_step(store, trainer, dataset, previous, context, step):
+    """One pipeline step as an orchestrator writes it: the input passed as the stored proto."""
+    output = artifact(dataset, f"/out/{context.name}/{step}")
+    _, [_, output.id], [context.id] = store.put_execution(
+        pb.Execution(type_id=trainer, last_known_state=pb.Execution.COMPLETE),
+        [(previous, pb.Event(type=pb.Event.INPUT)), (output, pb.Event(type=pb.Event.OUTPUT))],
+        [context], reuse_context_if_already_exist=True)
+    return output
+
+
+def test_put_execution_sends_two_statements(settings, store, monkeypatch):
+    dataset, trainer, run = put_basic_types(store)
+    [raw] = store.put_artifacts([artifact(dataset, "/raw")])
+    previous = store.get_artifacts_by_id([raw])[0]
+    context = pb.Context(type_id=run, name="run-1")
+    previous = _put_step(store, trainer, dataset, previous, context, 0)
+    before = count_graph(settings)
+    log = StatementLog(store._service.backend, monkeypatch)
+    _put_step(store, trainer, dataset, previous, context, 1)
+    # The type look-up with the counter lock and the previous step's output (this step's
+    # input) read ahead with its context, then the buffered writes, then the commit.
+    # It was 11 statements and a BEGIN before the buffer.
+    assert len(log) == 2, log.sent
+    assert "Sequence" in log.sent[0][1] and "$recent" in log.sent[0][1]
+    assert log.sent[1][1].startswith("UNWIND $rows0")
+    assert [kind for kind, _ in log.sent] == ["_write", "_write"]
+    after = count_graph(settings)
+    assert after["Execution"] == before["Execution"] + 1
+    assert after["Artifact"] == before["Artifact"] + 1
+    assert (after["INPUT_TO"], after["OUTPUT"]) == (before["INPUT_TO"] + 1, before["OUTPUT"] + 1)
+    assert after["ATTRIBUTED_TO"] == before["ATTRIBUTED_TO"] + 1  # the input was linked already
+    assert after["ASSOCIATED_WITH"] == before["ASSOCIATED_WITH"] + 1
+
+
+def test_downstream_sends_two_statements(store, monkeypatch):
+    dataset, trainer, run = put_basic_types(store)
+    [raw] = store.put_artifacts([artifact(dataset, "/raw")])
+    previous = store.get_artifacts_by_id([raw])[0]
+    context = pb.Context(type_id=run, name="run-1")
+    for step in range(4):
+        previous = _put_step(store, trainer, dataset, previous, context, step)
+    store.get_artifacts_by_id([raw])  # a read-only call: the next one guesses no write
+    log = StatementLog(store._service.backend, monkeypatch)
+    graph = store.lineage.downstream([raw])
+    assert len(log) == 2 and all(kind == "_read" for kind, _ in log.sent)
+    assert [a.uri for a in graph.artifacts] == ["/raw"] + [f"/out/run-1/{i}" for i in range(4)]
+    assert len(graph.executions) == 4 and len(graph.events) == 8
+    assert [t.name for t in graph.artifact_types] == ["Dataset"]
+    assert [t.name for t in graph.execution_types] == ["Trainer"]
+
+
+def test_nothing_reaches_the_server_before_commit(settings, backend):
+    with backend.transaction():
+        at = backend.insert_type("artifact", pb.ArtifactType(name="A"))
+        et = backend.insert_type("execution", pb.ExecutionType(name="E"))
+        ct = backend.insert_type("context", pb.ContextType(name="C"))
+    with backend.transaction():
+        a1, a2 = backend.insert_nodes("artifact", [artifact(at, "/a"), artifact(at, "/b")])
+        [e1] = backend.insert_nodes("execution", [pb.Execution(type_id=et)])
+        [c1] = backend.insert_nodes("context", [pb.Context(type_id=ct, name="c")])
+        backend.insert_events([pb.Event(artifact_id=a1, execution_id=e1, type=pb.Event.INPUT)])
+        backend.insert_attributions([(a1, c1)])
+        backend.insert_associations([(e1, c1)])
+        backend.set_fingerprints(e1, ["f"])
+        # Another connection sees nothing yet: the rows wait in this transaction's buffer.
+        assert count_graph(settings) == {"Type": 3, "Sequence": 5}
+    counts = count_graph(settings)
+    assert (counts["Artifact"], counts["Execution"], counts["Context"], counts["Fingerprint"]) == (2, 1, 1, 1)
+    assert (counts["INPUT_TO"], counts["ATTRIBUTED_TO"], counts["ASSOCIATED_WITH"]) == (1, 1, 1)
+    assert backend.get_nodes("artifact", [a1, a2])[1].uri == "/b"
+
+
+def test_large_writes_go_in_several_statements(settings, backend, monkeypatch):
+    monkeypatch.setattr(neo4j_backend, "_FLUSH_ROWS", 7)
+    log = StatementLog(backend, monkeypatch)
+    with backend.transaction():
+        at = backend.insert_type("artifact", pb.ArtifactType(name="A"))
+        et = backend.insert_type("execution", pb.ExecutionType(name="E"))
+        ct = backend.insert_type("context", pb.ContextType(name="C"))
+        artifacts = backend.insert_nodes("artifact", [artifact(at, f"/{i}") for i in range(20)])
+        executions = backend.insert_nodes("execution", [pb.Execution(type_id=et) for _ in range(5)])
+        [context] = backend.insert_nodes("context", [pb.Context(type_id=ct, name="c")])
+        backend.insert_events([pb.Event(artifact_id=a, execution_id=executions[i % 5], type=pb.Event.OUTPUT)
+                               for i, a in enumerate(artifacts)])
+        backend.insert_attributions([(a, context) for a in artifacts])
+    flushes = [query for _, query in log.sent if query.startswith("UNWIND $rows0")]
+    assert len(flushes) >= 9  # 20 + 5 + 1 + 20 + 20 rows and the counters, at most 7 per statement
+    assert artifacts == list(range(1, 21)) and executions == list(range(1, 6))
+    counts = count_graph(settings)
+    assert (counts["Artifact"], counts["Execution"], counts["OUTPUT"], counts["ATTRIBUTED_TO"]) == (20, 5, 20, 20)
+    with backend.transaction():
+        assert backend.insert_nodes("artifact", [artifact(at, "/next")]) == [21]
+    assert [e.artifact_id for e in backend.get_events(execution_ids=[1])] == [1, 6, 11, 16]
+
+
+def test_a_constraint_broken_in_the_buffer_fails_at_commit_and_keeps_counters(settings, backend):
+    with backend.transaction():
+        type_id = backend.insert_type("artifact", pb.ArtifactType(name="A"))
+        backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id, external_id="x")])
+    with pytest.raises(errors.AlreadyExistsError, match="constraint"):
+        with backend.transaction():
+            assert backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id)]) == [2]
+            backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id, external_id="x")])
+    assert count_graph(settings)["Artifact"] == 1
+    with backend.transaction():
+        assert backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id)]) == [2]
+
+
+def _sequences(settings) -> dict[str, tuple]:
+    auth = (settings.user, settings.password) if settings.user else None
+    with neo4j.GraphDatabase.driver(settings.uri, auth=auth) as driver, driver.session() as session:
+        return {name: (value, locked) for name, value, locked in session.run(
+            "MATCH (s:Sequence) RETURN s.name, s.next, s.locked").values()}
+
+
+def test_a_read_only_call_after_writes_locks_but_writes_nothing(settings, store, monkeypatch):
+    dataset, _, _ = put_basic_types(store)
+    [first] = store.put_artifacts([artifact(dataset, "/a")])
+    before, sequences = count_graph(settings), _sequences(settings)
+    assert all(locked is None for _, locked in sequences.values())
+    log = StatementLog(store._service.backend, monkeypatch)
+    # This thread just wrote, so its next read takes the counter lock along: a good guess
+    # in an ingest loop; a wrong one must leave the store as it was.
+    assert [a.uri for a in store.get_artifacts_by_id([first])] == ["/a"]
+    assert "Sequence" in log.sent[0][1]
+    assert count_graph(settings) == before and _sequences(settings) == sequences
+    assert store.put_artifacts([artifact(dataset, "/b")]) == [first + 1]
+
+
+def test_read_ahead_sees_changes_from_other_writers(settings, store, monkeypatch):
+    dataset, _, _ = put_basic_types(store)
+    [made] = store.put_artifacts([artifact(dataset, "/made")])  # read ahead by the next call
+    with lineage.MetadataStore(connection_config(settings)) as other:
+        [changed] = other.get_artifacts_by_id([made])
+        changed.state = pb.Artifact.DELETED
+        other.put_artifacts([changed])
+    log = StatementLog(store._service.backend, monkeypatch)
+    [seen] = store.get_artifacts_by_id([made])
+    # One statement takes the lock, reads the artifact and reads it ahead, all in this
+    # transaction: what comes back is what is stored now.
+    assert "$recent" in log.sent[0][1] and len(log) == 1
+    assert seen.state == pb.Artifact.DELETED
+
+
+def test_a_reader_does_not_block_writers(store):
+    dataset, _, _ = put_basic_types(store)
+    [first] = store.put_artifacts([artifact(dataset, "/a")])
+    backend = store._service.backend
+    reading = threading.Event()
+    done = threading.Event()
+
+    def reader() -> None:
+        # A fresh thread has not written: its reads run on their own and lock nothing.
+        with backend.transaction():
+            backend.get_nodes("artifact", [first])
+            backend.find_nodes("artifact", uri="/a")
+            reading.set()
+            done.wait(30)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        assert reading.wait(30)
+        started = time.monotonic()
+        assert store.put_artifacts([artifact(dataset, "/b")]) == [first + 1]
+        assert time.monotonic() - started < 10
+    finally:
+        done.set()
+        thread.join()
+
+
+def _random_ops(rng, backends, known, tx_index):
+    """One transaction of random writes and reads, the same on every backend; reads must agree."""
+    from lineage.query import parse_filter
+
+    def both(method, *args, **kwargs):
+        results = [getattr(b, method)(*args, **kwargs) for b in backends]
+        for result in results[1:]:
+            assert result == results[0], (method, args, kwargs)
+        return results[0]
+
+    types = known["types"]
+
+    def some(count):
+        return [rng.randint(1, known["serial"] + 1) for _ in range(count)]
+
+    for _ in range(rng.randint(5, 25)):
+        op = rng.random()
+        if op < 0.2:
+            kind = rng.choice(["artifact", "execution", "context"])
+            nodes = []
+            for _ in range(rng.randint(1, 3)):
+                known["serial"] += 1
+                n = known["serial"]
+                node = neo4j_backend.NODE_CLASSES[kind](type_id=types[kind])
+                if kind == "context" or rng.random() < 0.5:
+                    node.name = f"n{n}"
+                if kind == "artifact":
+                    node.uri = f"/u/{n % 7}"
+                if rng.random() < 0.3:
+                    node.external_id = f"x{n}"
+                node.custom_properties["p"].int_value = n % 5
+                nodes.append(node)
+            ids = None
+            for b in backends:
+                copies = [type(node)() for node in nodes]
+                for copy, node in zip(copies, nodes):
+                    copy.CopyFrom(node)
+                got = b.insert_nodes(kind, copies)
+                assert ids is None or got == ids
+                ids = got
+            known[kind].extend(ids)
+        elif op < 0.3 and known["artifact"] and known["execution"]:
+            events = [pb.Event(artifact_id=rng.choice(known["artifact"]),
+                               execution_id=rng.choice(known["execution"]),
+                               type=rng.choice([pb.Event.INPUT, pb.Event.OUTPUT, pb.Event.DECLARED_INPUT]),
+                               milliseconds_since_epoch=tx_index)
+                      for _ in range(rng.randint(1, 3))]
+            for b in backends:
+                b.insert_events([pb.Event.FromString(e.SerializeToString()) for e in events])
+        elif op < 0.4 and known["context"]:
+            source = rng.choice(["artifact", "execution", "context"])
+            if known[source]:
+                pairs = [(rng.choice(known[source]), rng.choice(known["context"])) for _ in range(2)]
+                if source == "context":
+                    pairs = [(a, b) for a, b in pairs if a != b]
+                    both("insert_parent_contexts", pairs)
+                else:
+                    both("insert_attributions" if source == "artifact" else "insert_associations", pairs)
+        elif op < 0.45 and known["artifact"]:
+            [node] = backends[0].get_nodes("artifact", [rng.choice(known["artifact"])])
+            changed = pb.Artifact()
+            changed.CopyFrom(node)
+            changed.uri = f"/changed/{tx_index}"
+            changed.custom_properties["p"].int_value = 9
+            for b in backends:
+                b.update_nodes("artifact", [pb.Artifact.FromString(changed.SerializeToString())])
+        elif op < 0.5 and known["execution"]:
+            execution_id = rng.choice(known["execution"])
+            both("set_fingerprints", execution_id, [f"k{rng.randint(0, 3)}", f"k{rng.randint(0, 3)}"])
+        elif op < 0.6:
+            kind = rng.choice(["artifact", "execution", "context"])
+            both("get_nodes", kind, some(3))
+        elif op < 0.7:
+            kind = rng.choice(["artifact", "execution", "context"])
+            [n, m] = some(2)
+            criteria = rng.choice([
+                {"type_ids": [types[kind]]},
+                {"name": f"n{n}"},
+                {"type_ids": [types[kind]], "name": f"n{n}"},
+                {"external_ids": [f"x{n}", f"x{m}", "nope"]},
+            ] + ([{"uri": f"/u/{n % 7}"}, {"uri": f"/u/{n % 7}", "type_ids": [types[kind]]}]
+                 if kind == "artifact" else []))
+            both("find_nodes", kind, **criteria)
+        elif op < 0.77:
+            both("get_events", artifact_ids=some(2), execution_ids=some(rng.randint(0, 2)))
+        elif op < 0.85:
+            kind = rng.choice(["artifact", "execution"])
+            ids = some(3)
+            both("get_context_links", kind, **rng.choice([{"node_ids": ids}, {"context_ids": ids},
+                                                          {"node_ids": ids[:1], "context_ids": ids[1:]}]))
+            both("get_parent_contexts", **rng.choice([{"child_ids": ids}, {"parent_ids": ids}]))
+        elif op < 0.9:
+            kind = rng.choice(["artifact", "execution", "context"])
+            query = ListQuery(parse_filter("custom_properties.p.int_value >= 2", kind), limit=50)
+            both("list_nodes", kind, query)
+        elif op < 0.95:
+            both("executions_by_fingerprint", f"k{rng.randint(0, 3)}")
+        elif known["artifact"]:
+            start = rng.sample(known["artifact"], 1)
+            direction = rng.choice([traversal.UPSTREAM, traversal.DOWNSTREAM, traversal.BOTH])
+            native = backends[0].traverse(start, direction=direction)
+            generic = traversal.traverse(backends[1], start, direction=direction)
+            assert (native.artifact_ids, native.execution_ids, native.events) == (
+                generic.artifact_ids, generic.execution_ids, generic.events)
+
+
+def test_reads_in_a_writing_transaction_see_its_buffer(backend):
+    import random
+
+    reference = memory.MemoryBackend()
+    backends = [backend, reference]
+    known = {"artifact": [], "execution": [], "context": [], "serial": 0, "types": {}}
+    for b in backends:
+        with b.transaction():
+            for kind, cls in (("artifact", pb.ArtifactType), ("execution", pb.ExecutionType),
+                              ("context", pb.ContextType)):
+                known["types"][kind] = b.insert_type(kind, cls(name=kind))
+    rng = random.Random(11)
+    for tx_index in range(40):
+        snapshot = {k: list(v) if isinstance(v, list) else v for k, v in known.items()}
+        try:
+            with contextlib.ExitStack() as stack:
+                for b in backends:
+                    stack.enter_context(b.transaction())
+                _random_ops(rng, backends, known, tx_index)
+                if rng.random() < 0.2:
+                    raise RuntimeError("roll back")
+        except RuntimeError:
+            known.update(snapshot)
+    # After commits and rollbacks, both stores hold the same records.
+    for kind in ("artifact", "execution", "context"):
+        ids = list(range(1, known["serial"] + 2))
+        assert backend.get_nodes(kind, ids) == reference.get_nodes(kind, ids)
+        assert backend.get_events(artifact_ids=ids, execution_ids=ids) == \
+            reference.get_events(artifact_ids=ids, execution_ids=ids)
+    assert known["artifact"] and known["execution"] and known["context"]
+
+
+def test_flush_statements_keep_order_and_bound_rows(monkeypatch):
+    monkeypatch.setattr(neo4j_backend, "_FLUSH_ROWS", 4)
+    parts = [("UNWIND $rows AS r CREATE (n:A) SET n = r", list(range(6))),
+             ("UNWIND $rows AS r MATCH (a:A {id: r}) SET a.x = 1", [1, 2]),
+             ("UNWIND $rows AS c MATCH (s:Sequence {name: c[0]}) SET s.next = c[1]", [["a", 7]])]
+    statements = list(neo4j_backend._flush_statements(parts))
+    assert [sorted(params) for _, params in statements] == [["rows0"], ["rows0", "rows1"], ["rows0"]]
+    assert [len(rows) for _, params in statements for rows in params.values()] == [4, 2, 2, 1]
+    assert statements[1][0] == ("UNWIND $rows0 AS r CREATE (n:A) SET n = r WITH count(*) AS done1 "
+                                "UNWIND $rows1 AS r MATCH (a:A {id: r}) SET a.x = 1")
+    assert statements[1][1] == {"rows0": [4, 5], "rows1": [1, 2]}
+    assert statements[2][1] == {"rows0": [["a", 7]]}
+
+
 # -- traversal ------------------------------------------------------------------------
 
 
