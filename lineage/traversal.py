@@ -25,6 +25,7 @@ __all__ = [
     "BOTH",
     "Reach",
     "traverse",
+    "leaving_types",
 ]
 
 INPUT_EVENT_TYPES = frozenset({pb.Event.DECLARED_INPUT, pb.Event.INPUT, pb.Event.INTERNAL_INPUT})
@@ -52,7 +53,7 @@ class Reach:
     depth: int = 0
 
 
-def _leaving_types(direction: str) -> tuple[frozenset[int] | None, frozenset[int] | None]:
+def leaving_types(direction: str) -> tuple[frozenset[int] | None, frozenset[int] | None]:
     """The event types that lead away from an artifact, and from an execution, in ``direction``.
 
     None means every type: walking both ways follows any event, whatever its type.
@@ -97,7 +98,7 @@ def traverse(
         raise errors.InvalidArgumentError(f"max_hops must be >= 0, got {max_hops}")
     if direction not in (UPSTREAM, DOWNSTREAM, BOTH):
         raise errors.InvalidArgumentError(f"direction must be upstream, downstream or both, got {direction!r}")
-    from_artifact, from_execution = _leaving_types(direction)
+    from_artifact, from_execution = leaving_types(direction)
     allowed = None if event_types is None else frozenset(event_types)
     reach = Reach(set(artifact_ids), set(execution_ids))
     seen_events: set[tuple[int, int, int]] = set()

@@ -23,16 +23,13 @@ import bisect
 import functools
 import operator
 
+from lineage.traversal import INPUT_EVENT_TYPES
 from lineage.backends.base import KINDS, Kind, ListQuery, Node, NodeType
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast as qast
 
 __all__ = ["MemoryBackend", "INPUT_EVENT_TYPES", "open_backend"]
 
-#: Event types whose data flows from the artifact into the execution.
-INPUT_EVENT_TYPES = frozenset(
-    {pb.Event.DECLARED_INPUT, pb.Event.INPUT, pb.Event.INTERNAL_INPUT}
-)
 
 _EVENT, _ATTRIBUTION, _ASSOCIATION, _PARENT = "event", "attribution", "association", "parent"
 

@@ -28,7 +28,7 @@ from lineage import errors
 from lineage.backends import sql_schema as schema
 from lineage.backends.sql_exec import id_list
 from lineage.proto import metadata_store_pb2 as pb
-from lineage.traversal import BOTH, DOWNSTREAM, INPUT_EVENT_TYPES, OUTPUT_EVENT_TYPES, UPSTREAM, Reach
+from lineage.traversal import BOTH, DOWNSTREAM, UPSTREAM, Reach, leaving_types
 
 if TYPE_CHECKING:
     from lineage.backends.sql import SqlBackend
@@ -46,12 +46,7 @@ Fetch = Callable[[set, set], list]
 
 def followed_types(direction: str, event_types: Iterable[int] | None) -> tuple[list[int], list[int]]:
     """Event types walked away from an artifact and from an execution in ``direction``."""
-    if direction == BOTH:
-        from_artifact = from_execution = _ALL_TYPES
-    elif direction == DOWNSTREAM:
-        from_artifact, from_execution = INPUT_EVENT_TYPES, OUTPUT_EVENT_TYPES
-    else:
-        from_artifact, from_execution = OUTPUT_EVENT_TYPES, INPUT_EVENT_TYPES
+    from_artifact, from_execution = (types or _ALL_TYPES for types in leaving_types(direction))
     if event_types is not None:
         allowed = frozenset(int(t) for t in event_types)
         from_artifact, from_execution = from_artifact & allowed, from_execution & allowed
