@@ -9,7 +9,6 @@ their own private one from ``scripts/neo4j-local`` on a free port.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import math
 import os
@@ -33,79 +32,17 @@ from lineage.backends.base import ListQuery  # noqa: E402
 from lineage.proto import metadata_store_pb2 as pb  # noqa: E402
 from lineage.query import parse_filter  # noqa: E402
 
+import services  # noqa: E402
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "neo4j-local"
 SHARED_LIB = REPO / ".services" / "neo4j" / "lib"
 
 # -- choosing a server ----------------------------------------------------------------
 
-_settings: pb.Neo4jDatabaseConfig | None = None
-_failure: str | None = None
-
-
-def _docker_settings() -> pb.Neo4jDatabaseConfig | None:
-    """Starts a Neo4j container when a Docker engine answers; None otherwise."""
-    try:
-        import docker
-
-        docker.from_env(timeout=3).ping()
-    except Exception:  # no client library, no socket, no engine: all mean "no Docker"
-        return None
-    from testcontainers.community.neo4j import Neo4jContainer
-
-    container = Neo4jContainer("neo4j:5.26-community")
-    container.start()
-    atexit.register(container.stop)
-    return pb.Neo4jDatabaseConfig(
-        uri=container.get_connection_url(), user=container.username, password=container.password)
-
-
-def _script_settings() -> pb.Neo4jDatabaseConfig:
-    """Starts (or finds) the scripts/neo4j-local server; stops it at exit if it started it."""
-    running = subprocess.run([str(SCRIPT), "status"], capture_output=True, text=True).returncode == 0
-    done = subprocess.run([str(SCRIPT), "start"], capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        raise RuntimeError(f"scripts/neo4j-local start failed:\n{done.stderr[-2000:]}")
-    if not running:
-        atexit.register(subprocess.run, [str(SCRIPT), "stop"], capture_output=True)
-    return pb.Neo4jDatabaseConfig(uri=done.stdout.strip().splitlines()[-1])
-
-
-def neo4j_settings() -> pb.Neo4jDatabaseConfig:
-    """Returns connection settings of a Neo4j server for tests, starting one if needed.
-
-    Skips the calling test, with the reason, when no server can be had; under
-    CI (the ``CI`` variable set) that is a failure instead.
-    """
-    global _settings, _failure
-    if _settings is None and _failure is None:
-        uri = os.environ.get("NEO4J_URI", "").strip()
-        try:
-            if uri:
-                found = pb.Neo4jDatabaseConfig(
-                    uri=uri, user=os.environ.get("NEO4J_USER", ""),
-                    password=os.environ.get("NEO4J_PASSWORD", ""))
-            else:
-                found = _docker_settings() or _script_settings()
-            auth = (found.user, found.password) if found.user else None
-            with neo4j.GraphDatabase.driver(found.uri, auth=auth) as driver:
-                driver.verify_connectivity()
-            _settings = found
-        except Exception as e:  # report any start-up failure as the skip reason
-            _failure = f"no Neo4j server for tests: {type(e).__name__}: {e}"
-    if _settings is None:
-        if os.environ.get("CI"):
-            pytest.fail(_failure or "no Neo4j server for tests")
-        pytest.skip(_failure or "no Neo4j server for tests")
-    return _settings
-
-
-def wipe(settings: pb.Neo4jDatabaseConfig) -> None:
-    """Deletes every node and relationship (counters included); keeps the schema."""
-    auth = (settings.user, settings.password) if settings.user else None
-    with neo4j.GraphDatabase.driver(settings.uri, auth=auth, notifications_min_severity="OFF") as driver:
-        with driver.session(database=settings.database or None) as session:
-            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+# The server comes from tests/services.py: NEO4J_URI, a Docker engine, or scripts/neo4j-local.
+neo4j_settings = services.neo4j_settings
+wipe = services.wipe_neo4j
 
 
 def count_graph(settings: pb.Neo4jDatabaseConfig) -> dict[str, int]:
