@@ -273,13 +273,15 @@ class Lineage:
             raise errors.InvalidArgumentError(f"max_hops must be >= 0, got {max_hops}")
         backend = self._backend
         with backend.transaction():
-            self._require("artifact", artifact_ids)
-            self._require("execution", execution_ids)
             native = getattr(backend, "traverse", None)
             walk = native if native is not None else (lambda *a, **k: traversal.traverse(backend, *a, **k))
             reach = walk(
                 artifact_ids, execution_ids, direction=direction, max_hops=max_hops, event_types=event_types
             )
+            # Checked after the walk: a missing node has no events, so the walk is harmless,
+            # and a native walk that brings the nodes it reaches along makes this check free.
+            self._require("artifact", artifact_ids)
+            self._require("execution", execution_ids)
             return self._graph(reach.artifact_ids, reach.execution_ids, reach.events)
 
     def _require(self, kind: str, ids: list[int]) -> None:

@@ -8,14 +8,16 @@ lives in ``lineage.lineage``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable
+import functools
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from lineage import errors
 from lineage.backends.base import ListQuery
 from lineage.proto import metadata_store_pb2 as pb
-from lineage.traversal import BOTH, DOWNSTREAM, UPSTREAM, traverse
+from lineage.traversal import BOTH, DOWNSTREAM, UPSTREAM, Reach, traverse
 
 if TYPE_CHECKING:
+    from lineage.backends.base import Backend
     from lineage.core import MetadataService
 
 __all__ = ["lineage_subgraph", "lineage_graph", "MAX_STARTING_NODES"]
@@ -42,6 +44,12 @@ def _matching_ids(service: "MetadataService", kind: str, query: str, limit: int 
     expr = parse_filter(query, kind)
     nodes = service.backend.list_nodes(kind, ListQuery(filter=expr, limit=limit))
     return [n.id for n in nodes]
+
+
+def _walker(backend: "Backend") -> Callable[..., Reach]:
+    """The backend's native traversal when it has one, else the generic walk over its events."""
+    native = getattr(backend, "traverse", None)
+    return native if native is not None else functools.partial(traverse, backend)
 
 
 def _fill_graph(
@@ -79,10 +87,13 @@ def _fill_graph(
             if e.execution_id in executions_in
             and (walked is None or (e.artifact_id, e.execution_id, e.type) in walked)
         )
-    attributions = backend.get_context_links("artifact", node_ids=artifact_ids)
-    associations = backend.get_context_links("execution", node_ids=execution_ids)
-    context_ids = sorted({c for _, c in attributions} | {c for _, c in associations})
-    contexts = backend.get_nodes("context", context_ids)
+    if not wanted & {"contexts", "attributions", "associations", "context_types"}:
+        contexts: list[pb.Context] = []
+    else:
+        attributions = backend.get_context_links("artifact", node_ids=artifact_ids)
+        associations = backend.get_context_links("execution", node_ids=execution_ids)
+        context_ids = sorted({c for _, c in attributions} | {c for _, c in associations})
+        contexts = backend.get_nodes("context", context_ids)
     if "contexts" in wanted:
         graph.contexts.extend(contexts)
     if "attributions" in wanted:
@@ -141,8 +152,8 @@ def lineage_subgraph(
                 excluded[ending_kind] = ids
     start_artifacts = starting if kind == "artifact" else []
     start_executions = starting if kind == "execution" else []
-    reach = traverse(
-        service.backend, start_artifacts, start_executions,
+    reach = _walker(service.backend)(
+        start_artifacts, start_executions,
         direction=_DIRECTIONS[options.direction], max_hops=max_hops,
         stop_artifacts=stops["artifact"], stop_executions=stops["execution"],
     )
@@ -190,8 +201,8 @@ def lineage_graph(service: "MetadataService", options: pb.LineageGraphQueryOptio
             inside = set(_matching_ids(service, kind, getattr(stop, field)))
             every = {n.id for n in service.backend.list_nodes(kind, ListQuery())}
             boundary[kind] = every - inside
-    reach = traverse(
-        service.backend, [a for a in starting if a not in boundary["artifact"]], [],
+    reach = _walker(service.backend)(
+        [a for a in starting if a not in boundary["artifact"]], [],
         direction=BOTH, max_hops=max_hops,
         stop_artifacts=boundary["artifact"], stop_executions=boundary["execution"],
     )

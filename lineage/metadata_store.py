@@ -1298,7 +1298,14 @@ class MetadataStore:
         paths = list(field_mask_paths) if field_mask_paths else list(_LINEAGE_GRAPH_FIELDS)
         wanted = set(paths)
         request = _svc.GetLineageSubgraphRequest(lineage_subgraph_query_options=query_options)
-        # The service does not fill types; they are fetched below by node type ids.
+        # As below, a kind's types come only with its nodes.
+        filled = [p for p in paths if not p.endswith("_types") or p.replace("_types", "s") in wanted]
+        if self._service is not None and filled:
+            # The service in this process fills every field the mask names, types
+            # included, in one transaction.
+            request.read_mask.paths.extend(filled)
+            return self._call("GetLineageSubgraph", request).lineage_subgraph
+        # A remote MLMD server leaves the types out; they are fetched below by node type ids.
         request.read_mask.paths.extend(p for p in paths if not p.endswith("_types"))
         skeleton = self._call("GetLineageSubgraph", request).lineage_subgraph
 
