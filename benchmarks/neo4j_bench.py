@@ -27,6 +27,9 @@ R pipeline runs of K chained steps, one ``PipelineRun`` context per run.
    ml-metadata with ``get_lineage_subgraph`` DOWNSTREAM, ``max_num_hops=100``,
    field mask ``artifacts, executions, events``. Every answer is checked.
 
+Before them, lineage's child measures the floors of the server: one read
+statement and one durable write statement through the driver, nothing else.
+
 Usage::
 
     python benchmarks/neo4j_bench.py                     # full sizes, both, table
@@ -64,7 +67,7 @@ NEO4J_LOCAL = REPO / "scripts" / "neo4j-local"
 SHARED_NEO4J_LIB = REPO / ".services" / "neo4j" / "lib"
 
 FULL = {"runs": 2000, "steps": 10, "small": 10_000, "large": 100_000, "batch_runs": 10, "repeat": 30,
-        "warmup": 200}
+        "warmup": 1000}
 QUICK = {"runs": 100, "steps": 10, "small": 1_000, "large": 5_000, "batch_runs": 10, "repeat": 10,
          "warmup": 20}
 
@@ -285,6 +288,35 @@ def bench_subgraph(impl: str, mlmd: Any, pb: Any, args: argparse.Namespace) -> d
             "downstream": {str(small_runs * steps): small, str(large_runs * steps): large}}
 
 
+def bolt_floors(uri: str, repeat: int) -> dict[str, Any]:
+    """The least a statement costs on this server through the driver, without lineage.
+
+    A read (``RETURN $x``, auto-commit) is one Bolt round trip with nothing to
+    do on the server; a durable write (auto-commit ``CREATE`` of one node) adds
+    what a commit costs (its log write and flush). Each answer of the Neo4j
+    backend takes at least one of the first, each write call at least one of
+    the second, whatever its statements hold.
+    """
+    import neo4j
+
+    label = "LineageBenchFloor"
+    result: dict[str, Any] = {}
+    with neo4j.GraphDatabase.driver(uri, notifications_min_severity="OFF") as driver:
+        with driver.session() as session:
+            counter = iter(range(10**9))
+            statements = {
+                "read": lambda: session.run("RETURN $x", x=1).consume(),
+                "write": lambda: session.run(f"CREATE (:{label} {{i: $i}})", i=next(counter)).consume(),
+            }
+            for name, run in statements.items():
+                for _ in range(20 * repeat):
+                    run()
+                result[name], _ = _timed(run, 50 * repeat)
+                log(f"[lineage]   floor, one {name} statement: {result[name]['median_ms']:.3f} ms")
+            session.run(f"MATCH (n:{label}) DELETE n").consume()
+    return result
+
+
 def warm_up(impl: str, mlmd: Any, pb: Any, args: argparse.Namespace) -> dict[str, Any]:
     """A little of every phase, untimed, on a store thrown away after.
 
@@ -304,7 +336,8 @@ def warm_up(impl: str, mlmd: Any, pb: Any, args: argparse.Namespace) -> dict[str
         raws: dict[int, int] = {}
         _ingest_subgraphs(impl, store, workload, runs, 2 * runs, 1, raws)
         _ingest_subgraphs(impl, store, workload, 2 * runs, 3 * runs, args.batch_runs, raws)
-        _downstream(impl, store, pb, raws[runs], steps, args.repeat)
+        # Queries are cheap next to ingest; many of them bring their code paths to steady state.
+        _downstream(impl, store, pb, raws[runs], steps, 20 * args.repeat)
     finally:
         _close(store)
     return {"runs": args.warmup, "seconds": time.perf_counter() - t0}
@@ -325,6 +358,8 @@ def measure(impl: str, args: argparse.Namespace) -> dict[str, Any]:
         except ImportError:
             result["driver_rust_extension"] = False
     result["warmup"] = warm_up(impl, mlmd, pb, args)
+    if impl == "lineage":
+        result["floors"] = bolt_floors(args.neo4j_uri, args.repeat)
     result["put_execution"] = bench_put_execution(impl, mlmd, pb, args)
     result["subgraph"] = bench_subgraph(impl, mlmd, pb, args)
     return result
@@ -401,6 +436,15 @@ def report_rows(ours: dict[str, Any], theirs: dict[str, Any]) -> tuple[list[list
         rows.append(["  same question, get_lineage_subgraph on both", fmt(m["subgraph"]["median_ms"]),
                      fmt(r["subgraph"]["median_ms"]), _ratio(r["subgraph"]["median_ms"], m["subgraph"]["median_ms"]),
                      "ml-metadata / lineage"])
+    floors = ours.get("floors")
+    if floors:
+        rows.append(["floor: one read statement (RETURN $x), ms", fmt(floors["read"]["median_ms"]), "", "",
+                     f"client CPU {fmt(floors['read']['cpu_median_ms'])} ms; any lineage answer on Neo4j "
+                     f"costs at least this; a 10x downstream would need "
+                     f"{fmt(theirs['subgraph']['downstream'][sizes[-1]]['subgraph']['median_ms'] / 10)} ms"])
+        rows.append(["floor: one durable write (CREATE one node), ms", fmt(floors["write"]["median_ms"]), "",
+                     "", f"any write call costs at least this; ml-metadata's whole put_execution: "
+                         f"{fmt(1000.0 / pe_rate)} ms"])
     loads = [(phase["load_before"][:1], ref_phase["load_before"][:1]) for phase, ref_phase in (
         (ours["put_execution"], theirs["put_execution"]),
         (ours["subgraph"]["one_run_per_call"], theirs["subgraph"]["one_run_per_call"]),
