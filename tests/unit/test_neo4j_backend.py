@@ -473,7 +473,8 @@ def test_put_execution_sends_two_statements(settings, store, monkeypatch):
     assert after["ASSOCIATED_WITH"] == before["ASSOCIATED_WITH"] + 1
 
 
-def test_downstream_sends_two_statements(store, monkeypatch):
+def _four_step_run(store) -> int:
+    """A raw dataset and four chained steps; returns the dataset's id."""
     dataset, trainer, run = put_basic_types(store)
     [raw] = store.put_artifacts([artifact(dataset, "/raw")])
     previous = store.get_artifacts_by_id([raw])[0]
@@ -481,13 +482,45 @@ def test_downstream_sends_two_statements(store, monkeypatch):
     for step in range(4):
         previous = _put_step(store, trainer, dataset, previous, context, step)
     store.get_artifacts_by_id([raw])  # a read-only call: the next one guesses no write
+    return raw
+
+
+def test_downstream_sends_one_statement(store, monkeypatch):
+    raw = _four_step_run(store)
     log = StatementLog(store._service.backend, monkeypatch)
     graph = store.lineage.downstream([raw])
-    assert len(log) == 2 and all(kind == "_read" for kind, _ in log.sent)
+    assert len(log) == 1 and all(kind == "_read" for kind, _ in log.sent)
     assert [a.uri for a in graph.artifacts] == ["/raw"] + [f"/out/run-1/{i}" for i in range(4)]
     assert len(graph.executions) == 4 and len(graph.events) == 8
     assert [t.name for t in graph.artifact_types] == ["Dataset"]
     assert [t.name for t in graph.execution_types] == ["Trainer"]
+
+
+def test_downstream_of_a_missing_node_is_not_found_after_one_more_read(store, monkeypatch):
+    raw = _four_step_run(store)
+    log = StatementLog(store._service.backend, monkeypatch)
+    with pytest.raises(errors.NotFoundError, match=str(raw + 1000)):
+        store.lineage.downstream([raw, raw + 1000])
+    assert len(log) == 2 and all(kind == "_read" for kind, _ in log.sent)
+
+
+def test_lineage_subgraph_sends_three_statements(store, monkeypatch):
+    raw = _four_step_run(store)
+    options = pb.LineageSubgraphQueryOptions(max_num_hops=100, direction=pb.LineageSubgraphQueryOptions.DOWNSTREAM)
+    options.starting_artifacts.filter_query = f"id = {raw}"
+    log = StatementLog(store._service.backend, monkeypatch)
+    graph = store.get_lineage_subgraph(options, ["artifacts", "executions", "events"])
+    # The starting filter, the walk (which brings the nodes along), the walked events.
+    assert len(log) == 3 and all(kind == "_read" for kind, _ in log.sent), log.sent
+    assert sorted(a.uri for a in graph.artifacts) == ["/out/run-1/0", "/out/run-1/1", "/out/run-1/2",
+                                                      "/out/run-1/3", "/raw"]
+    assert len(graph.executions) == 4 and len(graph.events) == 8
+    assert not graph.contexts and not graph.artifact_types
+    log.clear()
+    # Types come with the walk too; only their base types cost one more read.
+    graph = store.get_lineage_subgraph(options, ["artifacts", "artifact_types"])
+    assert len(log) == 3 and "DERIVES_FROM" in log.sent[-1][1], log.sent
+    assert [t.name for t in graph.artifact_types] == ["Dataset"] and not graph.events
 
 
 def test_nothing_reaches_the_server_before_commit(settings, backend):
