@@ -599,7 +599,7 @@ def _stats(args: argparse.Namespace) -> int:
         result: dict[str, Any] = {}
         flow = nx.DiGraph()
         labels: dict = {}
-        with backend.transaction():
+        with backend.transaction(write=False):
             execution_ids: list[int] = []
             for kind in ("artifact", "execution", "context"):
                 by_type: dict[str, int] = {t.name: 0 for t in backend.get_types(kind)

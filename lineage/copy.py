@@ -330,7 +330,7 @@ def count_records(store: "MetadataStore", batch_size: int = BATCH_SIZE) -> dict[
         UnimplementedError: the store is a gRPC client rather than an in-process store.
     """
     _, backend = backend_of(store)
-    with backend.transaction():
+    with backend.transaction(write=False):
         return _census(backend, batch_size)[0].counts()
 
 
@@ -529,13 +529,15 @@ def copy_store(
     if src is dst:
         raise errors.InvalidArgumentError("the source and the destination are the same store")
     progress = _Progress(on_progress)
-    with dst.transaction():
+    with dst.transaction(write=False):
         peek = _peek(dst)
     if not peek.empty and not force:
         raise errors.FailedPreconditionError(
             f"the destination is not empty (it holds {peek.describe()}); copy into an empty store, "
             "or force a merge in which copied records get new ids"
         )
+    # Opened as a writer, though it only reads: a backend that locks writers out (Neo4j, SQLite)
+    # then keeps the source as it is until the whole snapshot is read.
     with src.transaction():
         snap = _read(src, batch_size, progress)
     gap = _first_gap(snap)

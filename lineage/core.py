@@ -10,14 +10,15 @@ transaction: it either happens completely or leaves the store unchanged.
 from __future__ import annotations
 
 import base64
+import functools
 import importlib
 import time
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from google.protobuf import message as _message
 
 from lineage import errors
-from lineage.backends.base import KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery
+from lineage.backends.base import KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, StaleSnapshotError
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
 
@@ -85,6 +86,41 @@ _BACKEND_MODULES = {
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+_Response = TypeVar("_Response")
+
+#: Runs of a writing call whose backend found its snapshot stale. The backend reads
+#: afresh under its lock on the next run, so the second run normally succeeds.
+_STALE_ATTEMPTS = 3
+
+
+def _reads(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
+    """Runs an RPC that only reads in one reading transaction."""
+
+    @functools.wraps(rpc)
+    def run(self: "MetadataService", request: Any) -> _Response:
+        with self.backend.transaction(write=False):
+            return rpc(self, request)
+
+    return run
+
+
+def _writes(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
+    """Runs an RPC that writes in one writing transaction, again at once if it met a stale snapshot."""
+
+    @functools.wraps(rpc)
+    def run(self: "MetadataService", request: Any) -> _Response:
+        for attempt in range(1, _STALE_ATTEMPTS + 1):
+            try:
+                with self.backend.transaction(write=True):
+                    return rpc(self, request)
+            except StaleSnapshotError:
+                if attempt == _STALE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def open_backend(config: pb.ConnectionConfig, migration_options: pb.MigrationOptions | None = None) -> Backend:
@@ -162,10 +198,14 @@ class MetadataService:
 
     def __init__(self, backend: Backend):
         self.backend = backend
-        with backend.transaction():
-            if not any(backend.get_types(kind) for kind in KINDS):
-                for kind, name in SYSTEM_TYPES:
-                    backend.insert_type(kind, TYPE_CLASSES[kind](name=name))
+        with backend.transaction(write=False):
+            empty = not any(backend.get_types(kind) for kind in KINDS)
+        if empty:
+            with backend.transaction():
+                # Looked at again as a writer: another client may have filled it meanwhile.
+                if not any(backend.get_types(kind) for kind in KINDS):
+                    for kind, name in SYSTEM_TYPES:
+                        backend.insert_type(kind, TYPE_CLASSES[kind](name=name))
 
     def close(self) -> None:
         """Closes the backend."""
@@ -276,30 +316,32 @@ class MetadataService:
                     )
 
     def _put_type_rpc(self, kind: Kind, request, field: str, response):
-        with self.backend.transaction():
-            response.type_id = self._put_type(
-                kind, getattr(request, field), request.can_add_fields, request.can_omit_fields
-            )
+        response.type_id = self._put_type(
+            kind, getattr(request, field), request.can_add_fields, request.can_omit_fields
+        )
         return response
 
+    @_writes
     def PutArtifactType(self, request: svc.PutArtifactTypeRequest) -> svc.PutArtifactTypeResponse:
         return self._put_type_rpc("artifact", request, "artifact_type", svc.PutArtifactTypeResponse())
 
+    @_writes
     def PutExecutionType(self, request: svc.PutExecutionTypeRequest) -> svc.PutExecutionTypeResponse:
         return self._put_type_rpc("execution", request, "execution_type", svc.PutExecutionTypeResponse())
 
+    @_writes
     def PutContextType(self, request: svc.PutContextTypeRequest) -> svc.PutContextTypeResponse:
         return self._put_type_rpc("context", request, "context_type", svc.PutContextTypeResponse())
 
+    @_writes
     def PutTypes(self, request: svc.PutTypesRequest) -> svc.PutTypesResponse:
         response = svc.PutTypesResponse()
-        with self.backend.transaction():
-            for kind in KINDS:
-                ids = getattr(response, f"{kind}_type_ids")
-                for given in getattr(request, f"{kind}_types"):
-                    ids.append(
-                        self._put_type(kind, given, request.can_add_fields, request.can_omit_fields)
-                    )
+        for kind in KINDS:
+            ids = getattr(response, f"{kind}_type_ids")
+            for given in getattr(request, f"{kind}_types"):
+                ids.append(
+                    self._put_type(kind, given, request.can_add_fields, request.can_omit_fields)
+                )
         return response
 
     def _with_base_types(self, kind: Kind, types: Sequence) -> list:
@@ -324,28 +366,29 @@ class MetadataService:
 
     def _get_type_rpc(self, kind: Kind, request, response):
         version = request.type_version if request.HasField("type_version") else None
-        with self.backend.transaction():
-            found = self.backend.find_type(kind, request.type_name, version)
-            if found is None:
-                raise errors.NotFoundError(
-                    f"No {kind} type found with type_name {request.type_name!r}"
-                    + (f" and type_version {version!r}" if version else "")
-                )
-            getattr(response, f"{kind}_type").CopyFrom(self._with_base_types(kind, [found])[0])
+        found = self.backend.find_type(kind, request.type_name, version)
+        if found is None:
+            raise errors.NotFoundError(
+                f"No {kind} type found with type_name {request.type_name!r}"
+                + (f" and type_version {version!r}" if version else "")
+            )
+        getattr(response, f"{kind}_type").CopyFrom(self._with_base_types(kind, [found])[0])
         return response
 
+    @_reads
     def GetArtifactType(self, request: svc.GetArtifactTypeRequest) -> svc.GetArtifactTypeResponse:
         return self._get_type_rpc("artifact", request, svc.GetArtifactTypeResponse())
 
+    @_reads
     def GetExecutionType(self, request: svc.GetExecutionTypeRequest) -> svc.GetExecutionTypeResponse:
         return self._get_type_rpc("execution", request, svc.GetExecutionTypeResponse())
 
+    @_reads
     def GetContextType(self, request: svc.GetContextTypeRequest) -> svc.GetContextTypeResponse:
         return self._get_type_rpc("context", request, svc.GetContextTypeResponse())
 
     def _types_rpc(self, kind: Kind, response, fetch: Callable[[], list]):
-        with self.backend.transaction():
-            getattr(response, f"{kind}_types").extend(self._with_base_types(kind, fetch()))
+        getattr(response, f"{kind}_types").extend(self._with_base_types(kind, fetch()))
         return response
 
     def _types_by_external_ids(self, kind: Kind, external_ids: Sequence[str]) -> list:
@@ -358,30 +401,37 @@ class MetadataService:
     def _user_types(self, kind: Kind) -> list:
         return [t for t in self.backend.get_types(kind) if t.name not in _SYSTEM_TYPE_NAMES]
 
+    @_reads
     def GetArtifactTypes(self, request: svc.GetArtifactTypesRequest) -> svc.GetArtifactTypesResponse:
         return self._types_rpc("artifact", svc.GetArtifactTypesResponse(), lambda: self._user_types("artifact"))
 
+    @_reads
     def GetExecutionTypes(self, request: svc.GetExecutionTypesRequest) -> svc.GetExecutionTypesResponse:
         return self._types_rpc("execution", svc.GetExecutionTypesResponse(), lambda: self._user_types("execution"))
 
+    @_reads
     def GetContextTypes(self, request: svc.GetContextTypesRequest) -> svc.GetContextTypesResponse:
         return self._types_rpc("context", svc.GetContextTypesResponse(), lambda: self._user_types("context"))
 
+    @_reads
     def GetArtifactTypesByID(self, request: svc.GetArtifactTypesByIDRequest) -> svc.GetArtifactTypesByIDResponse:
         return self._types_rpc(
             "artifact", svc.GetArtifactTypesByIDResponse(),
             lambda: self.backend.get_types("artifact", request.type_ids))
 
+    @_reads
     def GetExecutionTypesByID(self, request: svc.GetExecutionTypesByIDRequest) -> svc.GetExecutionTypesByIDResponse:
         return self._types_rpc(
             "execution", svc.GetExecutionTypesByIDResponse(),
             lambda: self.backend.get_types("execution", request.type_ids))
 
+    @_reads
     def GetContextTypesByID(self, request: svc.GetContextTypesByIDRequest) -> svc.GetContextTypesByIDResponse:
         return self._types_rpc(
             "context", svc.GetContextTypesByIDResponse(),
             lambda: self.backend.get_types("context", request.type_ids))
 
+    @_reads
     def GetArtifactTypesByExternalIds(
         self, request: svc.GetArtifactTypesByExternalIdsRequest
     ) -> svc.GetArtifactTypesByExternalIdsResponse:
@@ -389,6 +439,7 @@ class MetadataService:
             "artifact", svc.GetArtifactTypesByExternalIdsResponse(),
             lambda: self._types_by_external_ids("artifact", request.external_ids))
 
+    @_reads
     def GetExecutionTypesByExternalIds(
         self, request: svc.GetExecutionTypesByExternalIdsRequest
     ) -> svc.GetExecutionTypesByExternalIdsResponse:
@@ -396,6 +447,7 @@ class MetadataService:
             "execution", svc.GetExecutionTypesByExternalIdsResponse(),
             lambda: self._types_by_external_ids("execution", request.external_ids))
 
+    @_reads
     def GetContextTypesByExternalIds(
         self, request: svc.GetContextTypesByExternalIdsRequest
     ) -> svc.GetContextTypesByExternalIdsResponse:
@@ -528,16 +580,15 @@ class MetadataService:
         return stored.id
 
     def _put_nodes_rpc(self, kind: Kind, request, response):
-        with self.backend.transaction():
-            ids = self._upsert_nodes(kind, getattr(request, f"{kind}s"), list(request.update_mask.paths))
+        ids = self._upsert_nodes(kind, getattr(request, f"{kind}s"), list(request.update_mask.paths))
         getattr(response, f"{kind}_ids").extend(ids)
         return response
 
+    @_writes
     def PutArtifacts(self, request: svc.PutArtifactsRequest) -> svc.PutArtifactsResponse:
         if request.options.abort_if_latest_updated_time_changed:
-            with self.backend.transaction():
-                self._check_not_changed(request.artifacts)
-                return self._put_nodes_rpc("artifact", request, svc.PutArtifactsResponse())
+            self._check_not_changed(request.artifacts)
+            return self._put_nodes_rpc("artifact", request, svc.PutArtifactsResponse())
         return self._put_nodes_rpc("artifact", request, svc.PutArtifactsResponse())
 
     def _check_not_changed(self, artifacts) -> None:
@@ -553,12 +604,13 @@ class MetadataService:
                     f"{artifact.last_update_time_since_epoch}"
                 )
 
+    @_writes
     def PutExecutions(self, request: svc.PutExecutionsRequest) -> svc.PutExecutionsResponse:
-        with self.backend.transaction():
-            response = self._put_nodes_rpc("execution", request, svc.PutExecutionsResponse())
-            self._refresh_fingerprints(response.execution_ids)
+        response = self._put_nodes_rpc("execution", request, svc.PutExecutionsResponse())
+        self._refresh_fingerprints(response.execution_ids)
         return response
 
+    @_writes
     def PutContexts(self, request: svc.PutContextsRequest) -> svc.PutContextsResponse:
         return self._put_nodes_rpc("context", request, svc.PutContextsResponse())
 
@@ -609,10 +661,10 @@ class MetadataService:
             complete.append(stored)
         backend.insert_events(complete)
 
+    @_writes
     def PutEvents(self, request: svc.PutEventsRequest) -> svc.PutEventsResponse:
-        with self.backend.transaction():
-            self._insert_events(request.events, _now_ms())
-            self._refresh_fingerprints({e.execution_id for e in request.events})
+        self._insert_events(request.events, _now_ms())
+        self._refresh_fingerprints({e.execution_id for e in request.events})
         return svc.PutEventsResponse()
 
     def _refresh_fingerprints(
@@ -674,36 +726,36 @@ class MetadataService:
         else:
             backend.insert_associations(new)
 
+    @_writes
     def PutAttributionsAndAssociations(
         self, request: svc.PutAttributionsAndAssociationsRequest
     ) -> svc.PutAttributionsAndAssociationsResponse:
-        with self.backend.transaction():
-            self._link_to_contexts("artifact", [(a.artifact_id, a.context_id) for a in request.attributions])
-            self._link_to_contexts("execution", [(a.execution_id, a.context_id) for a in request.associations])
+        self._link_to_contexts("artifact", [(a.artifact_id, a.context_id) for a in request.attributions])
+        self._link_to_contexts("execution", [(a.execution_id, a.context_id) for a in request.associations])
         return svc.PutAttributionsAndAssociationsResponse()
 
+    @_writes
     def PutParentContexts(self, request: svc.PutParentContextsRequest) -> svc.PutParentContextsResponse:
         backend = self.backend
-        with backend.transaction():
-            for link in request.parent_contexts:
-                child, parent = link.child_id, link.parent_id
-                if child == parent:
-                    raise errors.InvalidArgumentError(
-                        f"ParentContext.child_id and parent_id are both {child}: a context cannot be its own parent"
-                    )
-                known = {c.id for c in backend.get_nodes("context", [child, parent])}
-                for field, value in (("child_id", child), ("parent_id", parent)):
-                    if value not in known:
-                        raise errors.InvalidArgumentError(f"ParentContext.{field} {value} names no context")
-                if (child, parent) in backend.get_parent_contexts(child_ids=[child]):
-                    raise errors.AlreadyExistsError(
-                        f"ParentContext (child_id {child}, parent_id {parent}) already exists"
-                    )
-                if child in self._ancestors(parent):
-                    raise errors.InvalidArgumentError(
-                        f"ParentContext (child_id {child}, parent_id {parent}) would make a cycle"
-                    )
-                backend.insert_parent_contexts([(child, parent)])
+        for link in request.parent_contexts:
+            child, parent = link.child_id, link.parent_id
+            if child == parent:
+                raise errors.InvalidArgumentError(
+                    f"ParentContext.child_id and parent_id are both {child}: a context cannot be its own parent"
+                )
+            known = {c.id for c in backend.get_nodes("context", [child, parent])}
+            for field, value in (("child_id", child), ("parent_id", parent)):
+                if value not in known:
+                    raise errors.InvalidArgumentError(f"ParentContext.{field} {value} names no context")
+            if (child, parent) in backend.get_parent_contexts(child_ids=[child]):
+                raise errors.AlreadyExistsError(
+                    f"ParentContext (child_id {child}, parent_id {parent}) already exists"
+                )
+            if child in self._ancestors(parent):
+                raise errors.InvalidArgumentError(
+                    f"ParentContext (child_id {child}, parent_id {parent}) would make a cycle"
+                )
+            backend.insert_parent_contexts([(child, parent)])
         return svc.PutParentContextsResponse()
 
     def _ancestors(self, context_id: int) -> set[int]:
@@ -743,9 +795,11 @@ class MetadataService:
     ) -> list[int]:
         """Upserts artifacts; with ``reuse_by_external_id`` a new artifact whose
         external_id is stored updates that stored artifact instead."""
+        if not reuse_by_external_id:
+            return self._upsert_nodes("artifact", artifacts, created=created)
         ids = []
         for artifact in artifacts:
-            if reuse_by_external_id and not artifact.HasField("id") and artifact.HasField("external_id"):
+            if not artifact.HasField("id") and artifact.HasField("external_id"):
                 existing = self.backend.find_nodes("artifact", external_ids=[artifact.external_id])
                 if existing:
                     update = pb.Artifact()
@@ -756,45 +810,45 @@ class MetadataService:
             ids.extend(self._upsert_nodes("artifact", [artifact], created=created))
         return ids
 
+    @_writes
     def PutExecution(self, request: svc.PutExecutionRequest) -> svc.PutExecutionResponse:
         options = request.options
         response = svc.PutExecutionResponse()
-        with self.backend.transaction():
-            now = _now_ms()
-            created: set[int] = set()
-            [execution_id] = self._upsert_nodes(
-                "execution", [request.execution], force_update_time=options.force_update_time,
-                created=created,
-            )
-            new_execution = execution_id in created
-            created_artifacts: set[int] = set()
-            artifact_ids = []
-            events = []
-            for index, pair in enumerate(request.artifact_event_pairs):
-                if pair.HasField("artifact"):
-                    [artifact_id] = self._resolve_artifacts(
-                        [pair.artifact], options.reuse_artifact_if_already_exist_by_external_id,
-                        created_artifacts,
-                    )
-                elif pair.HasField("event") and pair.event.HasField("artifact_id"):
-                    artifact_id = pair.event.artifact_id
-                else:
-                    raise errors.InvalidArgumentError(
-                        f"PutExecutionRequest.artifact_event_pairs[{index}] has neither an artifact "
-                        "nor an event with artifact_id"
-                    )
-                artifact_ids.append(artifact_id)
-                if pair.HasField("event"):
-                    events.append(self._bind_event(pair.event, artifact_id, execution_id, index))
-            self._insert_events(events, now, created)
-            context_ids = self._resolve_contexts(
-                request.contexts, options.reuse_context_if_already_exist, options.force_reuse_context
-            )
-            self._link_to_contexts(
-                "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts
-            )
-            self._link_to_contexts("execution", [(execution_id, c) for c in context_ids], created)
-            self._refresh_fingerprints([execution_id], events if new_execution else None)
+        now = _now_ms()
+        created: set[int] = set()
+        [execution_id] = self._upsert_nodes(
+            "execution", [request.execution], force_update_time=options.force_update_time,
+            created=created,
+        )
+        new_execution = execution_id in created
+        created_artifacts: set[int] = set()
+        artifact_ids = []
+        events = []
+        for index, pair in enumerate(request.artifact_event_pairs):
+            if pair.HasField("artifact"):
+                [artifact_id] = self._resolve_artifacts(
+                    [pair.artifact], options.reuse_artifact_if_already_exist_by_external_id,
+                    created_artifacts,
+                )
+            elif pair.HasField("event") and pair.event.HasField("artifact_id"):
+                artifact_id = pair.event.artifact_id
+            else:
+                raise errors.InvalidArgumentError(
+                    f"PutExecutionRequest.artifact_event_pairs[{index}] has neither an artifact "
+                    "nor an event with artifact_id"
+                )
+            artifact_ids.append(artifact_id)
+            if pair.HasField("event"):
+                events.append(self._bind_event(pair.event, artifact_id, execution_id, index))
+        self._insert_events(events, now, created)
+        context_ids = self._resolve_contexts(
+            request.contexts, options.reuse_context_if_already_exist, options.force_reuse_context
+        )
+        self._link_to_contexts(
+            "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts
+        )
+        self._link_to_contexts("execution", [(execution_id, c) for c in context_ids], created)
+        self._refresh_fingerprints([execution_id], events if new_execution else None)
         response.execution_id = execution_id
         response.artifact_ids.extend(artifact_ids)
         response.context_ids.extend(context_ids)
@@ -838,6 +892,7 @@ class MetadataService:
                 raise errors.InvalidArgumentError(f"{where} names no {kind}: set {index_field} or event.{id_field}")
         return event
 
+    @_writes
     def PutLineageSubgraph(self, request: svc.PutLineageSubgraphRequest) -> svc.PutLineageSubgraphResponse:
         options = request.options
         response = svc.PutLineageSubgraphResponse()
@@ -848,29 +903,28 @@ class MetadataService:
                         f"PutLineageSubgraphRequest.{field}[{index}].type_id is required, "
                         "also for a stored node given by id"
                     )
-        with self.backend.transaction():
-            now = _now_ms()
-            context_ids = self._resolve_contexts(request.contexts, options.reuse_context_if_already_exist, False)
-            created_artifacts: set[int] = set()
-            created_executions: set[int] = set()
-            artifact_ids = self._resolve_artifacts(
-                request.artifacts, options.reuse_artifact_if_already_exist_by_external_id, created_artifacts
-            )
-            execution_ids = self._upsert_nodes("execution", request.executions, created=created_executions)
-            events = [
-                self._edge_event(index, edge, execution_ids, artifact_ids)
-                for index, edge in enumerate(request.event_edges)
-            ]
-            self._insert_events(events, now, created_executions)
-            self._link_to_contexts(
-                "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts
-            )
-            self._link_to_contexts(
-                "execution", [(e, c) for c in context_ids for e in execution_ids], created_executions
-            )
-            # Edges may add inputs to executions stored earlier: re-index those too.
-            touched = set(execution_ids) | {e.execution_id for e in events}
-            self._refresh_fingerprints(touched, events if created_executions >= touched else None)
+        now = _now_ms()
+        context_ids = self._resolve_contexts(request.contexts, options.reuse_context_if_already_exist, False)
+        created_artifacts: set[int] = set()
+        created_executions: set[int] = set()
+        artifact_ids = self._resolve_artifacts(
+            request.artifacts, options.reuse_artifact_if_already_exist_by_external_id, created_artifacts
+        )
+        execution_ids = self._upsert_nodes("execution", request.executions, created=created_executions)
+        events = [
+            self._edge_event(index, edge, execution_ids, artifact_ids)
+            for index, edge in enumerate(request.event_edges)
+        ]
+        self._insert_events(events, now, created_executions)
+        self._link_to_contexts(
+            "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts
+        )
+        self._link_to_contexts(
+            "execution", [(e, c) for c in context_ids for e in execution_ids], created_executions
+        )
+        # Edges may add inputs to executions stored earlier: re-index those too.
+        touched = set(execution_ids) | {e.execution_id for e in events}
+        self._refresh_fingerprints(touched, events if created_executions >= touched else None)
         response.execution_ids.extend(execution_ids)
         response.artifact_ids.extend(artifact_ids)
         response.context_ids.extend(context_ids)
@@ -882,55 +936,54 @@ class MetadataService:
         from lineage.query import parse_filter
 
         field = f"{kind}s"
-        with self.backend.transaction():
-            if not request.HasField("options"):
-                nodes = self._select(kind, ListQuery(filter=base_filter), within)
-                getattr(response, field).extend(nodes)
-                return response
-            options = request.options
-            page_size = options.max_result_size
-            if page_size <= 0:
-                raise errors.InvalidArgumentError(
-                    f"ListOperationOptions.max_result_size must be positive, got {page_size}"
-                )
-            page_size = min(page_size, _MAX_PAGE_SIZE)
-            order = options.order_by_field
-            order_field = _ORDER_FIELD_NAMES.get(order.field, "id")
-            ascending = order.is_asc
-            after = None
-            if options.next_page_token:
-                token = _decode_token(options.next_page_token)
-                plain = pb.ListOperationOptions()
-                plain.CopyFrom(options)
-                plain.ClearField("next_page_token")
-                # Clients shrink the last page, so the page size may change between pages.
-                plain.max_result_size = token.set_options.max_result_size
-                if token.set_options != plain:
-                    raise errors.InvalidArgumentError(
-                        "ListOperationOptions changed between pages: next_page_token belongs to "
-                        "other options"
-                    )
-                after = (token.field_offset, token.id_offset)
-            expr = base_filter
-            if options.filter_query:
-                parsed = parse_filter(options.filter_query, kind)
-                expr = parsed if expr is None else _and(expr, parsed)
-            query = ListQuery(
-                filter=expr, order_field=order_field, ascending=ascending,
-                limit=page_size + 1, after=after,
-            )
-            nodes = self._select(kind, query, within)
-            more = len(nodes) > page_size
-            nodes = nodes[:page_size]
+        if not request.HasField("options"):
+            nodes = self._select(kind, ListQuery(filter=base_filter), within)
             getattr(response, field).extend(nodes)
-            if more:
-                last = nodes[-1]
-                token = pb.ListOperationNextPageToken(
-                    id_offset=last.id, field_offset=getattr(last, order_field)
+            return response
+        options = request.options
+        page_size = options.max_result_size
+        if page_size <= 0:
+            raise errors.InvalidArgumentError(
+                f"ListOperationOptions.max_result_size must be positive, got {page_size}"
+            )
+        page_size = min(page_size, _MAX_PAGE_SIZE)
+        order = options.order_by_field
+        order_field = _ORDER_FIELD_NAMES.get(order.field, "id")
+        ascending = order.is_asc
+        after = None
+        if options.next_page_token:
+            token = _decode_token(options.next_page_token)
+            plain = pb.ListOperationOptions()
+            plain.CopyFrom(options)
+            plain.ClearField("next_page_token")
+            # Clients shrink the last page, so the page size may change between pages.
+            plain.max_result_size = token.set_options.max_result_size
+            if token.set_options != plain:
+                raise errors.InvalidArgumentError(
+                    "ListOperationOptions changed between pages: next_page_token belongs to "
+                    "other options"
                 )
-                token.set_options.CopyFrom(options)
-                token.set_options.ClearField("next_page_token")
-                response.next_page_token = _encode_token(token)
+            after = (token.field_offset, token.id_offset)
+        expr = base_filter
+        if options.filter_query:
+            parsed = parse_filter(options.filter_query, kind)
+            expr = parsed if expr is None else _and(expr, parsed)
+        query = ListQuery(
+            filter=expr, order_field=order_field, ascending=ascending,
+            limit=page_size + 1, after=after,
+        )
+        nodes = self._select(kind, query, within)
+        more = len(nodes) > page_size
+        nodes = nodes[:page_size]
+        getattr(response, field).extend(nodes)
+        if more:
+            last = nodes[-1]
+            token = pb.ListOperationNextPageToken(
+                id_offset=last.id, field_offset=getattr(last, order_field)
+            )
+            token.set_options.CopyFrom(options)
+            token.set_options.ClearField("next_page_token")
+            response.next_page_token = _encode_token(token)
         return response
 
     def _select(self, kind: Kind, query: ListQuery, within) -> list:
@@ -942,35 +995,39 @@ class MetadataService:
             )
         return self.backend.list_nodes(kind, query)
 
+    @_reads
     def GetArtifacts(self, request: svc.GetArtifactsRequest) -> svc.GetArtifactsResponse:
         return self._list("artifact", request, svc.GetArtifactsResponse())
 
+    @_reads
     def GetExecutions(self, request: svc.GetExecutionsRequest) -> svc.GetExecutionsResponse:
         return self._list("execution", request, svc.GetExecutionsResponse())
 
+    @_reads
     def GetContexts(self, request: svc.GetContextsRequest) -> svc.GetContextsResponse:
         return self._list("context", request, svc.GetContextsResponse())
 
     def _by_id_rpc(self, kind: Kind, ids: Iterable[int], response):
-        with self.backend.transaction():
-            getattr(response, f"{kind}s").extend(self.backend.get_nodes(kind, ids))
+        getattr(response, f"{kind}s").extend(self.backend.get_nodes(kind, ids))
         return response
 
+    @_reads
     def GetArtifactsByID(self, request: svc.GetArtifactsByIDRequest) -> svc.GetArtifactsByIDResponse:
         response = svc.GetArtifactsByIDResponse()
-        with self.backend.transaction():
-            artifacts = self.backend.get_nodes("artifact", request.artifact_ids)
-            response.artifacts.extend(artifacts)
-            if request.populate_artifact_types:
-                type_ids = sorted({a.type_id for a in artifacts})
-                response.artifact_types.extend(
-                    self._with_base_types("artifact", self.backend.get_types("artifact", type_ids))
-                )
+        artifacts = self.backend.get_nodes("artifact", request.artifact_ids)
+        response.artifacts.extend(artifacts)
+        if request.populate_artifact_types:
+            type_ids = sorted({a.type_id for a in artifacts})
+            response.artifact_types.extend(
+                self._with_base_types("artifact", self.backend.get_types("artifact", type_ids))
+            )
         return response
 
+    @_reads
     def GetExecutionsByID(self, request: svc.GetExecutionsByIDRequest) -> svc.GetExecutionsByIDResponse:
         return self._by_id_rpc("execution", request.execution_ids, svc.GetExecutionsByIDResponse())
 
+    @_reads
     def GetContextsByID(self, request: svc.GetContextsByIDRequest) -> svc.GetContextsByIDResponse:
         return self._by_id_rpc("context", request.context_ids, svc.GetContextsByIDResponse())
 
@@ -978,113 +1035,121 @@ class MetadataService:
         from lineage.query.ast import Attribute, Comparison
 
         version = request.type_version if request.HasField("type_version") else None
-        with self.backend.transaction():
-            type_ = self.backend.find_type(kind, request.type_name, version)
-            if type_ is None:
-                return response
-            if not request.HasField("options"):
-                getattr(response, f"{kind}s").extend(self.backend.find_nodes(kind, type_ids=[type_.id]))
-                return response
-            return self._list(
-                kind, request, response,
-                base_filter=Comparison(Attribute("type_id"), "=", type_.id),
-            )
+        type_ = self.backend.find_type(kind, request.type_name, version)
+        if type_ is None:
+            return response
+        if not request.HasField("options"):
+            getattr(response, f"{kind}s").extend(self.backend.find_nodes(kind, type_ids=[type_.id]))
+            return response
+        return self._list(
+            kind, request, response,
+            base_filter=Comparison(Attribute("type_id"), "=", type_.id),
+        )
 
+    @_reads
     def GetArtifactsByType(self, request: svc.GetArtifactsByTypeRequest) -> svc.GetArtifactsByTypeResponse:
         return self._by_type_rpc("artifact", request, svc.GetArtifactsByTypeResponse())
 
+    @_reads
     def GetExecutionsByType(self, request: svc.GetExecutionsByTypeRequest) -> svc.GetExecutionsByTypeResponse:
         return self._by_type_rpc("execution", request, svc.GetExecutionsByTypeResponse())
 
+    @_reads
     def GetContextsByType(self, request: svc.GetContextsByTypeRequest) -> svc.GetContextsByTypeResponse:
         return self._by_type_rpc("context", request, svc.GetContextsByTypeResponse())
 
     def _by_type_and_name_rpc(self, kind: Kind, request, response):
         version = request.type_version if request.HasField("type_version") else None
         name = getattr(request, f"{kind}_name")
-        with self.backend.transaction():
-            type_ = self.backend.find_type(kind, request.type_name, version)
-            if type_ is not None:
-                found = self.backend.find_nodes(kind, type_ids=[type_.id], name=name)
-                if found:
-                    getattr(response, kind).CopyFrom(found[0])
+        type_ = self.backend.find_type(kind, request.type_name, version)
+        if type_ is not None:
+            found = self.backend.find_nodes(kind, type_ids=[type_.id], name=name)
+            if found:
+                getattr(response, kind).CopyFrom(found[0])
         return response
 
+    @_reads
     def GetArtifactByTypeAndName(
         self, request: svc.GetArtifactByTypeAndNameRequest
     ) -> svc.GetArtifactByTypeAndNameResponse:
         return self._by_type_and_name_rpc("artifact", request, svc.GetArtifactByTypeAndNameResponse())
 
+    @_reads
     def GetExecutionByTypeAndName(
         self, request: svc.GetExecutionByTypeAndNameRequest
     ) -> svc.GetExecutionByTypeAndNameResponse:
         return self._by_type_and_name_rpc("execution", request, svc.GetExecutionByTypeAndNameResponse())
 
+    @_reads
     def GetContextByTypeAndName(
         self, request: svc.GetContextByTypeAndNameRequest
     ) -> svc.GetContextByTypeAndNameResponse:
         return self._by_type_and_name_rpc("context", request, svc.GetContextByTypeAndNameResponse())
 
+    @_reads
     def GetArtifactsByURI(self, request: svc.GetArtifactsByURIRequest) -> svc.GetArtifactsByURIResponse:
         response = svc.GetArtifactsByURIResponse()
-        with self.backend.transaction():
-            found: dict[int, pb.Artifact] = {}
-            for uri in request.uris:
-                found.update((a.id, a) for a in self.backend.find_nodes("artifact", uri=uri))
-            response.artifacts.extend(found[i] for i in sorted(found))
+        found: dict[int, pb.Artifact] = {}
+        for uri in request.uris:
+            found.update((a.id, a) for a in self.backend.find_nodes("artifact", uri=uri))
+        response.artifacts.extend(found[i] for i in sorted(found))
         return response
 
     def _by_external_ids_rpc(self, kind: Kind, request, response):
         external_ids = list(request.external_ids)
-        with self.backend.transaction():
-            found = self.backend.find_nodes(kind, external_ids=external_ids)
-            if external_ids and not found:
-                # MLMD answers a lookup that matches nothing with NotFound, not an empty list.
-                raise errors.NotFoundError(f"No {kind} found with external_ids {external_ids}")
-            getattr(response, f"{kind}s").extend(found)
+        found = self.backend.find_nodes(kind, external_ids=external_ids)
+        if external_ids and not found:
+            # MLMD answers a lookup that matches nothing with NotFound, not an empty list.
+            raise errors.NotFoundError(f"No {kind} found with external_ids {external_ids}")
+        getattr(response, f"{kind}s").extend(found)
         return response
 
+    @_reads
     def GetArtifactsByExternalIds(
         self, request: svc.GetArtifactsByExternalIdsRequest
     ) -> svc.GetArtifactsByExternalIdsResponse:
         return self._by_external_ids_rpc("artifact", request, svc.GetArtifactsByExternalIdsResponse())
 
+    @_reads
     def GetExecutionsByExternalIds(
         self, request: svc.GetExecutionsByExternalIdsRequest
     ) -> svc.GetExecutionsByExternalIdsResponse:
         return self._by_external_ids_rpc("execution", request, svc.GetExecutionsByExternalIdsResponse())
 
+    @_reads
     def GetContextsByExternalIds(
         self, request: svc.GetContextsByExternalIdsRequest
     ) -> svc.GetContextsByExternalIdsResponse:
         return self._by_external_ids_rpc("context", request, svc.GetContextsByExternalIdsResponse())
 
     def _events_rpc(self, response, **ids):
-        with self.backend.transaction():
-            response.events.extend(self.backend.get_events(**ids))
+        response.events.extend(self.backend.get_events(**ids))
         return response
 
+    @_reads
     def GetEventsByExecutionIDs(
         self, request: svc.GetEventsByExecutionIDsRequest
     ) -> svc.GetEventsByExecutionIDsResponse:
         return self._events_rpc(svc.GetEventsByExecutionIDsResponse(), execution_ids=list(request.execution_ids))
 
+    @_reads
     def GetEventsByArtifactIDs(self, request: svc.GetEventsByArtifactIDsRequest) -> svc.GetEventsByArtifactIDsResponse:
         return self._events_rpc(svc.GetEventsByArtifactIDsResponse(), artifact_ids=list(request.artifact_ids))
 
     # ----------------------------------------------------------- context links
     def _contexts_of(self, kind: Kind, node_id: int, response):
-        with self.backend.transaction():
-            links = self.backend.get_context_links(kind, node_ids=[node_id])
-            if not links:
-                # MLMD reports a node without contexts (or no such node) as NotFound.
-                raise errors.NotFoundError(f"No contexts found for {kind}_id {node_id}")
-            response.contexts.extend(self.backend.get_nodes("context", [c for _, c in links]))
+        links = self.backend.get_context_links(kind, node_ids=[node_id])
+        if not links:
+            # MLMD reports a node without contexts (or no such node) as NotFound.
+            raise errors.NotFoundError(f"No contexts found for {kind}_id {node_id}")
+        response.contexts.extend(self.backend.get_nodes("context", [c for _, c in links]))
         return response
 
+    @_reads
     def GetContextsByArtifact(self, request: svc.GetContextsByArtifactRequest) -> svc.GetContextsByArtifactResponse:
         return self._contexts_of("artifact", request.artifact_id, svc.GetContextsByArtifactResponse())
 
+    @_reads
     def GetContextsByExecution(
         self, request: svc.GetContextsByExecutionRequest
     ) -> svc.GetContextsByExecutionResponse:
@@ -1098,15 +1163,16 @@ class MetadataService:
         # "$" cannot appear in a user's alias, so this join never clashes with one.
         within = Comparison(Attribute("id", Neighbour("contexts", "$within")), "=", request.context_id)
         if not request.HasField("options"):
-            with self.backend.transaction():
-                links = self.backend.get_context_links(kind, context_ids=[request.context_id])
-                getattr(response, f"{kind}s").extend(self.backend.get_nodes(kind, [n for n, _ in links]))
+            links = self.backend.get_context_links(kind, context_ids=[request.context_id])
+            getattr(response, f"{kind}s").extend(self.backend.get_nodes(kind, [n for n, _ in links]))
             return response
         return self._list(kind, request, response, within=within)
 
+    @_reads
     def GetArtifactsByContext(self, request: svc.GetArtifactsByContextRequest) -> svc.GetArtifactsByContextResponse:
         return self._nodes_in_context("artifact", request, svc.GetArtifactsByContextResponse())
 
+    @_reads
     def GetExecutionsByContext(
         self, request: svc.GetExecutionsByContextRequest
     ) -> svc.GetExecutionsByContextResponse:
@@ -1127,57 +1193,57 @@ class MetadataService:
             related.setdefault(own, []).append(by_id[other])
         return related
 
+    @_reads
     def GetParentContextsByContext(
         self, request: svc.GetParentContextsByContextRequest
     ) -> svc.GetParentContextsByContextResponse:
         response = svc.GetParentContextsByContextResponse()
-        with self.backend.transaction():
-            response.contexts.extend(self._related_contexts([request.context_id], True).get(request.context_id, []))
+        response.contexts.extend(self._related_contexts([request.context_id], True).get(request.context_id, []))
         return response
 
+    @_reads
     def GetChildrenContextsByContext(
         self, request: svc.GetChildrenContextsByContextRequest
     ) -> svc.GetChildrenContextsByContextResponse:
         response = svc.GetChildrenContextsByContextResponse()
-        with self.backend.transaction():
-            response.contexts.extend(self._related_contexts([request.context_id], False).get(request.context_id, []))
+        response.contexts.extend(self._related_contexts([request.context_id], False).get(request.context_id, []))
         return response
 
+    @_reads
     def GetParentContextsByContexts(
         self, request: svc.GetParentContextsByContextsRequest
     ) -> svc.GetParentContextsByContextsResponse:
         response = svc.GetParentContextsByContextsResponse()
-        with self.backend.transaction():
-            for child, parents in self._related_contexts(request.context_ids, True).items():
-                response.contexts[child].parent_contexts.extend(parents)
+        for child, parents in self._related_contexts(request.context_ids, True).items():
+            response.contexts[child].parent_contexts.extend(parents)
         return response
 
+    @_reads
     def GetChildrenContextsByContexts(
         self, request: svc.GetChildrenContextsByContextsRequest
     ) -> svc.GetChildrenContextsByContextsResponse:
         response = svc.GetChildrenContextsByContextsResponse()
-        with self.backend.transaction():
-            for parent, children in self._related_contexts(request.context_ids, False).items():
-                response.contexts[parent].children_contexts.extend(children)
+        for parent, children in self._related_contexts(request.context_ids, False).items():
+            response.contexts[parent].children_contexts.extend(children)
         return response
 
     # ---------------------------------------------------------------- lineage
+    @_reads
     def GetLineageGraph(self, request: svc.GetLineageGraphRequest) -> svc.GetLineageGraphResponse:
         from lineage.lineage_queries import lineage_graph
 
         response = svc.GetLineageGraphResponse()
-        with self.backend.transaction():
-            response.subgraph.CopyFrom(lineage_graph(self, request.options))
+        response.subgraph.CopyFrom(lineage_graph(self, request.options))
         return response
 
+    @_reads
     def GetLineageSubgraph(self, request: svc.GetLineageSubgraphRequest) -> svc.GetLineageSubgraphResponse:
         from lineage.lineage_queries import lineage_subgraph
 
         response = svc.GetLineageSubgraphResponse()
-        with self.backend.transaction():
-            response.lineage_subgraph.CopyFrom(
-                lineage_subgraph(self, request.lineage_subgraph_query_options, list(request.read_mask.paths))
-            )
+        response.lineage_subgraph.CopyFrom(
+            lineage_subgraph(self, request.lineage_subgraph_query_options, list(request.read_mask.paths))
+        )
         return response
 
 

@@ -272,7 +272,7 @@ class Lineage:
         if max_hops is not None and max_hops < 0:
             raise errors.InvalidArgumentError(f"max_hops must be >= 0, got {max_hops}")
         backend = self._backend
-        with backend.transaction():
+        with backend.transaction(write=False):
             native = getattr(backend, "traverse", None)
             walk = native if native is not None else (lambda *a, **k: traversal.traverse(backend, *a, **k))
             reach = walk(
@@ -348,7 +348,7 @@ class Lineage:
             NotFoundError: no context has this id.
         """
         backend = self._backend
-        with backend.transaction():
+        with backend.transaction(write=False):
             self._require("context", [context_id])
             execution_ids = [e for e, _ in backend.get_context_links("execution", context_ids=[context_id])]
             events = backend.get_events(execution_ids=execution_ids)
@@ -374,7 +374,7 @@ class Lineage:
             InvalidArgumentError: the artifacts have different types.
         """
         backend = self._backend
-        with backend.transaction():
+        with backend.transaction(write=False):
             self._require("artifact", [artifact_a, artifact_b])
             a, b = (backend.get_nodes("artifact", [i])[0] for i in (artifact_a, artifact_b))
             if a.type_id != b.type_id:
@@ -458,7 +458,7 @@ class Lineage:
         """
         inputs = self._checked_inputs(inputs)
         properties = self._checked_properties(properties)
-        with self._backend.transaction():
+        with self._backend.transaction(write=False):
             type_ = self._execution_type(execution_type)
         return fingerprint(type_.name, type_.version, inputs, properties)
 
@@ -484,7 +484,7 @@ class Lineage:
         inputs = self._checked_inputs(inputs)
         properties = self._checked_properties(properties)
         backend = self._backend
-        with backend.transaction():
+        with backend.transaction(write=False):
             type_ = self._execution_type(execution_type)
             key = fingerprint(type_.name, type_.version, inputs, properties)
             for execution_id in backend.executions_by_fingerprint(key):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, ContextManager, Iterable, Literal, Protocol, Sequence, Union
 
+from lineage import errors
 from lineage.proto import metadata_store_pb2 as pb
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ __all__ = [
     "NodeType",
     "ListQuery",
     "Backend",
+    "StaleSnapshotError",
 ]
 
 #: The three kinds of node; each has its own type kind and id sequence.
@@ -69,11 +71,29 @@ class ListQuery:
     after: tuple[int, int] | None = None
 
 
-class Backend(Protocol):
-    """Storage primitives shared by every backend."""
+class StaleSnapshotError(errors.AbortedError):
+    """A writing transaction relied on what another writer changed before it committed.
 
-    def transaction(self) -> ContextManager[None]:
-        """Opens an all-or-nothing unit of work; nested calls join the outer one."""
+    A backend that answers from what its thread read before, and checks at
+    commit that nothing changed since, raises it from ``transaction()``.
+    Nothing was written; running the unit of work again at once is safe, and
+    the backend then reads afresh.
+    """
+
+
+class Backend(Protocol):
+    """Storage primitives shared by every backend.
+
+    Protos a backend returns may be shared with its memory: callers copy one
+    before changing it.
+    """
+
+    def transaction(self, write: bool = True) -> ContextManager[None]:
+        """Opens an all-or-nothing unit of work; nested calls join the outer one.
+
+        ``write=False`` promises that the unit of work only reads, so a
+        backend may skip locks it takes for writers.
+        """
 
     def close(self) -> None:
         """Releases connections and files."""

@@ -67,7 +67,14 @@ class MemoryBackend:
 
     # -- transactions -------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, write: bool = True) -> Iterator[None]:
+        """Opens an all-or-nothing unit of work; nested calls join the outer one.
+
+        Args:
+            write: Accepted for the Backend protocol; readers and writers take
+                the same lock here.
+        """
+        del write
         with self._lock:
             outermost = self._depth == 0
             if outermost:

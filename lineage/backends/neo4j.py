@@ -21,40 +21,55 @@ Graph model (labels, relationship types and keys are shared with
 * ``(:Type {id, kind, name, version_key, external_id, proto})`` with
   ``(:Type)-[:DERIVES_FROM {pos}]->(:Type)`` for parent types.
 * ``(:Sequence {name, next})`` counters hand out ids: one per node kind, one
-  shared by all types (as MLMD numbers them), one for event order. The first
-  write of a transaction reads all counters under a write lock held until it
-  ends, hands ids out from memory and writes the counters back at commit, so
-  ids are gap-free 1, 2, 3... and concurrent writers queue on the counters.
+  shared by all types (as MLMD numbers them), one for event order; and
+  ``version``, which every writing transaction advances by one. Ids are
+  handed out from memory and the counters written back at commit, so ids are
+  gap-free 1, 2, 3... as in MLMD.
 * ``(:Fingerprint {key, execution_id})`` index the cache fingerprints.
 
-Every method runs inside ``transaction()``: one unit of work per outermost
-call on a thread, with its own session. Reads before the first write run as
-auto-commit statements; the first write opens the Neo4j transaction (on a
-thread whose last transaction wrote, the first read does, taking the counter
-lock and reading ahead what that transaction created along). Inserted
-nodes, events, links and fingerprints are buffered and sent at commit in one
-statement (several for very large writes), or earlier when a query must see
-them (a filtered listing, a traversal, a fingerprint look-up); reads in the
-same transaction merge the buffer in. Nodes, types, links and look-ups
-already read are served from memory for the rest of the transaction. Large
-reads come back as collected lists in a single record, which the driver
-decodes far faster than one record per row.
+Transactions. Every method runs inside ``transaction()``: one unit of work per
+outermost call on a thread. Every writer, in every client, takes the write
+lock of the ``version`` node before it acts on what it read and holds it to
+its end, so writers queue in one place and cannot deadlock. A thread keeps
+what its writing transactions read and wrote, as it stood at the version they
+committed (its snapshot). While no other writer commits, the next writing
+transaction answers its reads from the snapshot (or with auto-commit reads),
+buffers its writes, and commits in one auto-commit statement that takes the
+lock, checks the version is still the snapshot's, and only then writes: a
+pipeline step costs one round trip. If another writer committed meanwhile,
+nothing is written, the transaction ends with ``StaleSnapshotError`` and the
+caller runs it again, this time locked: its first statement takes the lock,
+so what it reads is current and its commit cannot conflict. A transaction
+opened with ``write=False`` only reads, with auto-commit statements, and
+touches neither the lock nor the snapshot.
+
+Inserted and updated nodes, events, links and fingerprints are buffered and
+sent at commit (in several statements for very large writes), or earlier when
+a query must see them (a filtered listing, a traversal, a fingerprint
+look-up); reads in the same transaction merge the buffer in. Large reads come
+back as collected lists in a single record, which the driver decodes far
+faster than one record per row.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import functools
+import itertools
 import threading
 import urllib.parse
+import uuid
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
 
 from lineage import errors, traversal
-from lineage.backends.base import NODE_CLASSES, ORDER_FIELDS, TYPE_CLASSES, Kind, ListQuery, Node, NodeType
+from lineage.backends.base import (
+    NODE_CLASSES, ORDER_FIELDS, TYPE_CLASSES, Kind, ListQuery, Node, NodeType, StaleSnapshotError,
+)
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import cypher_compiler as cc
 from lineage.traversal import BOTH, DOWNSTREAM, INPUT_EVENT_TYPES, OUTPUT_EVENT_TYPES, UPSTREAM, Reach
@@ -65,12 +80,16 @@ _T = TypeVar("_T")
 
 _LABEL = cc.LABELS
 _LINK_RELS = {"artifact": cc.ATTRIBUTION_REL, "execution": cc.ASSOCIATION_REL}
+#: The relationship from a node of each kind to the contexts it belongs to (a parent, for a context).
+_SOURCE_RELS = {**_LINK_RELS, "context": cc.PARENT_REL}
 _STRING_FIELDS = frozenset({"type", "name", "uri", "external_id"})
 _OUTPUT_TYPES = sorted(OUTPUT_EVENT_TYPES)
 # Rows collected into two lists: one Bolt record, which the driver decodes several
 # times faster than one record per node. collect() keeps the order of its input rows.
 _COLLECT_NODES = "RETURN collect(n.id), collect(n.proto)"
 _VALUE_KINDS = ("int_value", "double_value", "string_value", "bool_value")
+#: The sequence every writing transaction advances: the store's version.
+_VERSION = "version"
 
 
 def _schema_statements() -> dict[str, str]:
@@ -149,17 +168,24 @@ def _translate(e: BaseException, where: str) -> errors.StatusError:
 _DRIVER_ERRORS = (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError)
 
 
-def _transactional(method: Callable[..., _T]) -> Callable[..., _T]:
-    """Runs a backend method inside ``transaction()`` (joining an open one)."""
+def _unit_of_work(write: bool) -> Callable[[Callable[..., _T]], Callable[..., _T]]:
+    """Runs a backend method inside ``transaction(write=...)``, joining an open one."""
 
-    @functools.wraps(method)
-    def wrapper(self: "Neo4jBackend", *args: Any, **kwargs: Any) -> _T:
-        if self._local.depth:
-            return method(self, *args, **kwargs)
-        with self.transaction():
-            return method(self, *args, **kwargs)
+    def decorate(method: Callable[..., _T]) -> Callable[..., _T]:
+        @functools.wraps(method)
+        def wrapper(self: "Neo4jBackend", *args: Any, **kwargs: Any) -> _T:
+            if self._local.depth:
+                return method(self, *args, **kwargs)
+            with self.transaction(write=write):
+                return method(self, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+_reading = _unit_of_work(write=False)
+_writing = _unit_of_work(write=True)
 
 
 # -- value conversion -----------------------------------------------------------------
@@ -167,13 +193,7 @@ def _transactional(method: Callable[..., _T]) -> Callable[..., _T]:
 
 def _node_properties(kind: Kind, node: Node) -> dict[str, Any]:
     """Returns the graph node's properties for a complete node proto."""
-    if node.HasField("id"):
-        stored = NODE_CLASSES[kind]()
-        stored.CopyFrom(node)
-        stored.ClearField("id")
-    else:
-        stored = node
-    props: dict[str, Any] = {"proto": stored.SerializeToString(deterministic=True)}
+    props: dict[str, Any] = {"proto": _without_id(node)}
     if node.HasField("id"):
         props["id"] = node.id
     if node.HasField("type_id"):
@@ -196,7 +216,7 @@ def _node_properties(kind: Kind, node: Node) -> dict[str, Any]:
             which = value.WhichOneof("value")
             if which not in _VALUE_KINDS:
                 continue
-            key = cc.property_key(name, which, is_custom)
+            key = _property_key(name, which, is_custom)
             stored_value = getattr(value, which)
             props[key] = stored_value
             if which == "string_value":
@@ -204,6 +224,22 @@ def _node_properties(kind: Kind, node: Node) -> dict[str, Any]:
                 if ordered != stored_value:
                     props[cc.order_key(key)] = ordered
     return props
+
+
+# Every node writes its property keys, and a store has few distinct ones.
+_property_key = functools.lru_cache(maxsize=4096)(cc.property_key)
+
+
+def _without_id(node: Node) -> bytes:
+    """The node's serialized proto without its id (which lives in the ``id`` property)."""
+    if not node.HasField("id"):
+        return node.SerializeToString(deterministic=True)
+    node_id = node.id
+    node.ClearField("id")
+    try:
+        return node.SerializeToString(deterministic=True)
+    finally:
+        node.id = node_id
 
 
 def _parse_node(kind: Kind, node_id: int, data: bytes | None) -> Node:
@@ -244,17 +280,35 @@ def _type_properties(kind: Kind, type_: NodeType) -> dict[str, Any]:
 
 # -- the backend ----------------------------------------------------------------------
 
-#: The id counters. The first write of a transaction locks all of them at once, in one
-#: statement, so writers queue in one place and never deadlock on them.
-_SEQUENCES = ("artifact", "context", "event", "execution", "type")
+#: The sequence nodes: an id counter per node kind, one shared by all types (as MLMD
+#: numbers them), one for event order, and the store's version, which every writing
+#: transaction advances by one.
+_SEQUENCES = ("artifact", "context", "event", "execution", "type", _VERSION)
+_COUNTERS = tuple(name for name in _SEQUENCES if name != _VERSION)
 
-# Setting a property write-locks the counter node before its value is read, so the value
-# returned is one no other writer can hand out until this transaction ends. (A no-op
-# "SET s.next = s.next" locks too, but may return the value read before the lock.)
-# Setting and removing it leaves nothing to write at commit.
-_LOCK_SEQUENCES = (
+# Every writing transaction of every client takes the version node's write lock before
+# it acts on anything it read, and holds it to its end: writers queue in one place and
+# never deadlock on each other, and a writer holding it reads every counter as the last
+# writer left it. Setting a property takes the lock before the value is read (a no-op
+# "SET v.next = v.next" may return the value read before the lock); setting and
+# removing it leaves nothing to write at commit.
+_TAKE_LOCK = (
+    "MERGE (v:Sequence {name: $version_name}) ON CREATE SET v.next = 1 "
+    "SET v.locked = true REMOVE v.locked WITH v "
     "UNWIND $seqs AS name MERGE (s:Sequence {name: name}) ON CREATE SET s.next = 1 "
-    "SET s.locked = true REMOVE s.locked WITH collect([name, s.next]) AS counters "
+    "WITH collect([name, s.next]) AS counters "
+)
+
+# The single statement that commits an optimistic transaction: it takes the lock, and
+# writes only when the version is still the one the transaction's snapshot was taken
+# at, i.e. when no other writer committed since. The writes run in a subquery that
+# every part chains into grouped by ``ok``, so a failed check leaves no row to write
+# with. Parts never lose all their rows: every row matches nodes that exist.
+_GUARDED_COMMIT = (
+    "MATCH (v:Sequence {{name: $version_name}}) SET v.locked = true REMOVE v.locked "
+    "WITH v, v.next = $expected AS ok "
+    "CALL (v, ok) {{ WITH v, ok WHERE ok SET v.commit = $token WITH ok {parts} }} "
+    "RETURN ok"
 )
 
 #: Rows a transaction buffers before sending them early, and the most rows one flush
@@ -267,9 +321,8 @@ _HOT_TYPES = 256
 #: Newest contexts of a node fetched along with it in a writing transaction.
 _PREFETCH_CONTEXTS = 8
 
-#: A transaction that created at most this many artifacts has them read ahead, with
-#: their contexts, by the next writing transaction of its thread.
-_READ_AHEAD = 8
+#: The most nodes, link sets, names and types a thread's snapshot keeps; the oldest go first.
+_SNAPSHOT_LIMIT = 4096
 
 #: Context link relationships: source label and kind.
 _LINK_SOURCES = {
@@ -279,56 +332,119 @@ _LINK_SOURCES = {
 }
 
 
-class _ThreadState(threading.local):
-    """The open transaction of one thread: its session, what it read, what it will write.
+@dataclasses.dataclass
+class _Snapshot:
+    """What one thread knows of the store exactly as it stood at one version.
 
-    Until the first write, reads run as auto-commit statements on the session
-    (one round trip each, no BEGIN); the first write opens the Neo4j
-    transaction, which every later statement joins. Writes are buffered:
-    inserted nodes, events, links and fingerprints wait in ``new_*`` and go
-    to the server in a few statements at commit, or before a query that must
-    see them. Reads in the same transaction merge the buffer in, so the
-    buffer is invisible to the caller.
+    Built from what the thread's transactions read under the lock or had
+    confirmed at commit, and what they wrote. Any other writer's commit makes
+    it stale, which the next commit that relies on it detects.
+
+    Attributes:
+        version: The store version it describes.
+        counters: The next id of every counter.
+        nodes: Nodes by (kind, id).
+        types: Types by id, with their kind.
+        links: Complete sets of context ids linked to a node, by (relationship, node id).
+        names: (kind, type id, name) -> the id of the node with that name, or None.
+    """
+
+    version: int
+    counters: dict[str, int]
+    nodes: dict[tuple[str, int], Node] = dataclasses.field(default_factory=dict)
+    types: dict[int, tuple[str, NodeType]] = dataclasses.field(default_factory=dict)
+    links: dict[tuple[str, int], frozenset[int]] = dataclasses.field(default_factory=dict)
+    names: dict[tuple[str, int, str], int | None] = dataclasses.field(default_factory=dict)
+
+    def advance(self, version: int, counters: dict[str, int], state: "_ThreadState") -> None:
+        """Moves to ``version``, which a transaction that knew ``state`` committed."""
+        self.version = version
+        self.counters = dict(counters)
+        _update(self.nodes, state.nodes)
+        _update(self.types, state.types)
+        _update(self.links, {key: frozenset(ids) for key, ids in state.links.items()})
+        _update(self.names, state.names)
+
+
+def _update(known: dict[Any, Any], new: dict[Any, Any]) -> None:
+    """Updates ``known`` with ``new`` (newest last), then drops its oldest beyond ``_SNAPSHOT_LIMIT``."""
+    for key, value in new.items():
+        known.pop(key, None)
+        known[key] = value
+    excess = len(known) - _SNAPSHOT_LIMIT
+    if excess > 0:
+        for key in list(itertools.islice(known, excess)):
+            del known[key]
+
+
+class _ThreadState(threading.local):
+    """One thread's open transaction (what it read, what it will write) and its snapshot.
+
+    A writing transaction runs one of two ways:
+
+    * Optimistic, when the thread holds a snapshot and no other writer committed
+      lately: answers come from the snapshot or, failing that, from auto-commit
+      reads; writes wait in the buffer; the commit is one auto-commit statement
+      that writes only if the store is still at the snapshot's version. A
+      transaction that relied on the snapshot but wrote nothing, or failed,
+      confirms the version with one read. A stale snapshot ends the
+      transaction with ``StaleSnapshotError``; nothing was written, and the
+      thread's next transaction runs the other way.
+    * Locked: its first statement takes the store's write lock, which it holds
+      to the end; every read sees the latest state and the commit cannot fail
+      on a conflict.
+
+    A reading transaction (``write=False``) runs auto-commit reads and touches
+    no snapshot or lock; should it write after all, the write takes the lock.
     """
 
     def __init__(self) -> None:
         self.depth = 0
         self.session: neo4j.Session | None = None
         self.tx: neo4j.Transaction | None = None
-        # Whether this thread's last transaction handed out ids: if so, the next one
-        # probably will too, and its first read takes the counter lock along.
-        self.writer = False
-        # Artifacts this thread's last transaction created, when few: a pipeline's next
-        # step reads them (and their contexts) as its inputs.
-        self.recent: list[int] = []
-        self.reset()
+        # The store as this thread last knew it, and whether its next writing
+        # transaction may rely on it.
+        self.snapshot: _Snapshot | None = None
+        self.optimistic = True
+        # The version this thread's last commit made.
+        self.last_version: int | None = None
+        self.reset(write=True)
 
-    def reset(self) -> None:
-        # Nodes and types read or written in this transaction, by id.
+    def reset(self, write: bool) -> None:
+        self.write = write
+        # The snapshot this transaction relies on (None: locked or reading), and whether
+        # an answer came from it.
+        self.base: _Snapshot | None = None
+        self.used_base = False
+        # The version under this transaction's lock (None until it holds the lock), and
+        # whether it read from the server before taking it.
+        self.version: int | None = None
+        self.read_unlocked = False
+        # Counter values handed out from (None until known), and the values last sent.
+        self.counters: dict[str, int] | None = None
+        self.flushed_counters: dict[str, int] = {}
+        # Whether this transaction sent writes already.
+        self.flushed = False
+        # What this transaction read or wrote: nodes and types by id, complete link sets,
+        # names looked up, find_nodes answers (stored part only).
         self.nodes: dict[tuple[str, int], Node] = {}
         self.raw_nodes: dict[tuple[str, int], bytes] = {}
         self.types: dict[int, tuple[str, NodeType]] = {}
-        # Counter values under this transaction's lock (None until the first write),
-        # and the values last written back.
-        self.counters: dict[str, int] | None = None
-        self.flushed_counters: dict[str, int] = {}
-        self.allocated = False
-        self.created_artifacts: list[int] = []
+        self.links: dict[tuple[str, int], set[int]] = {}
+        self.names: dict[tuple[str, int, str], int | None] = {}
+        self.found: dict[tuple[Any, ...], list[Node]] = {}
         # The write buffer.
         self.new_nodes: dict[str, dict[int, dict[str, Any]]] = {kind: {} for kind in NODE_CLASSES}
+        self.changed_nodes: dict[str, dict[int, dict[str, Any]]] = {kind: {} for kind in NODE_CLASSES}
         self.new_events: list[tuple[bool, dict[str, Any]]] = []
         self.new_links: dict[str, dict[tuple[int, int], None]] = {rel: {} for rel in _LINK_SOURCES}
         self.fingerprints: dict[int, list[str]] = {}
         self.buffered = 0
-        # Stored (not buffered) answers read earlier in this transaction: context ids
-        # linked to a node, and find_nodes results.
-        self.stored_links: dict[tuple[str, int], set[int]] = {}
-        self.found: dict[tuple[Any, ...], list[Node]] = {}
 
-    def forget_stored(self) -> None:
-        """Drops remembered stored answers once this transaction has changed what is stored."""
-        self.stored_links.clear()
-        self.found.clear()
+    @property
+    def pending(self) -> bool:
+        """Whether the buffer holds writes, or counters moved since they were last sent."""
+        return bool(self.buffered or (self.counters is not None and self.counters != self.flushed_counters))
 
 
 class Neo4jBackend:
@@ -350,13 +466,19 @@ class Neo4jBackend:
 
     # -- transactions -------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, write: bool = True) -> Iterator[None]:
         """Opens one unit of work, or joins the one this thread has open.
 
         The outermost call sends the buffered writes and commits when its
         block ends, and rolls back (nothing written) when it raises.
 
+        Args:
+            write: False promises that the unit of work only reads: it then
+                takes no lock and relies on no snapshot.
+
         Raises:
+            StaleSnapshotError: An optimistic transaction met another writer's
+                commit; nothing was written and running it again is safe.
             UnavailableError: Neo4j cannot be reached.
             AbortedError: The commit failed because of a concurrent transaction.
             AlreadyExistsError: A buffered write broke a uniqueness constraint.
@@ -369,41 +491,159 @@ class Neo4jBackend:
             finally:
                 state.depth -= 1
             return
+        state.reset(write)
         state.session, state.tx, state.depth = self._session(), None, 1
-        state.reset()
+        if write and state.optimistic and state.snapshot is not None:
+            state.base = state.snapshot
+            state.counters = dict(state.base.counters)
+            state.flushed_counters = dict(state.counters)
         try:
-            yield
-            self._flush()
-        except BaseException:
+            try:
+                yield
+            except BaseException as e:
+                self._abandon(e)
+                raise
+            try:
+                self._commit()
+            except BaseException:
+                state.snapshot = None
+                raise
+        finally:
             session, tx = state.session, state.tx
-            self._end()
+            state.session, state.tx, state.depth = None, None, 0
+            state.reset(write=True)
             if tx is not None:
                 with contextlib.suppress(*_DRIVER_ERRORS):
                     tx.close()
-            with contextlib.suppress(*_DRIVER_ERRORS):
-                session.close()
-            raise
-        session, tx = state.session, state.tx
-        self._end()
-        try:
-            if tx is not None:
-                tx.commit()
-        except _DRIVER_ERRORS as e:
-            raise _translate(e, f"commit on {self._uri}") from e
-        finally:
             with contextlib.suppress(*_DRIVER_ERRORS):
                 session.close()
 
     def _session(self) -> neo4j.Session:
         return self._driver.session(database=self._database)
 
-    def _end(self) -> None:
+    def _commit(self) -> None:
+        """Sends what the buffer holds and commits; then keeps what this transaction knows."""
         state = self._local
-        state.writer = state.allocated
-        created = state.created_artifacts
-        state.recent = created if state.allocated and len(created) <= _READ_AHEAD else []
-        state.session, state.tx, state.depth = None, None, 0
-        state.reset()
+        if state.tx is None and state.pending:
+            if state.base is None:
+                self._lock()
+            else:
+                statement = self._guarded_statement()
+                if statement is not None:
+                    self._commit_optimistic(*statement)
+                    self._remember(state.base.version + 1)
+                    return
+                self._confirm_base()
+        if state.tx is not None:
+            self._flush(final=True)
+            try:
+                state.tx.commit()
+            except _DRIVER_ERRORS as e:
+                state.snapshot = None
+                raise _translate(e, f"commit on {self._uri}") from e
+            self._remember(state.version + 1 if state.flushed else state.version)
+        elif state.base is not None and state.used_base:
+            # Relied on the snapshot and wrote nothing: valid only if nothing changed since.
+            self._confirm_version()
+            self._remember(state.base.version)
+
+    def _commit_optimistic(self, text: str, params: dict[str, Any]) -> None:
+        """Runs the one guarded statement of an optimistic commit, as an auto-commit statement."""
+        state = self._local
+        base = state.base
+        token = uuid.uuid4().hex
+        params = {**params, "version_name": _VERSION, "expected": base.version, "token": token}
+        for attempt in range(2):
+            try:
+                rows = self._send(text, params)
+                # No row: the version node is gone (the database was emptied), so the snapshot is stale.
+                ok = bool(rows and rows[0][0])
+                break
+            except _DRIVER_ERRORS as e:
+                if attempt or not _reconnectable(e):
+                    state.snapshot = None
+                    raise _translate(e, f"commit on {self._uri}") from e
+                # The connection broke: the statement may or may not have run. The version
+                # tells which; only a statement that certainly did not run is sent again.
+                self._reopen_session()
+                version, last_token = self._version_and_token()
+                if (version, last_token) == (base.version + 1, token):
+                    ok = True
+                    break
+                if version == base.version + 1:
+                    ok = False  # another writer took this version: this statement did not run
+                    break
+                if version != base.version:
+                    state.snapshot = None
+                    raise errors.UnavailableError(
+                        f"commit on {self._uri}: the connection to Neo4j broke during commit and other "
+                        f"writers have committed since; the outcome is unknown: {e}") from e
+        self._clear_buffer()
+        if not ok:
+            self._stale("commit")
+
+    def _version_and_token(self) -> tuple[int | None, str | None]:
+        """The store's version and the token of the commit that made it, read on their own."""
+        try:
+            rows = self._send("MATCH (v:Sequence {name: $version_name}) RETURN v.next, v.commit",
+                              {"version_name": _VERSION})
+        except _DRIVER_ERRORS as e:
+            self._local.snapshot = None
+            raise _translate(e, f"read the store version on {self._uri}") from e
+        return (rows[0][0], rows[0][1]) if rows else (None, None)
+
+    def _confirm_version(self) -> None:
+        """Checks with one read that the store is still at the version of the snapshot relied on."""
+        if self._version_and_token()[0] != self._local.base.version:
+            self._stale("read")
+
+    def _stale(self, where: str) -> None:
+        state = self._local
+        state.snapshot = None
+        raise StaleSnapshotError(
+            f"{where} on {self._uri}: another writer committed since this thread's snapshot of "
+            f"version {state.base.version}; nothing was written, run the call again")
+
+    def _abandon(self, error: BaseException) -> None:
+        """Cleans up after a failed transaction; a failure the snapshot may explain becomes stale.
+
+        A store error raised while answers came from the snapshot may come from a
+        stale snapshot: one read tells, and then the caller sees
+        ``StaleSnapshotError`` (from the original error) instead.
+        """
+        state = self._local
+        if state.tx is not None:
+            with contextlib.suppress(*_DRIVER_ERRORS):
+                state.tx.close()
+            state.tx = None
+        from_store = (isinstance(error, errors.StatusError) and not isinstance(error, StaleSnapshotError)
+                      and not isinstance(error.__cause__, _DRIVER_ERRORS))
+        if not from_store:
+            # Failed in the driver, on the server or outside the store: start afresh.
+            state.snapshot = None
+            return
+        if state.base is not None and state.used_base and state.version is None:
+            # (Under the lock, which a confirmed snapshot then held, the answers were current.)
+            try:
+                self._confirm_version()
+            except StaleSnapshotError as stale:
+                raise stale from error
+
+    def _remember(self, version: int) -> None:
+        """After a commit at ``version``: keeps what this transaction knows as the thread's snapshot."""
+        state = self._local
+        if state.base is None:
+            # A locked transaction tells whether another writer committed since this thread
+            # last did; if none did, its next writing transaction may rely on the snapshot.
+            state.optimistic = state.last_version is None or state.version == state.last_version
+        state.last_version = version
+        if state.base is None and state.read_unlocked:
+            state.snapshot = None  # some of what it read was not read under the lock
+            return
+        counters = state.counters if state.counters is not None else {}
+        snapshot = state.base if state.base is not None else _Snapshot(version, counters)
+        snapshot.advance(version, counters, state)
+        state.snapshot = snapshot
 
     def _reopen_session(self) -> None:
         # A pooled connection may have died with a server restart; the driver drops it when
@@ -413,35 +653,43 @@ class Neo4jBackend:
             state.session.close()
         state.session = self._session()
 
-    def _read(self, query: str, **params: Any) -> list[list[Any]]:
-        """Runs a read: in the open transaction, or on its own before the first write."""
-        state = self._local
-        if state.session is None:
-            raise errors.InternalError("Neo4jBackend statement outside a transaction")
-        if state.tx is not None:
-            return self._run_in_tx(query, params)
-        # Neo4j reads at read-committed isolation either way, so an auto-commit read sees
-        # what a read inside the transaction would, and saves the BEGIN round trip.
-        for attempt in range(2):
-            try:
-                return state.session.run(query, params).values()
-            except _DRIVER_ERRORS as e:
-                if attempt or not _reconnectable(e):
-                    raise _translate(e, _where(query, self._uri)) from e
-                self._reopen_session()
-        raise AssertionError("unreachable")
+    def _lock(self, subquery: str | None = None, **params: Any) -> list[Any]:
+        """Opens the transaction with the store's write lock; returns the subquery's rows, if any.
 
-    def _write(self, query: str, **params: Any) -> list[list[Any]]:
-        """Runs a statement in this thread's transaction, opening it first if needed."""
+        Reads the version and the counters under the lock, in the same
+        statement as ``subquery`` (a ``COLLECT`` subquery) when one is given.
+        """
         state = self._local
-        if state.session is None:
-            raise errors.InternalError("Neo4jBackend statement outside a transaction")
-        if state.tx is not None:
-            return self._run_in_tx(query, params)
+        text = _TAKE_LOCK + "RETURN counters"
+        if subquery is not None:
+            text += f", COLLECT {{ {subquery} }}"
+        [row] = self._begin_with(text, {**params, "seqs": list(_SEQUENCES), "version_name": _VERSION})
+        counters = dict(row[0])
+        state.version = counters.pop(_VERSION)
+        state.counters = counters
+        state.flushed_counters = dict(counters)
+        return row[1] if subquery is not None else []
+
+    def _confirm_base(self) -> None:
+        """Takes the lock in an optimistic transaction, if the store is still at its snapshot's version.
+
+        Used when the transaction must send statements before its commit.
+        """
+        state = self._local
+        rows = self._begin_with(
+            "MATCH (v:Sequence {name: $version_name}) SET v.locked = true REMOVE v.locked RETURN v.next",
+            {"version_name": _VERSION})
+        if not rows or rows[0][0] != state.base.version:
+            self._stale("lock")
+        state.version = state.base.version
+
+    def _begin_with(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
+        """Opens this thread's Neo4j transaction with ``query`` as its first statement."""
+        state = self._local
         for attempt in range(2):
             try:
                 state.tx = _begin(state.session)
-                return state.tx.run(query, params).values()
+                return self._send(query, params)
             except _DRIVER_ERRORS as e:
                 tx, state.tx = state.tx, None
                 if tx is not None:
@@ -454,9 +702,64 @@ class Neo4jBackend:
                 self._reopen_session()
         raise AssertionError("unreachable")
 
+    def _locked(self) -> None:
+        """Makes sure this transaction holds the lock (and a Neo4j transaction)."""
+        state = self._local
+        if state.tx is not None:
+            return
+        if state.base is not None:
+            self._confirm_base()
+        else:
+            self._lock()
+
+    def _read(self, query: str, **params: Any) -> list[list[Any]]:
+        """Runs a read: in the open transaction, under the lock, or on its own."""
+        state = self._local
+        if state.session is None:
+            raise errors.InternalError("Neo4jBackend statement outside a transaction")
+        if state.tx is None and state.write and state.base is None:
+            self._lock()
+        if state.tx is not None:
+            return self._run_in_tx(query, params)
+        # Neo4j reads at read-committed isolation either way, so an auto-commit read sees
+        # what a read inside the transaction would, and saves the BEGIN round trip.
+        if state.base is None:
+            state.read_unlocked = True
+        for attempt in range(2):
+            try:
+                return self._send(query, params)
+            except _DRIVER_ERRORS as e:
+                if attempt or not _reconnectable(e):
+                    raise _translate(e, _where(query, self._uri)) from e
+                self._reopen_session()
+        raise AssertionError("unreachable")
+
+    def _collect(self, subquery: str, **params: Any) -> list[Any]:
+        """Returns the rows of ``COLLECT { subquery }``; a locked transaction's first read takes the lock along."""
+        state = self._local
+        if state.tx is None and state.write and state.base is None:
+            return self._lock(subquery, **params)
+        [[rows]] = self._read(f"RETURN COLLECT {{ {subquery} }}", **params)
+        return rows
+
+    def _write(self, query: str, **params: Any) -> list[list[Any]]:
+        """Runs a statement that writes now, in this thread's transaction under the lock."""
+        state = self._local
+        if state.session is None:
+            raise errors.InternalError("Neo4jBackend statement outside a transaction")
+        self._locked()
+        state.flushed = True
+        return self._run_in_tx(query, params)
+
+    def _send(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
+        """Sends one statement: in this thread's Neo4j transaction, or on its own (auto-commit)."""
+        state = self._local
+        runner = state.tx if state.tx is not None else state.session
+        return runner.run(query, params).values()
+
     def _run_in_tx(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         try:
-            return self._local.tx.run(query, params).values()
+            return self._send(query, params)
         except _DRIVER_ERRORS as e:
             raise _translate(e, _where(query, self._uri)) from e
 
@@ -495,44 +798,26 @@ class Neo4jBackend:
     def _allocate(self, sequence: str, count: int) -> int:
         """Hands out ``count`` consecutive ids of a counter; returns the first.
 
-        The counters are read once per transaction, under a write lock held
-        until it ends, and written back with the buffered rows.
+        The counters come from the snapshot an optimistic transaction relies on,
+        or are read under the lock; either way they go back to the store with
+        the buffered rows.
         """
         state = self._local
         if state.counters is None:
-            [[pairs]] = self._write(_LOCK_SEQUENCES + "RETURN counters", seqs=list(_SEQUENCES))
-            self._locked(pairs)
-        state.allocated = True
+            self._lock() if state.tx is None else self._read_counters()
+        elif state.base is not None:
+            state.used_base = True
         first = state.counters[sequence]
         state.counters[sequence] = first + count
         return first
 
-    def _locked(self, pairs: list[list[Any]]) -> None:
+    def _read_counters(self) -> None:
+        # A transaction that took the lock to write now, without reading the counters.
         state = self._local
-        state.counters = {name: value for name, value in pairs}
+        [[pairs]] = self._run_in_tx("MATCH (s:Sequence) WHERE s.name IN $seqs RETURN collect([s.name, s.next])",
+                                    {"seqs": list(_COUNTERS)})
+        state.counters = dict(pairs)
         state.flushed_counters = dict(state.counters)
-
-    def _collect(self, subquery: str, **params: Any) -> list[Any]:
-        """Returns the rows of ``COLLECT { subquery }``, taking the counter lock along if due.
-
-        A thread that handed out ids in its last transaction will most likely
-        do so again: its first read then opens the transaction and locks the
-        counters in the same statement, instead of a statement of their own
-        at the first insert. A guess that proves wrong costs only holding the
-        lock until this transaction ends; nothing is written.
-        """
-        state = self._local
-        if state.counters is None and state.writer:
-            # The artifacts the last transaction created come along too (see _ThreadState).
-            [[pairs, rows, recent]] = self._write(
-                _LOCK_SEQUENCES + f"RETURN counters, COLLECT {{ {subquery} }}, "
-                f"COLLECT {{ {_with_contexts('artifact', 'recent')} }}",
-                **{**params, "seqs": list(_SEQUENCES), "recent": state.recent, "few": _PREFETCH_CONTEXTS})
-            self._locked(pairs)
-            self._remember_with_contexts("artifact", recent)
-            return rows
-        [[rows]] = self._read(f"RETURN COLLECT {{ {subquery} }}", **params)
-        return rows
 
     def _buffered(self, rows: int) -> None:
         state = self._local
@@ -540,14 +825,31 @@ class Neo4jBackend:
         if state.buffered >= _FLUSH_ROWS:
             self._flush()
 
-    def _flush(self) -> None:
-        """Sends the buffered writes and counter values, in as few statements as fit."""
+    def _parts(self, final: bool) -> list[tuple[str, list[Any]]]:
+        """The buffered writes as ``(clause over $rows, rows)``, in the order they must run.
+
+        Counters come first, so a guarded commit that chains parts cannot lose
+        them; fingerprints come last, as the one part that may end without rows.
+        With ``final`` the version advances too, when this transaction wrote.
+        """
         state = self._local
         parts: list[tuple[str, list[Any]]] = []
+        counters = []
+        if state.counters is not None:
+            counters = [[name, value] for name, value in state.counters.items()
+                        if value != state.flushed_counters.get(name)]
+        if final and (state.buffered or counters or state.flushed):
+            counters.append([_VERSION, self._version_now() + 1])
+        if counters:
+            parts.append(("UNWIND $rows AS c MATCH (s:Sequence {name: c[0]}) SET s.next = c[1]", counters))
         for kind, label in _LABEL.items():
             if state.new_nodes[kind]:
                 parts.append((f"UNWIND $rows AS r CREATE (n:{label}) SET n = r",
                               list(state.new_nodes[kind].values())))
+        for kind, label in _LABEL.items():
+            if state.changed_nodes[kind]:
+                parts.append((f"UNWIND $rows AS r MATCH (n:{label} {{id: r.id}}) SET n = r",
+                              list(state.changed_nodes[kind].values())))
         for is_input, pattern in ((True, f"(a)-[x:{cc.INPUT_REL}]->(e)"),
                                   (False, f"(e)-[x:{cc.OUTPUT_REL}]->(a)")):
             rows = [props for flag, props in state.new_events if flag is is_input]
@@ -563,30 +865,129 @@ class Neo4jBackend:
                 if rows:
                     parts.append((f"UNWIND $rows AS p MATCH (a:{source} {{id: p[0]}}) "
                                   f"MATCH (b:Context {{id: p[1]}}) {verb} (a)-[:{rel}]->(b)", rows))
-        if state.counters is not None:
-            moved = [[name, value] for name, value in state.counters.items()
-                     if value != state.flushed_counters[name]]
-            if moved:
-                parts.append(("UNWIND $rows AS c MATCH (s:Sequence {name: c[0]}) SET s.next = c[1]", moved))
         if state.fingerprints:
-            parts.append((
-                "UNWIND $rows AS r OPTIONAL MATCH (f:Fingerprint {execution_id: r.id}) DELETE f "
-                "WITH DISTINCT r UNWIND r.keys AS k CREATE (:Fingerprint {key: k, execution_id: r.id})",
-                [{"id": i, "keys": keys} for i, keys in sorted(state.fingerprints.items())]))
-        if not parts:
-            return
-        for text, params in _flush_statements(parts):
-            self._write(text, **params)
-        for pending in state.new_nodes.values():
-            pending.clear()
-        for pending in state.new_links.values():
+            created = state.new_nodes["execution"]
+            fresh = [{"id": i, "keys": keys} for i, keys in sorted(state.fingerprints.items()) if i in created]
+            stored = [{"id": i, "keys": keys} for i, keys in sorted(state.fingerprints.items())
+                      if i not in created]
+            if stored:
+                parts.append(("UNWIND $rows AS r OPTIONAL MATCH (f:Fingerprint {execution_id: r.id}) DELETE f "
+                              "WITH DISTINCT r UNWIND r.keys AS k CREATE (:Fingerprint {key: k, execution_id: r.id})",
+                              stored))
+            if fresh:
+                # A new execution has no fingerprints to replace.
+                parts.append(("UNWIND $rows AS r UNWIND r.keys AS k CREATE (:Fingerprint {key: k, execution_id: r.id})",
+                              fresh))
+        return parts
+
+    def _version_now(self) -> int:
+        state = self._local
+        return state.version if state.version is not None else state.base.version
+
+    def _clear_buffer(self) -> None:
+        state = self._local
+        for pending in (*state.new_nodes.values(), *state.changed_nodes.values(), *state.new_links.values()):
             pending.clear()
         state.new_events.clear()
         state.fingerprints.clear()
         state.buffered = 0
         if state.counters is not None:
             state.flushed_counters = dict(state.counters)
-        state.forget_stored()
+        # Stored answers no longer tell what is stored.
+        state.found.clear()
+
+    def _flush(self, final: bool = False) -> None:
+        """Sends the buffered writes in this transaction (taking the lock first if needed).
+
+        ``final`` also advances the version, when this transaction wrote.
+        """
+        state = self._local
+        if not final and not state.buffered:
+            return
+        if state.tx is None:
+            if not state.pending:
+                return
+            self._locked()
+        parts = self._parts(final)
+        if not parts:
+            return
+        for text, params in _flush_statements(parts):
+            self._run_in_tx(text, {**params})
+        state.flushed = True
+        self._clear_buffer()
+
+    def _guarded_statement(self) -> tuple[str, dict[str, Any]] | None:
+        """The optimistic commit as one guarded statement, or None when it needs several."""
+        parts = self._parts(final=True)
+        if sum(len(rows) for _, rows in parts) > _FLUSH_ROWS:
+            return None
+        params: dict[str, Any] = {}
+        texts = []
+        for index, (clause, rows) in enumerate(parts):
+            name = f"rows{index}"
+            texts.append(clause.replace("$rows", "$" + name))
+            params[name] = rows
+        chained = " ".join(text if index == 0 else f"WITH ok, count(*) AS done{index} {text}"
+                           for index, text in enumerate(texts))
+        return _GUARDED_COMMIT.format(parts=chained), params
+
+    # -- what this transaction knows ----------------------------------------
+    def _known_node(self, kind: str, node_id: int) -> Node | None:
+        """A node from this transaction's memory or the snapshot it relies on, else None."""
+        state = self._local
+        key = (kind, node_id)
+        node = state.nodes.get(key)
+        if node is not None:
+            return node
+        data = state.raw_nodes.pop(key, None)
+        if data is not None:
+            node = state.nodes[key] = _parse_node(kind, node_id, data)
+            return node
+        if state.base is not None:
+            node = state.base.nodes.get(key)
+            if node is not None:
+                state.used_base = True
+                state.nodes[key] = node
+        return node
+
+    def _known_type(self, type_id: int) -> tuple[str, NodeType] | None:
+        state = self._local
+        found = state.types.get(type_id)
+        if found is None and state.base is not None:
+            found = state.base.types.get(type_id)
+            if found is not None:
+                state.used_base = True
+                state.types[type_id] = found
+        return found
+
+    def _known_links(self, rel: str, source: int) -> set[int] | None:
+        """The complete set of contexts ``source`` links to by ``rel``, if known; buffered links included."""
+        state = self._local
+        key = (rel, source)
+        known = state.links.get(key)
+        if known is None and state.base is not None:
+            stored = state.base.links.get(key)
+            if stored is not None:
+                state.used_base = True
+                known = state.links[key] = set(stored)
+        return known
+
+    def _known_name(self, kind: str, type_id: int, name: str) -> tuple[bool, int | None]:
+        """(known, id) of the node of this kind, type and name: known False when not known here."""
+        state = self._local
+        key = (kind, type_id, name)
+        if key in state.names:
+            return True, state.names[key]
+        if state.base is not None and key in state.base.names:
+            state.used_base = True
+            node_id = state.names[key] = state.base.names[key]
+            return True, node_id
+        return False, None
+
+    def _named(self, kind: str, node: Node, node_id: int | None) -> None:
+        """Records that ``node`` (by id, None for no node) holds its (type, name), if named."""
+        if node.HasField("name") and node.name and node.HasField("type_id"):
+            self._local.names[(kind, node.type_id, node.name)] = node_id
 
     # -- types --------------------------------------------------------------
     def _touch_types(self, type_ids: Iterable[int]) -> None:
@@ -598,46 +999,46 @@ class Neo4jBackend:
             while len(hot) > _HOT_TYPES:
                 hot.popitem(last=False)
 
-    @_transactional
+    @_writing
     def insert_type(self, kind: Kind, type_: NodeType) -> int:
         type_.id = self._allocate("type", 1)
         self._write("CREATE (t:Type) SET t = $props", props=_type_properties(kind, type_))
         self._local.types[type_.id] = (kind, type_)
         return type_.id
 
-    @_transactional
+    @_writing
     def update_type(self, kind: Kind, type_: NodeType) -> None:
         self._write("MATCH (t:Type {id: $id, kind: $kind}) SET t = $props",
                     id=type_.id, kind=kind, props=_type_properties(kind, type_))
         self._local.types[type_.id] = (kind, type_)
 
-    @_transactional
+    @_reading
     def get_types(self, kind: Kind, ids: Iterable[int] | None = None) -> list[NodeType]:
-        cache = self._local.types
+        state = self._local
         if ids is None:
             rows = self._read("MATCH (t:Type {kind: $kind}) RETURN t.id, t.proto ORDER BY t.id", kind=kind)
             found = [_parse_type(kind, i, data) for i, data in rows]
             for type_ in found:
-                cache[type_.id] = (kind, type_)
+                state.types[type_.id] = (kind, type_)
             return found
         wanted = sorted(set(ids))
-        missing = [i for i in wanted if i not in cache]
+        missing = [i for i in wanted if self._known_type(i) is None]
         if missing:
             # Types are few and read by almost every call: fetching the recently used ones
             # with the missing ones saves the next look-ups in this transaction a round trip.
             with self._hot_lock:
-                hot = [i for i in self._hot_types if i not in cache]
+                hot = [i for i in self._hot_types if self._known_type(i) is None]
             rows = self._collect(
                 "UNWIND $ids AS i MATCH (t:Type {id: i}) RETURN [t.id, t.kind, t.proto]",
                 ids=sorted(set(missing).union(hot)),
             )
             for type_id, type_kind, data in rows:
-                cache[type_id] = (type_kind, _parse_type(type_kind, type_id, data))
-        found = [cache[i][1] for i in wanted if i in cache and cache[i][0] == kind]
+                state.types[type_id] = (type_kind, _parse_type(type_kind, type_id, data))
+        found = [state.types[i][1] for i in wanted if i in state.types and state.types[i][0] == kind]
         self._touch_types(t.id for t in found)
         return found
 
-    @_transactional
+    @_reading
     def find_type(self, kind: Kind, name: str, version: str | None) -> NodeType | None:
         rows = self._read(
             "MATCH (t:Type {kind: $kind, name: $name, version_key: $version}) RETURN t.id, t.proto",
@@ -645,7 +1046,7 @@ class Neo4jBackend:
         )
         return _parse_type(kind, *rows[0]) if rows else None
 
-    @_transactional
+    @_reading
     def find_types_by_external_id(self, kind: Kind, external_ids: Iterable[str]) -> list[NodeType]:
         rows = self._read(
             "MATCH (t:Type {kind: $kind}) WHERE t.external_id IN $ids RETURN t.id, t.proto ORDER BY t.id",
@@ -653,7 +1054,7 @@ class Neo4jBackend:
         )
         return [_parse_type(kind, i, data) for i, data in rows]
 
-    @_transactional
+    @_writing
     def set_parent_type(self, kind: Kind, type_id: int, parent_type_id: int) -> None:
         self._write(
             "MATCH (t:Type {id: $id, kind: $kind}) MATCH (p:Type {id: $parent}) "
@@ -662,7 +1063,7 @@ class Neo4jBackend:
             id=type_id, kind=kind, parent=parent_type_id,
         )
 
-    @_transactional
+    @_reading
     def get_parent_types(self, kind: Kind, type_ids: Iterable[int]) -> dict[int, list[int]]:
         rows = self._read(
             "UNWIND $ids AS i MATCH (t:Type {id: i})-[r:DERIVES_FROM]->(p:Type) WHERE t.kind = $kind "
@@ -675,73 +1076,54 @@ class Neo4jBackend:
         return parents
 
     # -- nodes --------------------------------------------------------------
-    @_transactional
+    @_writing
     def insert_nodes(self, kind: Kind, nodes: Sequence[Node]) -> list[int]:
         if not nodes:
             return []
         first = self._allocate(kind, len(nodes))
         state = self._local
         pending = state.new_nodes[kind]
+        rel = _SOURCE_RELS[kind]
         ids = []
         for node_id, node in enumerate(nodes, start=first):
             node.id = node_id
             pending[node_id] = _node_properties(kind, node)
             state.nodes[(kind, node_id)] = node
+            self._named(kind, node, node_id)
+            state.links[(rel, node_id)] = set()  # a new node links to nothing yet
             ids.append(node_id)
-        if kind == "artifact" and len(state.created_artifacts) <= _READ_AHEAD:
-            state.created_artifacts.extend(ids)
         self._buffered(len(nodes))
         return ids
 
-    @_transactional
+    @_writing
     def update_nodes(self, kind: Kind, nodes: Sequence[Node]) -> None:
         if not nodes:
             return
         state = self._local
-        pending = state.new_nodes[kind]
-        stored = []
+        created = state.new_nodes[kind]
         for node in nodes:
-            if node.id in pending:
-                pending[node.id] = _node_properties(kind, node)
-            else:
-                stored.append(node)
+            previous = self._known_node(kind, node.id)
+            if previous is not None and previous.name != node.name:
+                self._named(kind, previous, None)
+            self._named(kind, node, node.id)
+            (created if node.id in created else state.changed_nodes[kind])[node.id] = _node_properties(kind, node)
             state.nodes[(kind, node.id)] = node
-        if stored:
-            # Sent at once, so the node's lock is taken now, in call order, as a writer expects.
-            self._write(
-                f"UNWIND $rows AS r MATCH (n:{_LABEL[kind]} {{id: r.id}}) SET n = r",
-                rows=[_node_properties(kind, node) for node in stored],
-            )
-            state.forget_stored()
+        self._buffered(len(nodes))
 
-    @_transactional
+    @_reading
     def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
         wanted = sorted(set(ids))
         state = self._local
-        cache = state.nodes
-        missing = []
-        for node_id in wanted:
-            key = (kind, node_id)
-            if key in cache:
-                continue
-            data = state.raw_nodes.pop(key, None)
-            if data is None:
-                missing.append(node_id)
-            else:
-                cache[key] = _parse_node(kind, node_id, data)
+        missing = [node_id for node_id in wanted if self._known_node(kind, node_id) is None]
         if missing:
-            if (state.counters is not None or state.writer) and kind in _LINK_RELS:
+            if state.write and kind in _LINK_RELS:
                 self._fetch_with_contexts(kind, missing)
-            elif state.counters is None and state.writer:
-                for node_id, data in self._collect(
-                        f"UNWIND $ids AS i MATCH (n:{_LABEL[kind]} {{id: i}}) RETURN [n.id, n.proto]",
-                        ids=missing):
-                    cache[(kind, node_id)] = _parse_node(kind, node_id, data)
             else:
                 [[found_ids, protos]] = self._read(
                     f"UNWIND $ids AS i MATCH (n:{_LABEL[kind]} {{id: i}}) " + _COLLECT_NODES, ids=missing)
                 for node_id, data in zip(found_ids, protos):
-                    cache[(kind, node_id)] = _parse_node(kind, node_id, data)
+                    state.nodes[(kind, node_id)] = _parse_node(kind, node_id, data)
+        cache = state.nodes
         return [cache[(kind, i)] for i in wanted if (kind, i) in cache]
 
     def _fetch_with_contexts(self, kind: Kind, ids: list[int]) -> None:
@@ -751,24 +1133,20 @@ class Neo4jBackend:
         links to the call's contexts and reads those contexts: one statement
         answers all three.
         """
-        self._remember_with_contexts(
-            kind, self._collect(_with_contexts(kind, "ids"), ids=ids, few=_PREFETCH_CONTEXTS))
-
-    def _remember_with_contexts(self, kind: Kind, rows: list[list[Any]]) -> None:
-        """Keeps nodes read with ``_with_contexts``, their stored links and contexts, for this transaction."""
         state = self._local
         rel = _LINK_RELS[kind]
+        rows = self._collect(_with_contexts(kind, "ids"), ids=ids, few=_PREFETCH_CONTEXTS)
         for node_id, data, context_ids, context_protos in rows:
             # Nothing this transaction holds already (it may have changed it) is replaced.
             if (kind, node_id) not in state.nodes:
                 state.nodes[(kind, node_id)] = _parse_node(kind, node_id, data)
-            if (rel, node_id) not in state.stored_links:
-                state.stored_links[(rel, node_id)] = set(context_ids)
+            if (rel, node_id) not in state.links:
+                state.links[(rel, node_id)] = set(context_ids)
             for context_id, context_data in zip(context_ids, context_protos):
                 if ("context", context_id) not in state.nodes:
                     state.nodes[("context", context_id)] = _parse_node("context", context_id, context_data)
 
-    @_transactional
+    @_reading
     def find_nodes(
         self,
         kind: Kind,
@@ -783,6 +1161,15 @@ class Neo4jBackend:
         type_set = None if type_ids is None else frozenset(type_ids)
         external_set = None if external_ids is None else frozenset(external_ids)
         state = self._local
+        if state.write and name and type_set is not None and len(type_set) == 1 and uri is None \
+                and external_set is None:
+            # A look-up by (type, name), as a writer checks uniqueness or reuses a context.
+            [type_id] = type_set
+            known, node_id = self._known_name(kind, type_id, name)
+            if known:
+                node = None if node_id is None else self._known_node(kind, node_id)
+                if node_id is None or node is not None:
+                    return [] if node is None else [node]
         key = (kind, type_set, name, uri, external_set)
         stored = state.found.get(key)
         if stored is None:
@@ -810,25 +1197,31 @@ class Neo4jBackend:
                     node = state.nodes[(kind, node_id)] = _parse_node(kind, node_id, data)
                 stored.append(node)
             state.found[key] = stored
-        pending = state.new_nodes[kind]
+            if state.write and name and type_set is not None and len(type_set) == 1:
+                [type_id] = type_set
+                # A buffered change to this name would be recorded already.
+                if (kind, type_id, name) not in state.names:
+                    state.names[(kind, type_id, name)] = stored[0].id if stored else None
+
+        def matches(node: Node) -> bool:
+            return ((type_set is None or (node.HasField("type_id") and node.type_id in type_set))
+                    and (name is None or (node.HasField("name") and node.name == name))
+                    and (uri is None or (node.HasField("uri") and node.uri == uri))
+                    and (external_set is None or (node.HasField("external_id")
+                                                  and node.external_id in external_set)))
+
+        pending = state.new_nodes[kind].keys() | state.changed_nodes[kind].keys()
         if not pending:
             return list(stored)
-        added = []
+        # Buffered nodes replace what is stored under their ids, and may match too.
+        result = {node.id: node for node in stored if node.id not in pending}
         for node_id in pending:
             node = state.nodes[(kind, node_id)]
-            if type_set is not None and not (node.HasField("type_id") and node.type_id in type_set):
-                continue
-            if name is not None and not (node.HasField("name") and node.name == name):
-                continue
-            if uri is not None and not (node.HasField("uri") and node.uri == uri):
-                continue
-            if external_set is not None and not (
-                    node.HasField("external_id") and node.external_id in external_set):
-                continue
-            added.append(node)
-        return sorted(stored + added, key=lambda n: n.id) if added else list(stored)
+            if matches(node):
+                result[node_id] = node
+        return [result[i] for i in sorted(result)]
 
-    @_transactional
+    @_reading
     def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
         field = query.order_field
         if field not in ORDER_FIELDS:
@@ -868,7 +1261,7 @@ class Neo4jBackend:
         return [_parse_node(kind, i, data) for i, data in zip(found_ids, protos)]
 
     # -- edges --------------------------------------------------------------
-    @_transactional
+    @_writing
     def insert_events(self, events: Sequence[pb.Event]) -> None:
         if not events:
             return
@@ -888,7 +1281,7 @@ class Neo4jBackend:
             pending.append((event.type in INPUT_EVENT_TYPES, props))
         self._buffered(len(events))
 
-    @_transactional
+    @_reading
     def get_events(
         self,
         *,
@@ -920,17 +1313,20 @@ class Neo4jBackend:
         pending = self._local.new_links[rel]
         for source, target in pairs:
             pending[(source, target)] = None
+            known = self._known_links(rel, source)
+            if known is not None:
+                known.add(target)
         self._buffered(len(pairs))
 
-    @_transactional
+    @_writing
     def insert_attributions(self, pairs: Sequence[tuple[int, int]]) -> None:
         self._insert_links(pairs, cc.ATTRIBUTION_REL)
 
-    @_transactional
+    @_writing
     def insert_associations(self, pairs: Sequence[tuple[int, int]]) -> None:
         self._insert_links(pairs, cc.ASSOCIATION_REL)
 
-    @_transactional
+    @_writing
     def insert_parent_contexts(self, pairs: Sequence[tuple[int, int]]) -> None:
         self._insert_links(pairs, cc.PARENT_REL)
 
@@ -942,15 +1338,15 @@ class Neo4jBackend:
         if not sources and not targets:
             return []
         state = self._local
-        label, kind = _LINK_SOURCES[rel]
+        label, _ = _LINK_SOURCES[rel]
         found: set[tuple[int, int]] = set()
         ask_sources = []
         for source in sorted(sources):
-            known = state.stored_links.get((rel, source))
-            if known is not None:
-                found.update((source, target) for target in known)
-            elif source not in state.new_nodes[kind]:
+            known = self._known_links(rel, source)
+            if known is None:
                 ask_sources.append(source)
+            else:
+                found.update((source, target) for target in known)
         ask_targets = sorted(t for t in targets if t not in state.new_nodes["context"])
         if ask_sources or ask_targets:
             rows = self._read(
@@ -962,25 +1358,28 @@ class Neo4jBackend:
             )
             found.update((a, b) for a, b in rows)
             if not targets:
-                # Asked by source alone: these are all the stored links of each source.
-                known_links: dict[int, set[int]] = {source: set() for source in ask_sources}
+                # Asked by source alone: these and the buffered ones are all the links of each source.
+                complete: dict[int, set[int]] = {source: set() for source in ask_sources}
                 for a, b in rows:
-                    known_links[a].add(b)
-                for source, linked in known_links.items():
-                    state.stored_links[(rel, source)] = linked
+                    complete[a].add(b)
+                for source, target in state.new_links[rel]:
+                    if source in complete:
+                        complete[source].add(target)
+                for source, linked in complete.items():
+                    state.links[(rel, source)] = linked
         for source, target in state.new_links[rel]:
             if source in sources or target in targets:
                 found.add((source, target))
         return sorted(found)
 
-    @_transactional
+    @_reading
     def get_context_links(
         self, kind: Kind, *, node_ids: Iterable[int] | None = None,
         context_ids: Iterable[int] | None = None,
     ) -> list[tuple[int, int]]:
         return self._links(_LINK_RELS[kind], node_ids, context_ids)
 
-    @_transactional
+    @_reading
     def get_parent_contexts(
         self, *, child_ids: Iterable[int] | None = None,
         parent_ids: Iterable[int] | None = None,
@@ -988,11 +1387,14 @@ class Neo4jBackend:
         return self._links(cc.PARENT_REL, child_ids, parent_ids)
 
     # -- cache index ----------------------------------------------------------
-    @_transactional
+    @_writing
     def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
-        self._local.fingerprints[execution_id] = sorted(set(fingerprints))
+        state = self._local
+        if execution_id not in state.fingerprints:
+            state.buffered += 1
+        state.fingerprints[execution_id] = sorted(set(fingerprints))
 
-    @_transactional
+    @_reading
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
         self._flush()
         rows = self._read(
@@ -1002,7 +1404,7 @@ class Neo4jBackend:
         return [row[0] for row in rows]
 
     # -- native traversal -------------------------------------------------------
-    @_transactional
+    @_reading
     def traverse(
         self,
         artifact_ids: Iterable[int] = (),

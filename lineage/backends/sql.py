@@ -128,8 +128,14 @@ class SqlBackend:
 
     # -- transactions ---------------------------------------------------------
 
-    def transaction(self) -> "_Transaction":
-        """Opens an all-or-nothing unit of work; nested calls join the outer one."""
+    def transaction(self, write: bool = True) -> "_Transaction":
+        """Opens an all-or-nothing unit of work; nested calls join the outer one.
+
+        Args:
+            write: Accepted for the Backend protocol; every transaction here
+                takes the same locks.
+        """
+        del write
         return _Transaction(self)
 
     def _enter(self) -> None:

@@ -386,51 +386,57 @@ def test_concurrent_writers_get_distinct_gap_free_ids(store):
     assert len(store.get_artifacts()) == 120
 
 
-def test_a_deadlock_is_aborted(backend):
+def test_crossing_writers_queue_on_the_lock_instead_of_deadlocking(backend):
     with backend.transaction():
         type_id = backend.insert_type("artifact", pb.ArtifactType(name="A"))
         first, second = backend.insert_nodes(
             "artifact", [pb.Artifact(type_id=type_id), pb.Artifact(type_id=type_id)])
-    nodes = {i: backend.get_nodes("artifact", [i])[0] for i in (first, second)}
-    barrier = threading.Barrier(2, timeout=30)
-    outcomes: list[BaseException | None] = [None, None]
+    failures: list[BaseException] = []
 
-    def crossing(slot: int, order: tuple[int, int]) -> None:
+    def crossing(order: tuple[int, int], tag: str) -> None:
         try:
-            with backend.transaction():
-                backend.update_nodes("artifact", [nodes[order[0]]])
-                barrier.wait()
-                backend.update_nodes("artifact", [nodes[order[1]]])
-        except BaseException as e:  # inspected below
-            outcomes[slot] = e
+            for round_ in range(15):
+                with backend.transaction():
+                    for node_id in order:
+                        [node] = backend.get_nodes("artifact", [node_id])
+                        changed = pb.Artifact()
+                        changed.CopyFrom(node)
+                        changed.custom_properties["last"].string_value = f"{tag}{round_}"
+                        backend.update_nodes("artifact", [changed])
+        except BaseException as e:  # reported by the main thread
+            failures.append(e)
 
-    threads = [threading.Thread(target=crossing, args=(0, (first, second))),
-               threading.Thread(target=crossing, args=(1, (second, first)))]
+    threads = [threading.Thread(target=crossing, args=((first, second), "a")),
+               threading.Thread(target=crossing, args=((second, first), "b"))]
     for t in threads:
         t.start()
     for t in threads:
-        t.join(60)
-    aborted = [o for o in outcomes if isinstance(o, errors.AbortedError)]
-    assert len(aborted) == 1, outcomes
-    assert outcomes.count(None) == 1
+        t.join(120)
+    # Every writer takes the one write lock first, so crossing updates cannot deadlock;
+    # a thread whose snapshot went stale is told so and nothing else fails.
+    assert all(isinstance(f, neo4j_backend.StaleSnapshotError) for f in failures), failures
+    nodes = backend.get_nodes("artifact", [first, second])
+    assert {n.custom_properties["last"].string_value for n in nodes} <= {"a14", "b14"} | {
+        f"{tag}{r}" for tag in "ab" for r in range(15)}
+    # Both nodes were last written by the same transaction.
+    assert nodes[0].custom_properties["last"] == nodes[1].custom_properties["last"]
 
 
 # -- the write buffer and round trips ------------------------------------------------------
 
 
 class StatementLog:
-    """Records every statement a backend sends (query text, and whether it may write)."""
+    """Records every statement a backend sends: its text and whether it ran inside a transaction."""
 
     def __init__(self, backend, monkeypatch):
-        self.sent: list[tuple[str, str]] = []
-        for name in ("_read", "_write"):
-            original = getattr(backend, name)
+        self.sent: list[tuple[str, bool]] = []
+        original = backend._send
 
-            def counted(query, _original=original, _name=name, **params):
-                self.sent.append((_name, query))
-                return _original(query, **params)
+        def counted(query, params):
+            self.sent.append((query, backend._local.tx is not None))
+            return original(query, params)
 
-            monkeypatch.setattr(backend, name, counted)
+        monkeypatch.setattr(backend, "_send", counted)
 
     def clear(self) -> None:
         self.sent.clear()
@@ -449,7 +455,7 @@ def _put_step(store, trainer, dataset, previous, context, step):
     return output
 
 
-def test_put_execution_sends_two_statements(settings, store, monkeypatch):
+def test_put_execution_in_a_pipeline_is_one_statement(settings, store, monkeypatch):
     dataset, trainer, run = put_basic_types(store)
     [raw] = store.put_artifacts([artifact(dataset, "/raw")])
     previous = store.get_artifacts_by_id([raw])[0]
@@ -458,19 +464,18 @@ def test_put_execution_sends_two_statements(settings, store, monkeypatch):
     before = count_graph(settings)
     log = StatementLog(store._service.backend, monkeypatch)
     _put_step(store, trainer, dataset, previous, context, 1)
-    # The type look-up with the counter lock and the previous step's output (this step's
-    # input) read ahead with its context, then the buffered writes, then the commit.
-    # It was 11 statements and a BEGIN before the buffer.
-    assert len(log) == 2, log.sent
-    assert "Sequence" in log.sent[0][1] and "$recent" in log.sent[0][1]
-    assert log.sent[1][1].startswith("UNWIND $rows0")
-    assert [kind for kind, _ in log.sent] == ["_write", "_write"]
+    # The types, the input (the previous step's output) and the context are what this
+    # thread's last calls read or wrote: the step is one guarded auto-commit statement.
+    assert len(log) == 1, log.sent
+    [(text, in_tx)] = log.sent
+    assert not in_tx and "$expected" in text
     after = count_graph(settings)
     assert after["Execution"] == before["Execution"] + 1
     assert after["Artifact"] == before["Artifact"] + 1
     assert (after["INPUT_TO"], after["OUTPUT"]) == (before["INPUT_TO"] + 1, before["OUTPUT"] + 1)
     assert after["ATTRIBUTED_TO"] == before["ATTRIBUTED_TO"] + 1  # the input was linked already
     assert after["ASSOCIATED_WITH"] == before["ASSOCIATED_WITH"] + 1
+    assert after["Fingerprint"] == before["Fingerprint"] + 2
 
 
 def _four_step_run(store) -> int:
@@ -481,7 +486,6 @@ def _four_step_run(store) -> int:
     context = pb.Context(type_id=run, name="run-1")
     for step in range(4):
         previous = _put_step(store, trainer, dataset, previous, context, step)
-    store.get_artifacts_by_id([raw])  # a read-only call: the next one guesses no write
     return raw
 
 
@@ -489,7 +493,7 @@ def test_downstream_sends_one_statement(store, monkeypatch):
     raw = _four_step_run(store)
     log = StatementLog(store._service.backend, monkeypatch)
     graph = store.lineage.downstream([raw])
-    assert len(log) == 1 and all(kind == "_read" for kind, _ in log.sent)
+    assert len(log) == 1 and not log.sent[0][1]
     assert [a.uri for a in graph.artifacts] == ["/raw"] + [f"/out/run-1/{i}" for i in range(4)]
     assert len(graph.executions) == 4 and len(graph.events) == 8
     assert [t.name for t in graph.artifact_types] == ["Dataset"]
@@ -501,7 +505,7 @@ def test_downstream_of_a_missing_node_is_not_found_after_one_more_read(store, mo
     log = StatementLog(store._service.backend, monkeypatch)
     with pytest.raises(errors.NotFoundError, match=str(raw + 1000)):
         store.lineage.downstream([raw, raw + 1000])
-    assert len(log) == 2 and all(kind == "_read" for kind, _ in log.sent)
+    assert len(log) == 2 and not any(in_tx for _, in_tx in log.sent)
 
 
 def test_lineage_subgraph_sends_three_statements(store, monkeypatch):
@@ -511,7 +515,7 @@ def test_lineage_subgraph_sends_three_statements(store, monkeypatch):
     log = StatementLog(store._service.backend, monkeypatch)
     graph = store.get_lineage_subgraph(options, ["artifacts", "executions", "events"])
     # The starting filter, the walk (which brings the nodes along), the walked events.
-    assert len(log) == 3 and all(kind == "_read" for kind, _ in log.sent), log.sent
+    assert len(log) == 3 and not any(in_tx for _, in_tx in log.sent), log.sent
     assert sorted(a.uri for a in graph.artifacts) == ["/out/run-1/0", "/out/run-1/1", "/out/run-1/2",
                                                       "/out/run-1/3", "/raw"]
     assert len(graph.executions) == 4 and len(graph.events) == 8
@@ -519,7 +523,7 @@ def test_lineage_subgraph_sends_three_statements(store, monkeypatch):
     log.clear()
     # Types come with the walk too; only their base types cost one more read.
     graph = store.get_lineage_subgraph(options, ["artifacts", "artifact_types"])
-    assert len(log) == 3 and "DERIVES_FROM" in log.sent[-1][1], log.sent
+    assert len(log) == 3 and "DERIVES_FROM" in log.sent[-1][0], log.sent
     assert [t.name for t in graph.artifact_types] == ["Dataset"] and not graph.events
 
 
@@ -537,7 +541,7 @@ def test_nothing_reaches_the_server_before_commit(settings, backend):
         backend.insert_associations([(e1, c1)])
         backend.set_fingerprints(e1, ["f"])
         # Another connection sees nothing yet: the rows wait in this transaction's buffer.
-        assert count_graph(settings) == {"Type": 3, "Sequence": 5}
+        assert count_graph(settings) == {"Type": 3, "Sequence": 6}
     counts = count_graph(settings)
     assert (counts["Artifact"], counts["Execution"], counts["Context"], counts["Fingerprint"]) == (2, 1, 1, 1)
     assert (counts["INPUT_TO"], counts["ATTRIBUTED_TO"], counts["ASSOCIATED_WITH"]) == (1, 1, 1)
@@ -557,7 +561,7 @@ def test_large_writes_go_in_several_statements(settings, backend, monkeypatch):
         backend.insert_events([pb.Event(artifact_id=a, execution_id=executions[i % 5], type=pb.Event.OUTPUT)
                                for i, a in enumerate(artifacts)])
         backend.insert_attributions([(a, context) for a in artifacts])
-    flushes = [query for _, query in log.sent if query.startswith("UNWIND $rows0")]
+    flushes = [query for query, in_tx in log.sent if query.startswith("UNWIND $rows0") and in_tx]
     assert len(flushes) >= 9  # 20 + 5 + 1 + 20 + 20 rows and the counters, at most 7 per statement
     assert artifacts == list(range(1, 21)) and executions == list(range(1, 6))
     counts = count_graph(settings)
@@ -587,33 +591,147 @@ def _sequences(settings) -> dict[str, tuple]:
             "MATCH (s:Sequence) RETURN s.name, s.next, s.locked").values()}
 
 
-def test_a_read_only_call_after_writes_locks_but_writes_nothing(settings, store, monkeypatch):
+def test_a_read_only_call_after_writes_takes_no_lock(settings, store, monkeypatch):
     dataset, _, _ = put_basic_types(store)
     [first] = store.put_artifacts([artifact(dataset, "/a")])
     before, sequences = count_graph(settings), _sequences(settings)
     assert all(locked is None for _, locked in sequences.values())
     log = StatementLog(store._service.backend, monkeypatch)
-    # This thread just wrote, so its next read takes the counter lock along: a good guess
-    # in an ingest loop; a wrong one must leave the store as it was.
     assert [a.uri for a in store.get_artifacts_by_id([first])] == ["/a"]
-    assert "Sequence" in log.sent[0][1]
+    assert len(log) == 1 and not log.sent[0][1] and "Sequence" not in log.sent[0][0]
     assert count_graph(settings) == before and _sequences(settings) == sequences
     assert store.put_artifacts([artifact(dataset, "/b")]) == [first + 1]
 
 
-def test_read_ahead_sees_changes_from_other_writers(settings, store, monkeypatch):
-    dataset, _, _ = put_basic_types(store)
-    [made] = store.put_artifacts([artifact(dataset, "/made")])  # read ahead by the next call
-    with lineage.MetadataStore(connection_config(settings)) as other:
-        [changed] = other.get_artifacts_by_id([made])
-        changed.state = pb.Artifact.DELETED
+def test_every_writing_call_advances_the_version_once(settings, store):
+    dataset, trainer, run = put_basic_types(store)
+    version = _sequences(settings)["version"][0]
+    [raw] = store.put_artifacts([artifact(dataset, "/raw")])
+    assert _sequences(settings)["version"][0] == version + 1
+    previous = store.get_artifacts_by_id([raw])[0]
+    _put_step(store, trainer, dataset, previous, pb.Context(type_id=run, name="r"), 0)
+    assert _sequences(settings)["version"][0] == version + 2
+    store.get_artifacts_by_id([raw])
+    store.put_artifacts([previous])  # unchanged: nothing to write
+    assert _sequences(settings)["version"][0] == version + 2
+
+
+def _other_store(settings):
+    return lineage.MetadataStore(connection_config(settings))
+
+
+def test_a_stale_snapshot_is_caught_at_commit_and_the_call_runs_again(settings, store, monkeypatch):
+    dataset, trainer, run = put_basic_types(store)
+    [raw] = store.put_artifacts([artifact(dataset, "/raw")])
+    previous = store.get_artifacts_by_id([raw])[0]
+    context = pb.Context(type_id=run, name="run-1")
+    previous = _put_step(store, trainer, dataset, previous, context, 0)
+    # Another client changes the artifact this thread wrote last (and holds in its snapshot).
+    with _other_store(settings) as other:
+        [changed] = other.get_artifacts_by_id([previous.id])
+        changed.custom_properties["owner"].string_value = "someone else"
         other.put_artifacts([changed])
     log = StatementLog(store._service.backend, monkeypatch)
-    [seen] = store.get_artifacts_by_id([made])
-    # One statement takes the lock, reads the artifact and reads it ahead, all in this
-    # transaction: what comes back is what is stored now.
-    assert "$recent" in log.sent[0][1] and len(log) == 1
-    assert seen.state == pb.Artifact.DELETED
+    output = _put_step(store, trainer, dataset, previous, context, 1)
+    # The guarded commit wrote nothing; the call ran again under the lock and wrote
+    # the input as given, as put_execution does with an artifact that has an id.
+    assert not log.sent[0][1] and "$expected" in log.sent[0][0]
+    assert all(in_tx for _, in_tx in log.sent[1:]), log.sent
+    [stored_input, stored_output] = store.get_artifacts_by_id([previous.id, output.id])
+    assert "owner" not in stored_input.custom_properties
+    assert stored_output.uri == "/out/run-1/1"
+    assert len(store.get_executions()) == 2
+    assert len(store.get_events_by_artifact_ids([previous.id])) == 2
+
+
+def test_a_call_that_writes_nothing_confirms_its_snapshot(settings, store):
+    dataset, _, _ = put_basic_types(store)
+    [made] = store.put_artifacts([artifact(dataset, "/made")])
+    [mine] = store.get_artifacts_by_id([made])
+    store.put_artifacts([mine])  # the snapshot now holds the artifact as stored
+    with _other_store(settings) as other:
+        [theirs] = other.get_artifacts_by_id([made])
+        theirs.uri = "/theirs"
+        other.put_artifacts([theirs])
+    # Unchanged against the snapshot, changed against the store: the call must write it back.
+    assert store.put_artifacts([mine]) == [made]
+    assert store.get_artifacts_by_id([made])[0].uri == "/made"
+
+
+def test_an_error_from_a_stale_snapshot_is_not_reported(settings, store):
+    dataset, _, _ = put_basic_types(store)
+    [made] = store.put_artifacts([artifact(dataset, "/made")])
+    with _other_store(settings) as other:
+        other.put_artifact_type(pb.ArtifactType(
+            name="Dataset", properties={"split": pb.STRING, "rows": pb.INT, "owner": pb.STRING}),
+            can_add_fields=True)
+    # This thread's snapshot holds the type without "owner": the check fails on it, the
+    # backend finds the snapshot stale, and the call runs again on what is stored.
+    given = artifact(dataset, "/owned")
+    given.properties["owner"].string_value = "me"
+    [owned] = store.put_artifacts([given])
+    assert owned == made + 1
+    assert store.get_artifacts_by_id([owned])[0].properties["owner"].string_value == "me"
+    # A real error still comes out as itself.
+    given.properties["nobody"].string_value = "x"
+    with pytest.raises(errors.InvalidArgumentError, match="nobody"):
+        store.put_artifacts([given])
+
+
+def test_contended_writers_lose_no_writes(settings, store):
+    dataset, trainer, run = put_basic_types(store)
+    failures: list[BaseException] = []
+    written: list[int] = []
+
+    def pipeline(n: int) -> None:
+        try:
+            [raw] = store.put_artifacts([artifact(dataset, f"/raw/{n}")])
+            previous = store.get_artifacts_by_id([raw])[0]
+            context = pb.Context(type_id=run, name=f"run-{n}")
+            for step in range(8):
+                previous = _put_step(store, trainer, dataset, previous, context, step)
+                written.append(previous.id)
+        except BaseException as e:  # reported by the main thread
+            failures.append(e)
+
+    threads = [threading.Thread(target=pipeline, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not failures
+    artifacts = store.get_artifacts()
+    assert sorted(a.id for a in artifacts) == list(range(1, 4 * 9 + 1))
+    assert len(store.get_executions()) == 32 and len(store.get_contexts()) == 4
+    for n in range(4):
+        [context] = [c for c in store.get_contexts() if c.name == f"run-{n}"]
+        assert len(store.get_artifacts_by_context(context.id)) == 9
+        assert len(store.get_executions_by_context(context.id)) == 8
+
+
+def test_a_lost_acknowledgement_of_a_commit_is_resolved(settings, store, monkeypatch):
+    dataset, _, _ = put_basic_types(store)
+    store.put_artifacts([artifact(dataset, "/first")])
+    backend = store._service.backend
+    original = backend._send
+    dropped = []
+
+    def drop_once(query, params, after_running):
+        if "$expected" in query and not dropped:
+            dropped.append(query)
+            if after_running:
+                original(query, params)
+            raise neo4j.exceptions.ServiceUnavailable("connection lost (test)")
+        return original(query, params)
+
+    # The connection breaks after the server committed: the call must not run twice.
+    monkeypatch.setattr(backend, "_send", lambda q, p: drop_once(q, p, True))
+    assert store.put_artifacts([artifact(dataset, "/second")]) == [2]
+    # It breaks before the statement reached the server: it is sent again.
+    dropped.clear()
+    monkeypatch.setattr(backend, "_send", lambda q, p: drop_once(q, p, False))
+    assert store.put_artifacts([artifact(dataset, "/third")]) == [3]
+    assert [a.uri for a in store.get_artifacts()] == ["/first", "/second", "/third"]
 
 
 def test_a_reader_does_not_block_writers(store):
@@ -624,8 +742,8 @@ def test_a_reader_does_not_block_writers(store):
     done = threading.Event()
 
     def reader() -> None:
-        # A fresh thread has not written: its reads run on their own and lock nothing.
-        with backend.transaction():
+        # A reading transaction runs auto-commit reads and locks nothing.
+        with backend.transaction(write=False):
             backend.get_nodes("artifact", [first])
             backend.find_nodes("artifact", uri="/a")
             reading.set()
