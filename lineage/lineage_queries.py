@@ -58,7 +58,7 @@ def _fill_graph(
     artifact_ids: Iterable[int],
     execution_ids: Iterable[int],
     paths: Iterable[str],
-    walked: set[tuple[int, int, int]] | None = None,
+    walked: Iterable[pb.Event] | None = None,
 ) -> None:
     """Writes the nodes, the events among them, and their contexts into ``graph``.
 
@@ -68,8 +68,8 @@ def _fill_graph(
         artifact_ids: Artifacts to include.
         execution_ids: Executions to include.
         paths: LineageGraph fields to fill (empty: all).
-        walked: When given, only events with these (artifact_id, execution_id, type)
-            keys; otherwise every event among the nodes.
+        walked: When given, the events a walk went along: those between included
+            nodes are the graph's events; otherwise every event among the nodes.
     """
     backend = service.backend
     wanted = set(paths) or set(_ALL_PATHS)
@@ -81,12 +81,11 @@ def _fill_graph(
     if "executions" in wanted:
         graph.executions.extend(executions)
     if "events" in wanted:
-        executions_in = set(execution_ids)
+        artifacts_in, executions_in = set(artifact_ids), set(execution_ids)
+        events = backend.get_events(artifact_ids=artifact_ids) if walked is None else sorted(
+            walked, key=lambda e: (e.execution_id, e.artifact_id, e.type))
         graph.events.extend(
-            e for e in backend.get_events(artifact_ids=artifact_ids)
-            if e.execution_id in executions_in
-            and (walked is None or (e.artifact_id, e.execution_id, e.type) in walked)
-        )
+            e for e in events if e.artifact_id in artifacts_in and e.execution_id in executions_in)
     if not wanted & {"contexts", "attributions", "associations", "context_types"}:
         contexts: list[pb.Context] = []
     else:
@@ -163,9 +162,8 @@ def lineage_subgraph(
     # As in MLMD, the events are those the walk went along, not every event among
     # the nodes: one that only joins two nodes of the last hop (or ending nodes)
     # is left out.
-    walked = {(e.artifact_id, e.execution_id, e.type) for e in reach.events}
     graph = pb.LineageGraph()
-    _fill_graph(service, graph, artifact_ids, execution_ids, read_mask, walked)
+    _fill_graph(service, graph, artifact_ids, execution_ids, read_mask, reach.events)
     return graph
 
 

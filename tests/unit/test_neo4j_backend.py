@@ -508,14 +508,14 @@ def test_downstream_of_a_missing_node_is_not_found_after_one_more_read(store, mo
     assert len(log) == 2 and not any(in_tx for _, in_tx in log.sent)
 
 
-def test_lineage_subgraph_sends_three_statements(store, monkeypatch):
+def test_lineage_subgraph_sends_two_statements(store, monkeypatch):
     raw = _four_step_run(store)
     options = pb.LineageSubgraphQueryOptions(max_num_hops=100, direction=pb.LineageSubgraphQueryOptions.DOWNSTREAM)
     options.starting_artifacts.filter_query = f"id = {raw}"
     log = StatementLog(store._service.backend, monkeypatch)
     graph = store.get_lineage_subgraph(options, ["artifacts", "executions", "events"])
-    # The starting filter, the walk (which brings the nodes along), the walked events.
-    assert len(log) == 3 and not any(in_tx for _, in_tx in log.sent), log.sent
+    # The starting filter and the walk, which brings the events, nodes and types along.
+    assert len(log) == 2 and not any(in_tx for _, in_tx in log.sent), log.sent
     assert sorted(a.uri for a in graph.artifacts) == ["/out/run-1/0", "/out/run-1/1", "/out/run-1/2",
                                                       "/out/run-1/3", "/raw"]
     assert len(graph.executions) == 4 and len(graph.events) == 8
