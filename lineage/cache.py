@@ -85,12 +85,20 @@ def _canonical_properties(properties: Mapping[str, Any] | None) -> list:
     return sorted([k, canonical_value(v)] for k, v in (properties or {}).items())
 
 
-def _digest(type_name: str, type_version: str, inputs: Inputs, canonical_properties: list) -> str:
+def _digest(type_name: str, type_version: str, inputs: Inputs, canonical_properties: list | str) -> str:
+    """The fingerprint; ``canonical_properties`` may come already encoded by ``_json``."""
     keyed, canonical_inputs = _normal_inputs(inputs)
-    # A JSON array of already-sorted parts: stable across processes and languages.
-    document = ["lineage-cache-v1", type_name, type_version, keyed, canonical_inputs, canonical_properties]
-    text = json.dumps(document, separators=(",", ":"))
+    if not isinstance(canonical_properties, str):
+        canonical_properties = _json(canonical_properties)
+    # A JSON array of already-sorted parts: stable across processes and languages. It is
+    # written part by part, which gives the same text as encoding the whole array.
+    parts = ("lineage-cache-v1", type_name, type_version, keyed, canonical_inputs)
+    text = "[" + ",".join(map(_json, parts)) + "," + canonical_properties + "]"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def input_key(event: pb.Event) -> str:
@@ -111,7 +119,7 @@ def execution_fingerprints(
         if event.type in INPUT_EVENT_TYPES and event.execution_id == execution.id:
             by_key.setdefault(input_key(event), []).append(event.artifact_id)
     ids = [i for group in by_key.values() for i in group]
-    canonical = _canonical_properties(properties)
+    canonical = _json(_canonical_properties(properties))
     return (
         _digest(type_.name, type_.version, ids, canonical),
         _digest(type_.name, type_.version, by_key, canonical),

@@ -702,10 +702,7 @@ class MetadataService:
         Nodes in ``created`` were made by this call: they exist and have no links yet.
         """
         backend = self.backend
-        wanted: list[tuple[int, int]] = []
-        for node_id, context_id in pairs:
-            if (node_id, context_id) not in wanted:
-                wanted.append((node_id, context_id))
+        wanted = list(dict.fromkeys(pairs))  # without repeats, in the order given
         if not wanted:
             return
         label = "Attribution" if kind == "artifact" else "Association"
