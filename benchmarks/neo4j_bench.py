@@ -592,10 +592,13 @@ def _run_both(args: argparse.Namespace) -> int:
     for (mine, ref), number in zip(rounds, range(1, len(rounds) + 1)):
         problems += [f"round {number}: {p}" for p in report_rows(mine, ref)[1]]
     if len(rounds) > 1:
-        rows.append(["ratios of each round: put_execution | batches vs ml-metadata put_execution | "
-                     "downstream at the larger size",
-                     "  ".join(_round_ratios(mine, ref) for mine, ref in rounds), "", "",
-                     "the table above holds the medians of the rounds"])
+        per_round = [_round_ratios(mine, ref) for mine, ref in rounds]
+        medians = [statistics.median(column) for column in zip(*per_round)]
+        rows.append(["target ratios of each round: put_execution | batches vs ml-metadata "
+                     "put_execution | downstream at the larger size",
+                     "  ".join(" | ".join(f"{r:.2f}x" for r in ratios) for ratios in per_round), "",
+                     " | ".join(f"{m:.2f}x" for m in medians),
+                     "medians of the rounds' ratios; the rows above divide medians of the figures"])
     settings = {k: getattr(args, k) for k in FULL}
     report = {
         "started": started.isoformat(timespec="seconds"),
@@ -635,16 +638,16 @@ def _median_tree(trees: list[Any]) -> Any:
     return first
 
 
-def _round_ratios(mine: dict[str, Any], ref: dict[str, Any]) -> str:
-    """One round's ratios of the three targets, as ``put | batches | downstream``."""
+def _round_ratios(mine: dict[str, Any], ref: dict[str, Any]) -> tuple[float, float, float]:
+    """One round's ratios of the three targets: put_execution, batches, downstream at the larger size."""
     pe_rate = ref["put_execution"]["executions_per_s"]
     size = list(mine["subgraph"]["downstream"])[-1]
-    return " | ".join((
-        _ratio(mine["put_execution"]["executions_per_s"], pe_rate),
-        _ratio(mine["subgraph"]["batches"]["executions_per_s"], pe_rate),
-        _ratio(ref["subgraph"]["downstream"][size]["subgraph"]["median_ms"],
-               mine["subgraph"]["downstream"][size]["engine"]["median_ms"]),
-    ))
+    return (
+        mine["put_execution"]["executions_per_s"] / pe_rate,
+        mine["subgraph"]["batches"]["executions_per_s"] / pe_rate,
+        ref["subgraph"]["downstream"][size]["subgraph"]["median_ms"]
+        / mine["subgraph"]["downstream"][size]["engine"]["median_ms"],
+    )
 
 
 if __name__ == "__main__":
