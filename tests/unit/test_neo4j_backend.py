@@ -170,6 +170,24 @@ def artifact(type_id, uri, **custom):
     return a
 
 
+def in_threads(work, args_list, timeout=120) -> list[BaseException]:
+    """Runs ``work(*args)`` for every args in its own thread; returns what the threads raised."""
+    failures: list[BaseException] = []
+
+    def run(*args):
+        try:
+            work(*args)
+        except BaseException as e:  # reported to the caller
+            failures.append(e)
+
+    threads = [threading.Thread(target=run, args=args) for args in args_list]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    return failures
+
+
 # -- storage --------------------------------------------------------------------------
 
 
@@ -367,21 +385,12 @@ def test_uniqueness_constraints_hold_even_without_the_core(settings, backend):
 def test_concurrent_writers_get_distinct_gap_free_ids(store):
     dataset, _, _ = put_basic_types(store)
     found: list[int] = []
-    failures: list[BaseException] = []
 
     def writer(n: int) -> None:
-        try:
-            for i in range(20):
-                found.extend(store.put_artifacts([artifact(dataset, f"/{n}/{i}")]))
-        except BaseException as e:  # reported by the main thread
-            failures.append(e)
+        for i in range(20):
+            found.extend(store.put_artifacts([artifact(dataset, f"/{n}/{i}")]))
 
-    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not failures
+    assert not in_threads(writer, [(n,) for n in range(6)])
     assert sorted(found) == list(range(1, 121))
     assert len(store.get_artifacts()) == 120
 
@@ -391,27 +400,17 @@ def test_crossing_writers_queue_on_the_lock_instead_of_deadlocking(backend):
         type_id = backend.insert_type("artifact", pb.ArtifactType(name="A"))
         first, second = backend.insert_nodes(
             "artifact", [pb.Artifact(type_id=type_id), pb.Artifact(type_id=type_id)])
-    failures: list[BaseException] = []
-
     def crossing(order: tuple[int, int], tag: str) -> None:
-        try:
-            for round_ in range(15):
-                with backend.transaction():
-                    for node_id in order:
-                        [node] = backend.get_nodes("artifact", [node_id])
-                        changed = pb.Artifact()
-                        changed.CopyFrom(node)
-                        changed.custom_properties["last"].string_value = f"{tag}{round_}"
-                        backend.update_nodes("artifact", [changed])
-        except BaseException as e:  # reported by the main thread
-            failures.append(e)
+        for round_ in range(15):
+            with backend.transaction():
+                for node_id in order:
+                    [node] = backend.get_nodes("artifact", [node_id])
+                    changed = pb.Artifact()
+                    changed.CopyFrom(node)
+                    changed.custom_properties["last"].string_value = f"{tag}{round_}"
+                    backend.update_nodes("artifact", [changed])
 
-    threads = [threading.Thread(target=crossing, args=((first, second), "a")),
-               threading.Thread(target=crossing, args=((second, first), "b"))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
+    failures = in_threads(crossing, [((first, second), "a"), ((second, first), "b")])
     # Every writer takes the one write lock first, so crossing updates cannot deadlock;
     # a thread whose snapshot went stale is told so and nothing else fails.
     assert all(isinstance(f, neo4j_backend.StaleSnapshotError) for f in failures), failures
@@ -445,6 +444,13 @@ class StatementLog:
         return len(self.sent)
 
 
+def _new_run(store):
+    """Types, a raw dataset and a run's context; returns (dataset, trainer, raw id, raw, context)."""
+    dataset, trainer, run = put_basic_types(store)
+    [raw] = store.put_artifacts([artifact(dataset, "/raw")])
+    return dataset, trainer, raw, store.get_artifacts_by_id([raw])[0], pb.Context(type_id=run, name="run-1")
+
+
 def _put_step(store, trainer, dataset, previous, context, step):
     """One pipeline step as an orchestrator writes it: the input passed as the stored proto."""
     output = artifact(dataset, f"/out/{context.name}/{step}")
@@ -456,10 +462,7 @@ def _put_step(store, trainer, dataset, previous, context, step):
 
 
 def test_put_execution_in_a_pipeline_is_one_statement(settings, store, monkeypatch):
-    dataset, trainer, run = put_basic_types(store)
-    [raw] = store.put_artifacts([artifact(dataset, "/raw")])
-    previous = store.get_artifacts_by_id([raw])[0]
-    context = pb.Context(type_id=run, name="run-1")
+    dataset, trainer, raw, previous, context = _new_run(store)
     previous = _put_step(store, trainer, dataset, previous, context, 0)
     before = count_graph(settings)
     log = StatementLog(store._service.backend, monkeypatch)
@@ -480,10 +483,7 @@ def test_put_execution_in_a_pipeline_is_one_statement(settings, store, monkeypat
 
 def _four_step_run(store) -> int:
     """A raw dataset and four chained steps; returns the dataset's id."""
-    dataset, trainer, run = put_basic_types(store)
-    [raw] = store.put_artifacts([artifact(dataset, "/raw")])
-    previous = store.get_artifacts_by_id([raw])[0]
-    context = pb.Context(type_id=run, name="run-1")
+    dataset, trainer, raw, previous, context = _new_run(store)
     for step in range(4):
         previous = _put_step(store, trainer, dataset, previous, context, step)
     return raw
@@ -621,10 +621,7 @@ def _other_store(settings):
 
 
 def test_a_stale_snapshot_is_caught_at_commit_and_the_call_runs_again(settings, store, monkeypatch):
-    dataset, trainer, run = put_basic_types(store)
-    [raw] = store.put_artifacts([artifact(dataset, "/raw")])
-    previous = store.get_artifacts_by_id([raw])[0]
-    context = pb.Context(type_id=run, name="run-1")
+    dataset, trainer, raw, previous, context = _new_run(store)
     previous = _put_step(store, trainer, dataset, previous, context, 0)
     # Another client changes the artifact this thread wrote last (and holds in its snapshot).
     with _other_store(settings) as other:
@@ -680,26 +677,15 @@ def test_an_error_from_a_stale_snapshot_is_not_reported(settings, store):
 
 def test_contended_writers_lose_no_writes(settings, store):
     dataset, trainer, run = put_basic_types(store)
-    failures: list[BaseException] = []
-    written: list[int] = []
 
     def pipeline(n: int) -> None:
-        try:
-            [raw] = store.put_artifacts([artifact(dataset, f"/raw/{n}")])
-            previous = store.get_artifacts_by_id([raw])[0]
-            context = pb.Context(type_id=run, name=f"run-{n}")
-            for step in range(8):
-                previous = _put_step(store, trainer, dataset, previous, context, step)
-                written.append(previous.id)
-        except BaseException as e:  # reported by the main thread
-            failures.append(e)
+        [raw] = store.put_artifacts([artifact(dataset, f"/raw/{n}")])
+        previous = store.get_artifacts_by_id([raw])[0]
+        context = pb.Context(type_id=run, name=f"run-{n}")
+        for step in range(8):
+            previous = _put_step(store, trainer, dataset, previous, context, step)
 
-    threads = [threading.Thread(target=pipeline, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not failures
+    assert not in_threads(pipeline, [(n,) for n in range(4)])
     artifacts = store.get_artifacts()
     assert sorted(a.id for a in artifacts) == list(range(1, 4 * 9 + 1))
     assert len(store.get_executions()) == 32 and len(store.get_contexts()) == 4
