@@ -284,7 +284,6 @@ def _type_properties(kind: Kind, type_: NodeType) -> dict[str, Any]:
 #: numbers them), one for event order, and the store's version, which every writing
 #: transaction advances by one.
 _SEQUENCES = ("artifact", "context", "event", "execution", "type", _VERSION)
-_COUNTERS = tuple(name for name in _SEQUENCES if name != _VERSION)
 
 # Every writing transaction of every client takes the version node's write lock before
 # it acts on anything it read, and holds it to its end: writers queue in one place and
@@ -362,7 +361,7 @@ class _Snapshot:
         self.counters = dict(counters)
         _update(self.nodes, state.nodes)
         _update(self.types, state.types)
-        _update(self.links, {key: frozenset(ids) for key, ids in state.links.items()})
+        _update(self.links, state.links)
         _update(self.names, state.names)
 
 
@@ -416,10 +415,8 @@ class _ThreadState(threading.local):
         # an answer came from it.
         self.base: _Snapshot | None = None
         self.used_base = False
-        # The version under this transaction's lock (None until it holds the lock), and
-        # whether it read from the server before taking it.
+        # The version under this transaction's lock (None until it holds the lock).
         self.version: int | None = None
-        self.read_unlocked = False
         # Counter values handed out from (None until known), and the values last sent.
         self.counters: dict[str, int] | None = None
         self.flushed_counters: dict[str, int] = {}
@@ -430,7 +427,7 @@ class _ThreadState(threading.local):
         self.nodes: dict[tuple[str, int], Node] = {}
         self.raw_nodes: dict[tuple[str, int], bytes] = {}
         self.types: dict[int, tuple[str, NodeType]] = {}
-        self.links: dict[tuple[str, int], set[int]] = {}
+        self.links: dict[tuple[str, int], frozenset[int]] = {}
         self.names: dict[tuple[str, int, str], int | None] = {}
         self.found: dict[tuple[Any, ...], list[Node]] = {}
         # The write buffer.
@@ -637,8 +634,8 @@ class Neo4jBackend:
             # last did; if none did, its next writing transaction may rely on the snapshot.
             state.optimistic = state.last_version is None or state.version == state.last_version
         state.last_version = version
-        if state.base is None and state.read_unlocked:
-            state.snapshot = None  # some of what it read was not read under the lock
+        if state.base is None and not state.write:
+            state.snapshot = None  # a reading transaction that wrote read without the lock
             return
         counters = state.counters if state.counters is not None else {}
         snapshot = state.base if state.base is not None else _Snapshot(version, counters)
@@ -723,8 +720,6 @@ class Neo4jBackend:
             return self._run_in_tx(query, params)
         # Neo4j reads at read-committed isolation either way, so an auto-commit read sees
         # what a read inside the transaction would, and saves the BEGIN round trip.
-        if state.base is None:
-            state.read_unlocked = True
         for attempt in range(2):
             try:
                 return self._send(query, params)
@@ -804,20 +799,12 @@ class Neo4jBackend:
         """
         state = self._local
         if state.counters is None:
-            self._lock() if state.tx is None else self._read_counters()
+            self._lock()  # (a transaction holding the lock has read the counters)
         elif state.base is not None:
             state.used_base = True
         first = state.counters[sequence]
         state.counters[sequence] = first + count
         return first
-
-    def _read_counters(self) -> None:
-        # A transaction that took the lock to write now, without reading the counters.
-        state = self._local
-        [[pairs]] = self._run_in_tx("MATCH (s:Sequence) WHERE s.name IN $seqs RETURN collect([s.name, s.next])",
-                                    {"seqs": list(_COUNTERS)})
-        state.counters = dict(pairs)
-        state.flushed_counters = dict(state.counters)
 
     def _buffered(self, rows: int) -> None:
         state = self._local
@@ -912,7 +899,7 @@ class Neo4jBackend:
         if not parts:
             return
         for text, params in _flush_statements(parts):
-            self._run_in_tx(text, {**params})
+            self._run_in_tx(text, params)
         state.flushed = True
         self._clear_buffer()
 
@@ -921,68 +908,35 @@ class Neo4jBackend:
         parts = self._parts(final=True)
         if sum(len(rows) for _, rows in parts) > _FLUSH_ROWS:
             return None
-        params: dict[str, Any] = {}
-        texts = []
-        for index, (clause, rows) in enumerate(parts):
-            name = f"rows{index}"
-            texts.append(clause.replace("$rows", "$" + name))
-            params[name] = rows
-        chained = " ".join(text if index == 0 else f"WITH ok, count(*) AS done{index} {text}"
-                           for index, text in enumerate(texts))
+        # Grouped by ``ok``: a failed check leaves no row for any part.
+        chained, params = _chain(parts, carry="ok, ")
         return _GUARDED_COMMIT.format(parts=chained), params
 
     # -- what this transaction knows ----------------------------------------
+    def _recall(self, field: str, key: Any) -> tuple[bool, Any]:
+        """(True, value) that this transaction, or the snapshot it relies on, holds under ``key``.
+
+        ``field`` names the map on both (``nodes``, ``types``, ``links``, ``names``);
+        what comes from the snapshot is kept in the transaction's map too.
+        """
+        state = self._local
+        mine = getattr(state, field)
+        if key in mine:
+            return True, mine[key]
+        if state.base is not None:
+            held = getattr(state.base, field)
+            if key in held:
+                state.used_base = True
+                mine[key] = held[key]
+                return True, held[key]
+        return False, None
+
     def _known_node(self, kind: str, node_id: int) -> Node | None:
         """A node from this transaction's memory or the snapshot it relies on, else None."""
-        state = self._local
-        key = (kind, node_id)
-        node = state.nodes.get(key)
-        if node is not None:
-            return node
-        data = state.raw_nodes.pop(key, None)
+        data = self._local.raw_nodes.pop((kind, node_id), None)
         if data is not None:
-            node = state.nodes[key] = _parse_node(kind, node_id, data)
-            return node
-        if state.base is not None:
-            node = state.base.nodes.get(key)
-            if node is not None:
-                state.used_base = True
-                state.nodes[key] = node
-        return node
-
-    def _known_type(self, type_id: int) -> tuple[str, NodeType] | None:
-        state = self._local
-        found = state.types.get(type_id)
-        if found is None and state.base is not None:
-            found = state.base.types.get(type_id)
-            if found is not None:
-                state.used_base = True
-                state.types[type_id] = found
-        return found
-
-    def _known_links(self, rel: str, source: int) -> set[int] | None:
-        """The complete set of contexts ``source`` links to by ``rel``, if known; buffered links included."""
-        state = self._local
-        key = (rel, source)
-        known = state.links.get(key)
-        if known is None and state.base is not None:
-            stored = state.base.links.get(key)
-            if stored is not None:
-                state.used_base = True
-                known = state.links[key] = set(stored)
-        return known
-
-    def _known_name(self, kind: str, type_id: int, name: str) -> tuple[bool, int | None]:
-        """(known, id) of the node of this kind, type and name: known False when not known here."""
-        state = self._local
-        key = (kind, type_id, name)
-        if key in state.names:
-            return True, state.names[key]
-        if state.base is not None and key in state.base.names:
-            state.used_base = True
-            node_id = state.names[key] = state.base.names[key]
-            return True, node_id
-        return False, None
+            self._local.nodes[(kind, node_id)] = _parse_node(kind, node_id, data)
+        return self._recall("nodes", (kind, node_id))[1]
 
     def _named(self, kind: str, node: Node, node_id: int | None) -> None:
         """Records that ``node`` (by id, None for no node) holds its (type, name), if named."""
@@ -1022,12 +976,12 @@ class Neo4jBackend:
                 state.types[type_.id] = (kind, type_)
             return found
         wanted = sorted(set(ids))
-        missing = [i for i in wanted if self._known_type(i) is None]
+        missing = [i for i in wanted if not self._recall("types", i)[0]]
         if missing:
             # Types are few and read by almost every call: fetching the recently used ones
             # with the missing ones saves the next look-ups in this transaction a round trip.
             with self._hot_lock:
-                hot = [i for i in self._hot_types if self._known_type(i) is None]
+                hot = [i for i in self._hot_types if not self._recall("types", i)[0]]
             rows = self._collect(
                 "UNWIND $ids AS i MATCH (t:Type {id: i}) RETURN [t.id, t.kind, t.proto]",
                 ids=sorted(set(missing).union(hot)),
@@ -1090,7 +1044,7 @@ class Neo4jBackend:
             pending[node_id] = _node_properties(kind, node)
             state.nodes[(kind, node_id)] = node
             self._named(kind, node, node_id)
-            state.links[(rel, node_id)] = set()  # a new node links to nothing yet
+            state.links[(rel, node_id)] = frozenset()  # a new node links to nothing yet
             ids.append(node_id)
         self._buffered(len(nodes))
         return ids
@@ -1141,7 +1095,7 @@ class Neo4jBackend:
             if (kind, node_id) not in state.nodes:
                 state.nodes[(kind, node_id)] = _parse_node(kind, node_id, data)
             if (rel, node_id) not in state.links:
-                state.links[(rel, node_id)] = set(context_ids)
+                state.links[(rel, node_id)] = frozenset(context_ids)
             for context_id, context_data in zip(context_ids, context_protos):
                 if ("context", context_id) not in state.nodes:
                     state.nodes[("context", context_id)] = _parse_node("context", context_id, context_data)
@@ -1165,7 +1119,7 @@ class Neo4jBackend:
                 and external_set is None:
             # A look-up by (type, name), as a writer checks uniqueness or reuses a context.
             [type_id] = type_set
-            known, node_id = self._known_name(kind, type_id, name)
+            known, node_id = self._recall("names", (kind, type_id, name))
             if known:
                 node = None if node_id is None else self._known_node(kind, node_id)
                 if node_id is None or node is not None:
@@ -1310,12 +1264,14 @@ class Neo4jBackend:
     def _insert_links(self, pairs: Sequence[tuple[int, int]], rel: str) -> None:
         if not pairs:
             return
-        pending = self._local.new_links[rel]
+        state = self._local
+        pending = state.new_links[rel]
         for source, target in pairs:
             pending[(source, target)] = None
-            known = self._known_links(rel, source)
-            if known is not None:
-                known.add(target)
+            known, linked = self._recall("links", (rel, source))
+            if known:
+                # A new set: the snapshot's stays as it was until this transaction commits.
+                state.links[(rel, source)] = linked | {target}
         self._buffered(len(pairs))
 
     @_writing
@@ -1342,11 +1298,11 @@ class Neo4jBackend:
         found: set[tuple[int, int]] = set()
         ask_sources = []
         for source in sorted(sources):
-            known = self._known_links(rel, source)
-            if known is None:
-                ask_sources.append(source)
+            known, linked = self._recall("links", (rel, source))
+            if known:
+                found.update((source, target) for target in linked)
             else:
-                found.update((source, target) for target in known)
+                ask_sources.append(source)
         ask_targets = sorted(t for t in targets if t not in state.new_nodes["context"])
         if ask_sources or ask_targets:
             rows = self._read(
@@ -1366,7 +1322,7 @@ class Neo4jBackend:
                     if source in complete:
                         complete[source].add(target)
                 for source, linked in complete.items():
-                    state.links[(rel, source)] = linked
+                    state.links[(rel, source)] = frozenset(linked)
         for source, target in state.new_links[rel]:
             if source in sources or target in targets:
                 found.add((source, target))
@@ -1570,7 +1526,8 @@ def _flush_statements(parts: list[tuple[str, list[Any]]]) -> Iterator[tuple[str,
         yield _chain(statement)
 
 
-def _chain(parts: list[tuple[str, list[Any]]]) -> tuple[str, dict[str, Any]]:
+def _chain(parts: list[tuple[str, list[Any]]], carry: str = "") -> tuple[str, dict[str, Any]]:
+    """Joins parts into one statement, each over its own ``$rowsN``; ``carry`` prefixes every aggregation."""
     texts = []
     params = {}
     for index, (clause, rows) in enumerate(parts):
@@ -1578,7 +1535,7 @@ def _chain(parts: list[tuple[str, list[Any]]]) -> tuple[str, dict[str, Any]]:
         texts.append(clause.replace("$rows", "$" + name))
         params[name] = rows
     return " ".join(
-        text if index == 0 else f"WITH count(*) AS done{index} {text}" for index, text in enumerate(texts)
+        text if index == 0 else f"WITH {carry}count(*) AS done{index} {text}" for index, text in enumerate(texts)
     ), params
 
 
