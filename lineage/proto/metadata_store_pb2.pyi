@@ -6,8 +6,7 @@ from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf.internal import python_message as _python_message
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Iterable as _Iterable, Mapping as _Mapping
-from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -50,7 +49,7 @@ class Value(_message.Message):
     struct_value: _struct_pb2.Struct
     proto_value: _any_pb2.Any
     bool_value: bool
-    def __init__(self, int_value: _Optional[int] = ..., double_value: _Optional[float] = ..., string_value: _Optional[str] = ..., struct_value: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., proto_value: _Optional[_Union[_any_pb2.Any, _Mapping]] = ..., bool_value: _Optional[bool] = ...) -> None: ...
+    def __init__(self, int_value: _Optional[int] = ..., double_value: _Optional[float] = ..., string_value: _Optional[str] = ..., struct_value: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., proto_value: _Optional[_Union[_any_pb2.Any, _Mapping]] = ..., bool_value: bool = ...) -> None: ...
 
 class Artifact(_message.Message):
     __slots__ = ("id", "name", "type_id", "type", "uri", "external_id", "properties", "custom_properties", "state", "create_time_since_epoch", "last_update_time_since_epoch", "system_metadata")
@@ -480,7 +479,7 @@ class DictArtifactStructType(_message.Message):
     properties: _containers.MessageMap[str, ArtifactStructType]
     none_type_not_required: bool
     extra_properties_type: ArtifactStructType
-    def __init__(self, properties: _Optional[_Mapping[str, ArtifactStructType]] = ..., none_type_not_required: _Optional[bool] = ..., extra_properties_type: _Optional[_Union[ArtifactStructType, _Mapping]] = ...) -> None: ...
+    def __init__(self, properties: _Optional[_Mapping[str, ArtifactStructType]] = ..., none_type_not_required: bool = ..., extra_properties_type: _Optional[_Union[ArtifactStructType, _Mapping]] = ...) -> None: ...
 
 class FakeDatabaseConfig(_message.Message):
     __slots__ = ()
@@ -502,7 +501,7 @@ class MySQLDatabaseConfig(_message.Message):
         capath: str
         cipher: str
         verify_server_cert: bool
-        def __init__(self, key: _Optional[str] = ..., cert: _Optional[str] = ..., ca: _Optional[str] = ..., capath: _Optional[str] = ..., cipher: _Optional[str] = ..., verify_server_cert: _Optional[bool] = ...) -> None: ...
+        def __init__(self, key: _Optional[str] = ..., cert: _Optional[str] = ..., ca: _Optional[str] = ..., capath: _Optional[str] = ..., cipher: _Optional[str] = ..., verify_server_cert: bool = ...) -> None: ...
     HOST_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
     DATABASE_FIELD_NUMBER: _ClassVar[int]
@@ -519,7 +518,7 @@ class MySQLDatabaseConfig(_message.Message):
     socket: str
     ssl_options: MySQLDatabaseConfig.SSLOptions
     skip_db_creation: bool
-    def __init__(self, host: _Optional[str] = ..., port: _Optional[int] = ..., database: _Optional[str] = ..., user: _Optional[str] = ..., password: _Optional[str] = ..., socket: _Optional[str] = ..., ssl_options: _Optional[_Union[MySQLDatabaseConfig.SSLOptions, _Mapping]] = ..., skip_db_creation: _Optional[bool] = ...) -> None: ...
+    def __init__(self, host: _Optional[str] = ..., port: _Optional[int] = ..., database: _Optional[str] = ..., user: _Optional[str] = ..., password: _Optional[str] = ..., socket: _Optional[str] = ..., ssl_options: _Optional[_Union[MySQLDatabaseConfig.SSLOptions, _Mapping]] = ..., skip_db_creation: bool = ...) -> None: ...
 
 class SqliteMetadataSourceConfig(_message.Message):
     __slots__ = ("filename_uri", "connection_mode")
@@ -572,7 +571,7 @@ class PostgreSQLDatabaseConfig(_message.Message):
     dbname: str
     skip_db_creation: bool
     ssloption: PostgreSQLDatabaseConfig.SSLOptions
-    def __init__(self, host: _Optional[str] = ..., hostaddr: _Optional[str] = ..., port: _Optional[str] = ..., user: _Optional[str] = ..., password: _Optional[str] = ..., passfile: _Optional[str] = ..., dbname: _Optional[str] = ..., skip_db_creation: _Optional[bool] = ..., ssloption: _Optional[_Union[PostgreSQLDatabaseConfig.SSLOptions, _Mapping]] = ...) -> None: ...
+    def __init__(self, host: _Optional[str] = ..., hostaddr: _Optional[str] = ..., port: _Optional[str] = ..., user: _Optional[str] = ..., password: _Optional[str] = ..., passfile: _Optional[str] = ..., dbname: _Optional[str] = ..., skip_db_creation: bool = ..., ssloption: _Optional[_Union[PostgreSQLDatabaseConfig.SSLOptions, _Mapping]] = ...) -> None: ...
 
 class Neo4jDatabaseConfig(_message.Message):
     __slots__ = ("uri", "user", "password", "database")
@@ -592,7 +591,7 @@ class MigrationOptions(_message.Message):
     DOWNGRADE_TO_SCHEMA_VERSION_FIELD_NUMBER: _ClassVar[int]
     enable_upgrade_migration: bool
     downgrade_to_schema_version: int
-    def __init__(self, enable_upgrade_migration: _Optional[bool] = ..., downgrade_to_schema_version: _Optional[int] = ...) -> None: ...
+    def __init__(self, enable_upgrade_migration: bool = ..., downgrade_to_schema_version: _Optional[int] = ...) -> None: ...
 
 class RetryOptions(_message.Message):
     __slots__ = ("max_num_retries",)
@@ -659,7 +658,7 @@ class MetadataStoreServerConfig(_message.Message):
         server_cert: str
         custom_ca: str
         client_verify: bool
-        def __init__(self, server_key: _Optional[str] = ..., server_cert: _Optional[str] = ..., custom_ca: _Optional[str] = ..., client_verify: _Optional[bool] = ...) -> None: ...
+        def __init__(self, server_key: _Optional[str] = ..., server_cert: _Optional[str] = ..., custom_ca: _Optional[str] = ..., client_verify: bool = ...) -> None: ...
     CONNECTION_CONFIG_FIELD_NUMBER: _ClassVar[int]
     MIGRATION_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     SSL_CONFIG_FIELD_NUMBER: _ClassVar[int]
@@ -686,7 +685,7 @@ class ListOperationOptions(_message.Message):
         IS_ASC_FIELD_NUMBER: _ClassVar[int]
         field: ListOperationOptions.OrderByField.Field
         is_asc: bool
-        def __init__(self, field: _Optional[_Union[ListOperationOptions.OrderByField.Field, str]] = ..., is_asc: _Optional[bool] = ...) -> None: ...
+        def __init__(self, field: _Optional[_Union[ListOperationOptions.OrderByField.Field, str]] = ..., is_asc: bool = ...) -> None: ...
     MAX_RESULT_SIZE_FIELD_NUMBER: _ClassVar[int]
     ORDER_BY_FIELD_FIELD_NUMBER: _ClassVar[int]
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -758,7 +757,7 @@ class LineageSubgraphQueryOptions(_message.Message):
         INCLUDE_ENDING_NODES_FIELD_NUMBER: _ClassVar[int]
         filter_query: str
         include_ending_nodes: bool
-        def __init__(self, filter_query: _Optional[str] = ..., include_ending_nodes: _Optional[bool] = ...) -> None: ...
+        def __init__(self, filter_query: _Optional[str] = ..., include_ending_nodes: bool = ...) -> None: ...
     STARTING_ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     STARTING_EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
     MAX_NUM_HOPS_FIELD_NUMBER: _ClassVar[int]

@@ -1,16 +1,15 @@
 """The committed lineage/proto/ is exactly what protos/ generates.
 
 Regenerates the Python bindings with ``scripts/gen-protos`` into a temporary
-directory and compares them file by file with the committed ones.
+directory and compares them file by file with the committed ones. The script
+runs its own pinned protoc (a cached tool venv), so the comparison does not
+depend on what this environment has installed.
 """
 
 from __future__ import annotations
 
 import difflib
-import importlib.util
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,28 +26,34 @@ def _generated_names(directory: Path) -> set[str]:
 @pytest.fixture(scope="module")
 def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Directory holding freshly generated bindings."""
-    if importlib.util.find_spec("grpc_tools") is None:
-        pytest.fail("grpc_tools is missing; install the dev extra: pip install -e '.[dev]'")
     out = tmp_path_factory.mktemp("gen")
     done = subprocess.run(
         ["bash", str(ROOT / "scripts" / "gen-protos"), str(out)],
-        env={**os.environ, "PYTHON": sys.executable},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
     )
     assert done.returncode == 0, f"scripts/gen-protos failed:\n{done.stderr}"
     return out / "lineage" / "proto"
 
 
 def test_generator_produced_bindings(regenerated: Path) -> None:
-    assert {
-        "metadata_store_pb2.py",
-        "metadata_store_pb2.pyi",
-        "metadata_store_service_pb2.py",
-        "metadata_store_service_pb2.pyi",
-        "metadata_store_service_pb2_grpc.py",
-    } <= _generated_names(regenerated)
+    # Every .proto under protos/ becomes a module and its stub file.
+    expected = set()
+    for source in (ROOT / "protos").rglob("*.proto"):
+        expected |= {f"{source.stem}_pb2.py", f"{source.stem}_pb2.pyi"}
+    assert expected and expected <= _generated_names(regenerated)
+
+
+def test_no_runtime_version_check() -> None:
+    # Newer protoc/grpcio-tools embed checks that refuse other protobuf majors or older grpcio;
+    # the committed code must import under the whole supported range.
+    checked = [p for p in COMMITTED.iterdir() if p.name.endswith(("_pb2.py", "_pb2_grpc.py"))]
+    assert checked
+    for path in checked:
+        text = path.read_text(encoding="utf-8")
+        assert "ValidateProtobufRuntimeVersion" not in text, path.name
+        assert "GRPC_GENERATED_VERSION" not in text, path.name
 
 
 def test_same_set_of_generated_files(regenerated: Path) -> None:
