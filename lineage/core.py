@@ -468,9 +468,11 @@ class MetadataService:
             expected = _VALUE_FIELD.get(declared[prop])
             actual = value.WhichOneof("value")
             if actual != expected:
+                # Leads with MLMD's wording: callers match on it.
                 raise errors.InvalidArgumentError(
-                    f"{label}.properties[{prop!r}] holds {actual or 'no value'} but type "
-                    f"{type_.name!r} declares it {pb.PropertyType.Name(declared[prop])}"
+                    f"Found unmatched property type: {prop}: {label}.properties[{prop!r}] holds "
+                    f"{actual or 'no value'} but type {type_.name!r} declares it "
+                    f"{pb.PropertyType.Name(declared[prop])}"
                 )
 
     def _check_unique(self, kind: Kind, node, own_id: int | None) -> None:
@@ -554,7 +556,7 @@ class MetadataService:
         updated = NODE_CLASSES[kind]()
         if mask_paths:
             updated.CopyFrom(stored)
-            _apply_mask(updated, node, mask_paths, label)
+            _apply_mask(updated, node, mask_paths)
         else:
             updated.CopyFrom(node)
             updated.type_id = stored.type_id
@@ -1250,11 +1252,12 @@ def _and(left, right):
     return And((left, right))
 
 
-def _apply_mask(target, given, paths: Sequence[str], label: str) -> None:
+def _apply_mask(target, given, paths: Sequence[str]) -> None:
     """Copies the fields named by a FieldMask from ``given`` into ``target``.
 
     ``properties.<name>`` and ``custom_properties.<name>`` update one entry (and
     delete it when ``given`` lacks it); a bare map name replaces the whole map.
+    Paths that are empty or name no field are skipped, as MLMD skips them.
     """
     descriptor = target.DESCRIPTOR
     for path in paths:
@@ -1270,7 +1273,7 @@ def _apply_mask(target, given, paths: Sequence[str], label: str) -> None:
             continue
         field = descriptor.fields_by_name.get(head)
         if field is None or key:
-            raise errors.InvalidArgumentError(f"update_mask path {path!r} names no field of {label}")
+            continue
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             target.ClearField(head)
             for map_key, value in getattr(given, head).items():

@@ -111,6 +111,24 @@ class _InvalidConfigError(errors.InvalidArgumentError, ValueError):
     """
 
 
+_RUNTIME_VARIANTS: dict[type, type] = {}
+
+
+def _also_runtime_error(error: errors.StatusError) -> errors.StatusError:
+    """The same typed error, as an instance of a subclass that is also a ``RuntimeError``.
+
+    MLMD raises ``RuntimeError`` whenever a database cannot be opened (an unset
+    config, a schema it may not migrate), so ``except RuntimeError`` in existing
+    callers keeps working.
+    """
+    cls = type(error)
+    variant = _RUNTIME_VARIANTS.get(cls)
+    if variant is None:
+        variant = type(cls.__name__, (cls, RuntimeError), {"__doc__": cls.__doc__, "__module__": cls.__module__})
+        _RUNTIME_VARIANTS[cls] = variant
+    return variant(error.message)
+
+
 class _Service(Protocol):
     """The in-process service from ``lineage.core``: one method per RPC, plus close."""
 
@@ -168,6 +186,10 @@ class MetadataStore:
                 error is also a ``ValueError``.
             FailedPreconditionError: The database schema is older than this
                 library and ``enable_upgrade_migration`` is False.
+
+            Every error opening a ``ConnectionConfig`` (none set, a driver or
+            server missing, a schema it may not migrate) is also a
+            ``RuntimeError``, as MLMD raises.
         """
         self._config = config
         self._max_num_retries = _DEFAULT_MAX_NUM_RETRIES
@@ -183,7 +205,10 @@ class MetadataStore:
             migration = _pb.MigrationOptions(enable_upgrade_migration=enable_upgrade_migration)
             if config.HasField("retry_options"):
                 self._max_num_retries = config.retry_options.max_num_retries
-            self._service = core.open_service(config, migration)
+            try:
+                self._service = core.open_service(config, migration)
+            except errors.StatusError as e:
+                raise _also_runtime_error(e) from e
             return
 
         if not isinstance(config, _pb.MetadataStoreClientConfig):
@@ -1419,8 +1444,9 @@ def downgrade_schema(
             current one, or ``config`` is not a ``ConnectionConfig``.
     """
     if downgrade_to_schema_version < 0:
+        # Leads with MLMD's wording: callers match on it.
         raise errors.InvalidArgumentError(
-            "downgrade_to_schema_version must be 0 or more, "
+            "downgrade_to_schema_version not specified: it must be 0 or more, "
             f"got {downgrade_to_schema_version}")
     if not isinstance(config, _pb.ConnectionConfig):
         raise _InvalidConfigError(

@@ -158,7 +158,9 @@ def _apply(database: Database, connection, probe: schema.SchemaProbe, options: p
     assert version is not None
     if downgrade_to >= 0:
         if downgrade_to > schema.SCHEMA_VERSION:
+            # MLMD's wording leads both messages here: callers match on it.
             raise errors.InvalidArgumentError(
+                f"MLMD cannot be downgraded to schema_version {downgrade_to}: "
                 f"MigrationOptions.downgrade_to_schema_version {downgrade_to} is newer than this "
                 f"library's schema version {schema.SCHEMA_VERSION}")
         if version > schema.SCHEMA_VERSION:
@@ -180,7 +182,8 @@ def _apply(database: Database, connection, probe: schema.SchemaProbe, options: p
     if version < schema.SCHEMA_VERSION:
         if not options.enable_upgrade_migration:
             raise errors.FailedPreconditionError(
-                f"{where} has MLMD schema version {version}, older than {schema.SCHEMA_VERSION}; "
+                f"Schema migration is disabled: {where} has MLMD schema version {version}, older "
+                f"than {schema.SCHEMA_VERSION}; "
                 "set MigrationOptions.enable_upgrade_migration (MetadataStore(..., "
                 "enable_upgrade_migration=True)) to upgrade it")
         if database.read_only:
