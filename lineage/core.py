@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 from google.protobuf import message as _message
 
 from lineage import errors
+from lineage.backends import missing_driver_error
 from lineage.backends.base import KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, StaleSnapshotError
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
@@ -144,10 +145,7 @@ def open_backend(config: pb.ConnectionConfig, migration_options: pb.MigrationOpt
             raise errors.UnimplementedError(
                 f"ConnectionConfig.{which} is not supported by this build of lineage"
             ) from e
-        hint = f"pip install 'lineage[{extra}]'" if extra else "reinstall lineage"
-        raise errors.FailedPreconditionError(
-            f"ConnectionConfig.{which} needs the Python package {e.name!r}: {hint}"
-        ) from e
+        raise missing_driver_error(which, e.name, extra) from e
     return module.open_backend(config, migration_options or pb.MigrationOptions())
 
 

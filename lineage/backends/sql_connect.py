@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import pool as sa_pool
 
 from lineage import errors
+from lineage.backends import import_driver
 from lineage.proto import metadata_store_pb2 as pb
 
 __all__ = ["Database", "open_sqlite", "open_mysql", "open_postgresql", "SQLITE_BUSY_TIMEOUT_S"]
@@ -219,8 +220,9 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
         UnauthenticatedError: The server refused the user or password.
         NotFoundError: The database is missing and ``skip_db_creation`` is set.
         InvalidArgumentError: No database name is given.
+        FailedPreconditionError: PyMySQL is not installed (the ``mysql`` extra).
     """
-    import pymysql
+    pymysql = import_driver("pymysql", "mysql", "mysql")
 
     if not config.database:
         raise errors.InvalidArgumentError("MySQLDatabaseConfig.database is required")
@@ -340,8 +342,9 @@ def open_postgresql(config: pb.PostgreSQLDatabaseConfig) -> Database:
         UnauthenticatedError: The server refused the user or password.
         NotFoundError: The database is missing and ``skip_db_creation`` is set.
         InvalidArgumentError: No database name is given.
+        FailedPreconditionError: psycopg is not installed (the ``postgresql`` extra).
     """
-    import psycopg
+    psycopg = import_driver("psycopg", "postgresql", "postgresql")
 
     if not config.dbname:
         raise errors.InvalidArgumentError("PostgreSQLDatabaseConfig.dbname is required")
