@@ -170,3 +170,37 @@ def test_only_live_outputs_make_a_cache_hit(store, state):
     published.state = Artifact.LIVE
     store.put_artifacts([published])
     assert store.lineage.find_reusable_execution("Train", [raw]).execution.id == train
+
+
+def _refuse_deleting_execution(store, backend_name: str, execution_id: int) -> None:
+    """Makes the database itself refuse to delete one execution row, with a trigger."""
+    import sqlalchemy as sa
+
+    engine = store._service.backend.database.engine
+    if backend_name.startswith("sqlite"):
+        statements = [f"CREATE TRIGGER refuse_purge BEFORE DELETE ON Execution WHEN OLD.id = {execution_id} "
+                      "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END"]
+    else:
+        statements = [
+            "CREATE FUNCTION refuse_purge() RETURNS trigger AS $$ BEGIN "
+            f"IF OLD.id = {execution_id} THEN RAISE EXCEPTION 'refused by trigger'; END IF; "
+            "RETURN OLD; END $$ LANGUAGE plpgsql",
+            'CREATE TRIGGER refuse_purge BEFORE DELETE ON Execution FOR EACH ROW EXECUTE FUNCTION refuse_purge()',
+        ]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sa.text(statement))
+
+
+def test_a_purge_that_fails_half_way_leaves_everything(store, backend_name):
+    if backend_name not in ("sqlite-file", "postgresql"):
+        pytest.skip("the failure comes from a database trigger (SQLite file, PostgreSQL)")
+    history = random_history(store, 6, executions=12)
+    graph = store.lineage.downstream(history.artifacts[:1])
+    assert graph.artifacts and graph.executions
+    # Artifacts are deleted before executions: the refusal comes after rows are gone.
+    _refuse_deleting_execution(store, backend_name, graph.executions[-1].id)
+    before = snapshot(store)
+    with pytest.raises(errors.StatusError):
+        store.lineage.purge("artifact", history.artifacts[:1], with_downstream=True)
+    assert snapshot(store) == before
