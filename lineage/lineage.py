@@ -333,16 +333,14 @@ def _to_value(value: Any, name: str) -> pb.Value:
 
 
 def _merged_graph(chunks: Iterable[lsvc.GraphChunk]) -> ProvenanceGraph:
-    """The whole graph from its streamed chunks, concatenated in order."""
-    graph = pb.LineageGraph()
-    for chunk in chunks:
-        graph.MergeFrom(chunk.graph)
+    """The whole graph from its streamed chunks, concatenated in order (the protos are not copied)."""
+    graphs = [chunk.graph for chunk in chunks]
     return ProvenanceGraph(
-        artifacts=list(graph.artifacts),
-        executions=list(graph.executions),
-        events=list(graph.events),
-        artifact_types=list(graph.artifact_types),
-        execution_types=list(graph.execution_types),
+        artifacts=[a for g in graphs for a in g.artifacts],
+        executions=[e for g in graphs for e in g.executions],
+        events=[e for g in graphs for e in g.events],
+        artifact_types=[t for g in graphs for t in g.artifact_types],
+        execution_types=[t for g in graphs for t in g.execution_types],
     )
 
 

@@ -14,6 +14,7 @@ transaction first, so the chunks describe one moment of the store.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -103,7 +104,18 @@ class _AsOf:
         return [e for e in events if e.artifact_id in artifacts and e.execution_id in executions]
 
 
-def _chunks(graph: pb.LineageGraph, size: int) -> list[lsvc.GraphChunk]:
+@dataclasses.dataclass
+class _Graph:
+    """A graph answer as plain lists of the backend's protos, before it is put into chunks."""
+
+    artifacts: list
+    executions: list
+    events: list
+    artifact_types: list
+    execution_types: list
+
+
+def _chunks(graph: _Graph, size: int) -> list[lsvc.GraphChunk]:
     """Splits a graph into chunks of at most ``size`` records per repeated field; types go first."""
     fields = ("artifacts", "executions", "events")
     count = max([1] + [-(-len(getattr(graph, f)) // size) for f in fields])
@@ -161,19 +173,19 @@ class LineageService:
                 f"as_of_ms {moment} is in the future; the store cannot know what it will hold")
         return moment
 
-    def _graph(self, artifact_ids, execution_ids, events) -> pb.LineageGraph:
+    def _graph(self, artifact_ids, execution_ids, events) -> _Graph:
         backend = self.backend
-        graph = pb.LineageGraph()
         artifacts = backend.get_nodes("artifact", artifact_ids)
         executions = backend.get_nodes("execution", execution_ids)
-        graph.artifacts.extend(artifacts)
-        graph.executions.extend(executions)
-        graph.events.extend(sorted(events, key=lambda e: (e.execution_id, e.artifact_id, e.type)))
-        graph.artifact_types.extend(backend.get_types("artifact", {a.type_id for a in artifacts}))
-        graph.execution_types.extend(backend.get_types("execution", {e.type_id for e in executions}))
-        return graph
+        return _Graph(
+            artifacts=artifacts,
+            executions=executions,
+            events=sorted(events, key=lambda e: (e.execution_id, e.artifact_id, e.type)),
+            artifact_types=backend.get_types("artifact", {a.type_id for a in artifacts}),
+            execution_types=backend.get_types("execution", {e.type_id for e in executions}),
+        )
 
-    def _walk(self, request: lsvc.TraceRequest) -> pb.LineageGraph:
+    def _walk(self, request: lsvc.TraceRequest) -> _Graph:
         artifact_ids, execution_ids = list(request.artifact_ids), list(request.execution_ids)
         if not artifact_ids and not execution_ids:
             raise errors.InvalidArgumentError("give at least one of artifact_ids or execution_ids to start from")
