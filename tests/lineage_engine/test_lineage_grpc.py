@@ -122,3 +122,13 @@ def test_grpc_status_is_unimplemented_for_unknown_lineage_rpc(served):
     with pytest.raises(grpc.RpcError) as raised:
         call(None)
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+def test_health_reports_both_services(served):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    _, client = served
+    health = health_pb2_grpc.HealthStub(client._channel)
+    for name in ("ml_metadata.MetadataStoreService", "lineage.v1.LineageService"):
+        answer = health.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
+        assert answer.status == health_pb2.HealthCheckResponse.SERVING
