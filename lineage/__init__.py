@@ -16,7 +16,7 @@ from lineage.metadata_store import (
     OrderByField,
     downgrade_schema,
 )
-from lineage.urls import config_from_url
+from lineage.urls import client_config_from_url, config_from_url, is_server_url
 
 __all__ = [
     "MetadataStore",
@@ -39,15 +39,18 @@ def connect(url: str = "memory://", *, enable_upgrade_migration: bool = False) -
 
     Args:
         url: ``memory://``, ``sqlite:///path``, ``mysql://...``, ``postgresql://...``,
-            ``neo4j://...`` or ``bolt://...``.
+            ``neo4j://...`` or ``bolt://...``; or a metadata server: ``grpc://host:port``,
+            ``grpcs://host:port?ca=FILE`` (see ``lineage.urls``).
         enable_upgrade_migration: Upgrade an older MLMD schema in place.
 
     Returns:
-        A MetadataStore over that backend.
+        A MetadataStore over that backend, or a client of that server.
 
     Raises:
         InvalidArgumentError: the URL is malformed.
         UnimplementedError, FailedPreconditionError, UnavailableError: the backend
             cannot be opened.
     """
+    if is_server_url(url):
+        return MetadataStore(client_config_from_url(url), enable_upgrade_migration=enable_upgrade_migration)
     return MetadataStore(config_from_url(url), enable_upgrade_migration=enable_upgrade_migration)

@@ -9,6 +9,7 @@ Commands::
     lineage graph ID -o FILE          provenance as HTML, SVG, DOT, Mermaid or JSON
     lineage stats                     counts per type and the deepest provenance chain
     lineage copy SRC_URL DST_URL      copy a whole store to another backend, ids kept
+    lineage purge KIND [ID ...]       delete nodes with their edges (dry run unless --yes)
     lineage serve                     the gRPC metadata server
 
 Every command takes ``--db URL`` (default ``$LINEAGE_DB``) and ``--json``.
@@ -43,7 +44,8 @@ exit codes: 0 ok; 1 user error (unknown id or type, malformed filter, non-empty
 destination...); 2 usage error; 3 store unreachable, unavailable or out of
 resources.
 The store URL comes from --db, else $LINEAGE_DB: memory://, sqlite:///path,
-mysql://user:pw@host/db, postgresql://user:pw@host/db, neo4j://user:pw@host."""
+mysql://user:pw@host/db, postgresql://user:pw@host/db, neo4j://user:pw@host,
+or a metadata server: grpc://host:port, grpcs://host:port?ca=FILE[&cert=FILE&key=FILE]."""
 
 _KINDS = {"artifacts": "artifact", "executions": "execution", "contexts": "context"}
 _GRAPH_SUFFIXES = {
@@ -419,14 +421,28 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
 
 
 # -- trace ----------------------------------------------------------------------------
-def _walk(store, node_id: int, *, execution: bool, down: bool, depth: int | None):
+def _walk(store, node_id: int, *, execution: bool, down: bool, depth: int | None, as_of: str | None = None):
     if depth is not None and depth < 0:
         raise errors.InvalidArgumentError(f"--depth must be >= 0, got {depth}")
     kind = "execution" if execution else "artifact"
     starts = {"artifact_ids": [], "execution_ids": []}
     starts[f"{kind}_ids"] = [node_id]
     walk = store.lineage.downstream if down else store.lineage.upstream
-    return (kind, node_id), walk(**starts, max_hops=depth)
+    return (kind, node_id), walk(**starts, max_hops=depth, as_of=_moment(as_of))
+
+
+def _moment(text: str | None) -> dt.datetime | int | None:
+    """An --as-of value: ISO 8601 (without a zone: UTC) or milliseconds since the epoch."""
+    if text is None:
+        return None
+    if text.strip().lstrip("-").isdigit():
+        return int(text)
+    try:
+        return dt.datetime.fromisoformat(text.strip())
+    except ValueError as e:
+        raise errors.InvalidArgumentError(
+            f"--as-of {text!r} does not parse: give ISO 8601 such as 2026-11-30T12:00 (UTC unless "
+            "a zone is given) or milliseconds since the epoch") from e
 
 
 def _node_label(data: dict[str, Any]) -> str:
@@ -486,7 +502,8 @@ def _trace_tree(graph, root, down: bool) -> dict[str, Any]:
 
 def _trace(args: argparse.Namespace) -> int:
     with _open(_store_url(args)) as store:
-        root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth)
+        root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth,
+                                 as_of=args.as_of)
     graph = provenance.to_networkx()
     tree = _trace_tree(graph, root, args.down)
     if args.json:
@@ -540,7 +557,8 @@ def _graph(args: argparse.Namespace) -> int:
             title = f"Context {context.id}: {context.type} {context.name!r}"
             highlight = []
         else:
-            root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth)
+            root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth,
+                                     as_of=args.as_of)
             title = f"{'Downstream' if args.down else 'Provenance'} of {root[0]} {root[1]}"
             highlight = [root]
     if fmt == "html":
@@ -566,6 +584,45 @@ def _graph(args: argparse.Namespace) -> int:
             _console(stderr=True).print(
                 f"wrote {summary['artifacts']} artifacts, {summary['executions']} executions and "
                 f"{summary['events']} events as {fmt} to {_escape(summary['file'])}")
+    return EXIT_OK
+
+
+# -- purge ----------------------------------------------------------------------------
+_PURGE_DESCRIPTION = """\
+Delete artifacts, executions or contexts chosen by id or --filter, optionally
+with everything downstream of them, only those older than --older-than or in a
+--state. Their events, attributions, associations, parent-context links and
+cache fingerprints go with them, in one transaction. Without --yes this is a
+dry run: it prints what would go, by kind and type, and a sample."""
+
+
+def _purge(args: argparse.Namespace) -> int:
+    kind = _KINDS[args.what]
+    if not args.ids and args.filter is None:
+        args.parser.error("give IDs or --filter QUERY: purge never selects a whole store by default")
+    with _open(_store_url(args)) as store:
+        report = store.lineage.purge(
+            kind, args.ids, args.filter, with_downstream=args.with_downstream, older_than=args.older_than,
+            states=args.state, dry_run=not args.yes, sample_size=args.sample)
+    if args.json:
+        _emit_json({"deleted": report.deleted, "counts": report.counts,
+                    "by_type": [{"kind": k, "type": t, "count": c} for k, t, c in report.by_type],
+                    "sample": [{"kind": k, "id": i, "type": t, "name": n} for k, i, t, n in report.sample]})
+        return EXIT_OK
+    from rich.table import Table
+
+    console = _console()
+    table = Table("kind", "type", "count", title="deleted" if report.deleted else "would delete (dry run)")
+    for kind_name, type_name, count in report.by_type:
+        table.add_row(kind_name, _escape(type_name), str(count))
+    console.print(table)
+    edges = ", ".join(f"{report.counts[k]} {k.replace('_', ' ')}"
+                      for k in ("events", "attributions", "associations", "parent_contexts"))
+    console.print(f"{report.nodes} nodes; {edges}")
+    for kind_name, node_id, type_name, name in report.sample:
+        console.print(f"  {kind_name} {node_id} [bold]{_escape(type_name)}[/bold] {_escape(name)}")
+    if not report.deleted:
+        console.print("[yellow]dry run: nothing was deleted; pass --yes to delete[/yellow]")
     return EXIT_OK
 
 
@@ -776,6 +833,9 @@ def _add_walk_options(parser: argparse.ArgumentParser) -> None:
                            help="walk towards outputs: what was made from it")
     parser.add_argument("--depth", type=int, metavar="N", help="stop after N hops (artifact -> execution is one)")
     parser.add_argument("--execution", action="store_true", help="ID names an execution, not an artifact")
+    parser.add_argument("--as-of", metavar="TIME",
+                        help="the graph as it stood then: ISO 8601 (UTC unless a zone is given) or epoch ms; "
+                        "only nodes created and events recorded by then")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -831,6 +891,19 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--id-map", metavar="FILE", help="with --force: write the old -> new ids as JSON")
     copy.add_argument("--batch-size", type=int, default=500, metavar="N", help="records per backend call")
     copy.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    purge = _add(commands, "purge", _purge, "delete nodes with their events and links (dry run unless --yes)",
+                 description=_PURGE_DESCRIPTION)
+    purge.add_argument("what", choices=["artifacts", "executions", "contexts"])
+    purge.add_argument("ids", type=int, nargs="*", metavar="ID", help="nodes by id")
+    purge.add_argument("--filter", metavar="QUERY", help="nodes by MLMD filter query (with ids: both must hold)")
+    purge.add_argument("--with-downstream", action="store_true",
+                       help="also everything made from them (a bad dataset and all it fed)")
+    purge.add_argument("--older-than", metavar="AGE", help="only nodes created longer ago, e.g. 90d, 12h, 30m")
+    purge.add_argument("--state", action="append", metavar="STATE",
+                       help="only nodes in this state (LIVE, DELETED, COMPLETE...); repeatable")
+    purge.add_argument("--sample", type=int, default=10, metavar="N", help="nodes to list (default 10)")
+    purge.add_argument("--yes", action="store_true", help="delete; without it nothing is deleted")
 
     commands.add_parser("serve", help="run the gRPC metadata server (lineage serve --help)", add_help=False)
     return parser

@@ -23,7 +23,7 @@ from lineage.backends.base import KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Ki
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
 
-__all__ = ["MetadataService", "open_service", "open_backend", "downgrade_schema", "SYSTEM_TYPES"]
+__all__ = ["MetadataService", "open_service", "open_backend", "downgrade_schema", "SYSTEM_TYPES", "run_writing"]
 
 #: Types every MLMD store holds from birth, in id order (ids 1..9).
 SYSTEM_TYPES: tuple[tuple[Kind, str], ...] = (
@@ -107,19 +107,24 @@ def _reads(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
     return run
 
 
+def run_writing(backend: Backend, work: Callable[[], _Response]) -> _Response:
+    """Runs ``work`` in one writing transaction, again at once if it met a stale snapshot."""
+    for attempt in range(1, _STALE_ATTEMPTS + 1):
+        try:
+            with backend.transaction(write=True):
+                return work()
+        except StaleSnapshotError:
+            if attempt == _STALE_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
 def _writes(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
     """Runs an RPC that writes in one writing transaction, again at once if it met a stale snapshot."""
 
     @functools.wraps(rpc)
     def run(self: "MetadataService", request: Any) -> _Response:
-        for attempt in range(1, _STALE_ATTEMPTS + 1):
-            try:
-                with self.backend.transaction(write=True):
-                    return rpc(self, request)
-            except StaleSnapshotError:
-                if attempt == _STALE_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")
+        return run_writing(self.backend, lambda: rpc(self, request))
 
     return run
 
@@ -208,6 +213,13 @@ class MetadataService:
     def close(self) -> None:
         """Closes the backend."""
         self.backend.close()
+
+    @functools.cached_property
+    def lineage(self):
+        """The lineage extension service (``lineage.v1.LineageService``) over the same backend."""
+        from lineage.lineage_service import LineageService
+
+        return LineageService(self)
 
     # ------------------------------------------------------------------ types
     def _get_type_by_id(self, kind: Kind, type_id: int):

@@ -8,51 +8,42 @@ ordered. ``impacted`` answers "what descends from this bad dataset",
 ``find_reusable_execution`` answers "did this step already run on these
 inputs" from a fingerprint index, in time independent of history.
 
-Traversal uses a backend's native path when it has one (``traverse``) and the
-generic breadth-first walk over Backend primitives otherwise.
+``purge`` deletes nodes with their edges (optionally everything downstream
+of them), and ``as_of`` asks the walks about the store as it stood at a
+moment. Every method builds one request of ``lineage.v1.LineageService`` and
+makes one call: into ``lineage.lineage_service`` in-process, or to the
+metadata server over gRPC, with the same answer either way.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
+import re
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import networkx as nx
-from google.protobuf import json_format
-
 from lineage import errors, traversal
-from lineage.cache import Inputs, canonical_value, fingerprint, input_key
+from lineage.cache import Inputs, canonical_value, input_key
+from lineage.lineage_service import KIND_NAMES, property_value
+from lineage.proto import lineage_service_pb2 as lsvc
 from lineage.proto import metadata_store_pb2 as pb
 
 if TYPE_CHECKING:
     from lineage.metadata_store import MetadataStore
 
-__all__ = ["Lineage", "ProvenanceGraph", "CacheHit", "ArtifactDiff", "NodeKey"]
+__all__ = [
+    "Lineage", "ProvenanceGraph", "CacheHit", "ArtifactDiff", "PurgeReport", "NodeKey",
+    "parse_duration", "as_of_ms",
+]
 
 #: A node of a provenance graph: ("artifact", id) or ("execution", id).
 NodeKey = tuple[str, int]
 
-_REUSABLE_STATES = frozenset({pb.Execution.COMPLETE, pb.Execution.CACHED})
-_DEAD_ARTIFACT_STATES = frozenset(
-    {pb.Artifact.DELETED, pb.Artifact.MARKED_FOR_DELETION, pb.Artifact.ABANDONED}
-)
-
-
-def _plain_value(value: pb.Value) -> Any:
-    which = value.WhichOneof("value")
-    if which is None:
-        return None
-    if which == "struct_value":
-        return json_format.MessageToDict(value.struct_value)
-    if which == "proto_value":
-        return {"type_url": value.proto_value.type_url}
-    return getattr(value, which)
-
-
 def _properties(node) -> dict[str, Any]:
-    merged = {k: _plain_value(v) for k, v in node.custom_properties.items()}
-    merged.update((k, _plain_value(v)) for k, v in node.properties.items())
+    merged = {k: property_value(v) for k, v in node.custom_properties.items()}
+    merged.update((k, property_value(v)) for k, v in node.properties.items())
     return dict(sorted(merged.items()))
 
 
@@ -251,56 +242,136 @@ class ArtifactDiff:
         return not (self.properties or self.inputs_only_a or self.inputs_only_b)
 
 
+@dataclasses.dataclass(frozen=True)
+class PurgeReport:
+    """What a purge removed, or in a dry run would remove.
+
+    Attributes:
+        deleted: True when the records are gone; False for a dry run.
+        counts: Records by kind: artifacts, executions, contexts, events,
+            attributions, associations, parent_contexts.
+        by_type: (kind, type name, node count), by kind then type name.
+        sample: (kind, id, type name, name) of the first nodes, by kind then id.
+    """
+
+    deleted: bool
+    counts: dict[str, int]
+    by_type: list[tuple[str, str, int]]
+    sample: list[tuple[str, int, str, str]]
+
+    @property
+    def nodes(self) -> int:
+        """Artifacts, executions and contexts together."""
+        return self.counts["artifacts"] + self.counts["executions"] + self.counts["contexts"]
+
+
+_PURGE_COUNTS = ("artifacts", "executions", "contexts", "events", "attributions", "associations",
+                 "parent_contexts")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_KIND_VALUES = {name: value for value, name in KIND_NAMES.items()}
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def parse_duration(text: str | datetime.timedelta) -> int:
+    """Milliseconds in a duration such as ``90d``, ``12h``, ``30m``, ``45s`` or ``2w``.
+
+    Raises:
+        InvalidArgumentError: the text does not parse, or the duration is negative.
+    """
+    if isinstance(text, datetime.timedelta):
+        if text < datetime.timedelta(0):
+            raise errors.InvalidArgumentError(f"older_than {text} is negative")
+        return int(text.total_seconds() * 1000)
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise errors.InvalidArgumentError(
+            f"older_than {text!r} does not parse: give a number and a unit (ms, s, m, h, d, w), e.g. 90d")
+    return int(float(match.group(1)) * _UNIT_MS[match.group(2)])
+
+
+def as_of_ms(moment: datetime.datetime | int) -> int:
+    """Milliseconds since the epoch of an as-of moment; a naive datetime is taken as UTC.
+
+    Raises:
+        InvalidArgumentError: the moment is neither a datetime nor an int.
+    """
+    if isinstance(moment, datetime.datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=datetime.timezone.utc)
+        return int(moment.timestamp() * 1000)
+    if isinstance(moment, int) and not isinstance(moment, bool):
+        return moment
+    raise errors.InvalidArgumentError(
+        f"as_of must be a datetime or milliseconds since the epoch, got {type(moment).__name__}")
+
+
+def _ids(values: Iterable[int], where: str) -> list[int]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise errors.InvalidArgumentError(f"{where} must be ids, got {values!r}")
+    ids = list(values)
+    for value in ids:
+        if not isinstance(value, int) or isinstance(value, bool) or not _INT64[0] <= value <= _INT64[1]:
+            raise errors.InvalidArgumentError(f"{where} holds {value!r}, not an id")
+    return ids
+
+
+def _to_value(value: Any, name: str) -> pb.Value:
+    """A property value as a Value proto; checks it the way the fingerprint does."""
+    canonical_value(value)
+    if isinstance(value, pb.Value):
+        return value
+    if isinstance(value, bool):
+        return pb.Value(bool_value=value)
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise errors.InvalidArgumentError(f"property {name!r} = {value} does not fit in 64 bits")
+        return pb.Value(int_value=value)
+    if isinstance(value, float):
+        return pb.Value(double_value=value)
+    return pb.Value(string_value=value)
+
+
+def _merged_graph(chunks: Iterable[lsvc.GraphChunk]) -> ProvenanceGraph:
+    """The whole graph from its streamed chunks, concatenated in order (the protos are not copied)."""
+    graphs = [chunk.graph for chunk in chunks]
+    return ProvenanceGraph(
+        artifacts=[a for g in graphs for a in g.artifacts],
+        executions=[e for g in graphs for e in g.executions],
+        events=[e for g in graphs for e in g.events],
+        artifact_types=[t for g in graphs for t in g.artifact_types],
+        execution_types=[t for g in graphs for t in g.execution_types],
+    )
+
+
 class Lineage:
-    """Provenance queries over one MetadataStore (``store.lineage``)."""
+    """Provenance queries over one MetadataStore (``store.lineage``), in-process or over gRPC."""
 
     def __init__(self, store: "MetadataStore"):
         self._store = store
-        service = getattr(store, "_service", None)
-        if service is None:
-            raise errors.UnimplementedError(
-                "store.lineage needs an in-process store; open the database directly instead of "
-                "through a gRPC client"
-            )
-        self._backend = service.backend
+
+    def _call(self, method: str, request: Any) -> Any:
+        return self._store._call(method, request, lineage=True)
 
     # -- traversal ------------------------------------------------------------
-    def _walk(self, artifact_ids, execution_ids, direction, max_hops, event_types) -> ProvenanceGraph:
-        artifact_ids, execution_ids = list(artifact_ids), list(execution_ids)
-        if not artifact_ids and not execution_ids:
-            raise errors.InvalidArgumentError("give at least one of artifact_ids or execution_ids to start from")
-        if max_hops is not None and max_hops < 0:
-            raise errors.InvalidArgumentError(f"max_hops must be >= 0, got {max_hops}")
-        backend = self._backend
-        with backend.transaction(write=False):
-            native = getattr(backend, "traverse", None)
-            walk = native if native is not None else (lambda *a, **k: traversal.traverse(backend, *a, **k))
-            reach = walk(
-                artifact_ids, execution_ids, direction=direction, max_hops=max_hops, event_types=event_types
-            )
-            # Checked after the walk: a missing node has no events, so the walk is harmless,
-            # and a native walk that brings the nodes it reaches along makes this check free.
-            self._require("artifact", artifact_ids)
-            self._require("execution", execution_ids)
-            return self._graph(reach.artifact_ids, reach.execution_ids, reach.events)
-
-    def _require(self, kind: str, ids: list[int]) -> None:
-        found = {n.id for n in self._backend.get_nodes(kind, ids)}
-        missing = sorted(set(ids) - found)
-        if missing:
-            raise errors.NotFoundError(f"no {kind} with id {', '.join(map(str, missing))}")
-
-    def _graph(self, artifact_ids, execution_ids, events) -> ProvenanceGraph:
-        backend = self._backend
-        artifacts = backend.get_nodes("artifact", artifact_ids)
-        executions = backend.get_nodes("execution", execution_ids)
-        return ProvenanceGraph(
-            artifacts=artifacts,
-            executions=executions,
-            events=sorted(events, key=lambda e: (e.execution_id, e.artifact_id, e.type)),
-            artifact_types=backend.get_types("artifact", {a.type_id for a in artifacts}),
-            execution_types=backend.get_types("execution", {e.type_id for e in executions}),
+    def _trace(self, direction, artifact_ids, execution_ids, max_hops, event_types, as_of) -> ProvenanceGraph:
+        request = lsvc.TraceRequest(
+            artifact_ids=_ids(artifact_ids, "artifact_ids"),
+            execution_ids=_ids(execution_ids, "execution_ids"),
+            direction=direction,
         )
+        if max_hops is not None:
+            if not isinstance(max_hops, int) or isinstance(max_hops, bool):
+                raise errors.InvalidArgumentError(f"max_hops must be an int or None, got {max_hops!r}")
+            if max_hops < 0:
+                raise errors.InvalidArgumentError(f"max_hops must be >= 0, got {max_hops}")
+            request.max_hops = min(max_hops, 2**31 - 1)
+        if event_types is not None:
+            request.event_types.SetInParent()
+            request.event_types.types.extend(_ids(event_types, "event_types"))
+        if as_of is not None:
+            request.as_of_ms = as_of_ms(as_of)
+        return _merged_graph(self._call("Trace", request))
 
     def upstream(
         self,
@@ -309,6 +380,7 @@ class Lineage:
         *,
         max_hops: int | None = None,
         event_types: Iterable[int] | None = None,
+        as_of: datetime.datetime | int | None = None,
     ) -> ProvenanceGraph:
         """Everything the given nodes were made from, as far back as it goes.
 
@@ -317,15 +389,19 @@ class Lineage:
             execution_ids: Starting executions.
             max_hops: Stop after this many hops (artifact -> execution is one); None: no limit.
             event_types: Follow only these Event.Type values (None: all).
+            as_of: Answer as the store stood then (a datetime, naive means UTC, or
+                milliseconds since the epoch): only nodes created and events recorded
+                at or before it. Node records are today's: no property history is kept.
 
         Returns:
             The starting nodes, their ancestors, and the events walked.
 
         Raises:
-            InvalidArgumentError: nothing to start from, or a negative max_hops.
-            NotFoundError: a starting id names no node.
+            InvalidArgumentError: nothing to start from, a negative max_hops, or an
+                as_of in the future or before the epoch.
+            NotFoundError: a starting id names no node (at as_of, when given).
         """
-        return self._walk(artifact_ids, execution_ids, traversal.UPSTREAM, max_hops, event_types)
+        return self._trace(lsvc.UPSTREAM, artifact_ids, execution_ids, max_hops, event_types, as_of)
 
     def downstream(
         self,
@@ -334,12 +410,13 @@ class Lineage:
         *,
         max_hops: int | None = None,
         event_types: Iterable[int] | None = None,
+        as_of: datetime.datetime | int | None = None,
     ) -> ProvenanceGraph:
         """Everything made from the given nodes, as far forward as it goes.
 
         Args and Raises: as ``upstream``.
         """
-        return self._walk(artifact_ids, execution_ids, traversal.DOWNSTREAM, max_hops, event_types)
+        return self._trace(lsvc.DOWNSTREAM, artifact_ids, execution_ids, max_hops, event_types, as_of)
 
     def context_dag(self, context_id: int) -> ProvenanceGraph:
         """Every execution of a context with its input and output artifacts.
@@ -347,24 +424,26 @@ class Lineage:
         Raises:
             NotFoundError: no context has this id.
         """
-        backend = self._backend
-        with backend.transaction(write=False):
-            self._require("context", [context_id])
-            execution_ids = [e for e, _ in backend.get_context_links("execution", context_ids=[context_id])]
-            events = backend.get_events(execution_ids=execution_ids)
-            return self._graph({e.artifact_id for e in events}, execution_ids, events)
+        [context_id] = _ids([context_id], "context_id")
+        return _merged_graph(self._call("ContextDag", lsvc.ContextDagRequest(context_id=context_id)))
 
-    def impacted(self, artifact_id: int, artifact_type: str | None = None) -> list[pb.Artifact]:
+    def impacted(
+        self, artifact_id: int, artifact_type: str | None = None, *,
+        as_of: datetime.datetime | int | None = None,
+    ) -> list[pb.Artifact]:
         """Artifacts downstream of one (itself excluded), optionally of one type name.
 
         Raises:
             NotFoundError: no artifact has this id.
+            InvalidArgumentError: as_of in the future or before the epoch.
         """
-        graph = self.downstream([artifact_id])
-        return [
-            a for a in graph.artifacts
-            if a.id != artifact_id and (artifact_type is None or a.type == artifact_type)
-        ]
+        [artifact_id] = _ids([artifact_id], "artifact_id")
+        request = lsvc.ImpactedRequest(artifact_id=artifact_id)
+        if artifact_type is not None:
+            request.artifact_type = artifact_type
+        if as_of is not None:
+            request.as_of_ms = as_of_ms(as_of)
+        return list(self._call("Impacted", request).artifacts)
 
     def diff(self, artifact_a: int, artifact_b: int) -> ArtifactDiff:
         """Compares two artifacts of one type: differing properties and upstream inputs.
@@ -373,44 +452,19 @@ class Lineage:
             NotFoundError: an id names no artifact.
             InvalidArgumentError: the artifacts have different types.
         """
-        backend = self._backend
-        with backend.transaction(write=False):
-            self._require("artifact", [artifact_a, artifact_b])
-            a, b = (backend.get_nodes("artifact", [i])[0] for i in (artifact_a, artifact_b))
-            if a.type_id != b.type_id:
-                raise errors.InvalidArgumentError(
-                    f"artifact {a.id} is a {a.type!r} and artifact {b.id} a {b.type!r}: diff compares "
-                    "artifacts of one type"
-                )
-            props_a, props_b = _properties(a), _properties(b)
-            differing = {
-                name: (props_a.get(name), props_b.get(name))
-                for name in sorted(set(props_a) | set(props_b))
-                if props_a.get(name) != props_b.get(name)
-            }
-            for field in ("uri", "state", "name"):
-                if getattr(a, field) != getattr(b, field):
-                    differing[f"@{field}"] = (getattr(a, field), getattr(b, field))
-            up_a = {x.id for x in self.upstream([a.id]).artifacts} - {a.id}
-            up_b = {x.id for x in self.upstream([b.id]).artifacts} - {b.id}
-            return ArtifactDiff(a, b, differing, sorted(up_a - up_b), sorted(up_b - up_a))
+        a, b = _ids([artifact_a, artifact_b], "artifact ids")
+        response = self._call("Diff", lsvc.DiffRequest(artifact_a=a, artifact_b=b))
+        properties = {
+            d.name: (
+                property_value(d.value_a) if d.HasField("value_a") else None,
+                property_value(d.value_b) if d.HasField("value_b") else None,
+            )
+            for d in response.differences
+        }
+        return ArtifactDiff(response.artifact_a, response.artifact_b, properties,
+                            list(response.inputs_only_a), list(response.inputs_only_b))
 
     # -- cache checks ---------------------------------------------------------
-    def _execution_type(self, execution_type: str | int) -> pb.ExecutionType:
-        backend = self._backend
-        if isinstance(execution_type, int) and not isinstance(execution_type, bool):
-            found = backend.get_types("execution", [execution_type])
-        elif isinstance(execution_type, str):
-            one = backend.find_type("execution", execution_type, None)
-            found = [one] if one is not None else []
-        else:
-            raise errors.InvalidArgumentError(
-                f"execution_type must be a type name or id, got {type(execution_type).__name__}"
-            )
-        if not found:
-            raise errors.InvalidArgumentError(f"execution_type {execution_type!r} names no execution type")
-        return found[0]
-
     @staticmethod
     def _checked_inputs(inputs: Inputs) -> list[int] | dict[str, list[int]]:
         """Returns the inputs as a list of ids or a dict of id lists, read exactly once.
@@ -419,14 +473,10 @@ class Lineage:
         """
         def ids_of(group: Any, where: str) -> list[int]:
             if isinstance(group, int) and not isinstance(group, bool):
-                return [group]
+                return _ids([group], where)
             if isinstance(group, (str, bytes, Mapping)) or not isinstance(group, Iterable):
                 raise errors.InvalidArgumentError(f"{where} must be artifact ids, got {group!r}")
-            ids = list(group)
-            for artifact_id in ids:
-                if not isinstance(artifact_id, int) or isinstance(artifact_id, bool):
-                    raise errors.InvalidArgumentError(f"{where} holds {artifact_id!r}, not an artifact id")
-            return ids
+            return _ids(group, where)
 
         if isinstance(inputs, Mapping):
             return {key: ids_of(group, f"inputs[{key!r}]") for key, group in inputs.items()}
@@ -436,17 +486,32 @@ class Lineage:
             )
         return ids_of(inputs, "inputs")
 
-    @staticmethod
-    def _checked_properties(properties: Mapping[str, Any] | None) -> dict[str, Any]:
-        if properties is None:
-            return {}
-        if not isinstance(properties, Mapping):
+    def _step(self, execution_type: str | int, inputs: Inputs,
+              properties: Mapping[str, Any] | None) -> lsvc.StepQuery:
+        step = lsvc.StepQuery()
+        if isinstance(execution_type, int) and not isinstance(execution_type, bool):
+            step.type_id = execution_type
+        elif isinstance(execution_type, str):
+            step.type_name = execution_type
+        else:
             raise errors.InvalidArgumentError(
-                f"properties must be a dict from property name to value, got {type(properties).__name__}"
+                f"execution_type must be a type name or id, got {type(execution_type).__name__}"
             )
-        for value in properties.values():
-            canonical_value(value)
-        return dict(properties)
+        checked = self._checked_inputs(inputs)
+        if isinstance(checked, dict):
+            step.keyed = True
+            for key, ids in checked.items():
+                step.keyed_inputs[str(key)].artifact_ids.extend(ids)
+        else:
+            step.input_ids.extend(checked)
+        if properties is not None:
+            if not isinstance(properties, Mapping):
+                raise errors.InvalidArgumentError(
+                    f"properties must be a dict from property name to value, got {type(properties).__name__}"
+                )
+            for name, value in properties.items():
+                step.properties[str(name)].CopyFrom(_to_value(value, name))
+        return step
 
     def cache_key(
         self, execution_type: str | int, inputs: Inputs, properties: Mapping[str, Any] | None = None
@@ -456,11 +521,8 @@ class Lineage:
         Raises:
             InvalidArgumentError: unknown execution type or malformed inputs/properties.
         """
-        inputs = self._checked_inputs(inputs)
-        properties = self._checked_properties(properties)
-        with self._backend.transaction(write=False):
-            type_ = self._execution_type(execution_type)
-        return fingerprint(type_.name, type_.version, inputs, properties)
+        step = self._step(execution_type, inputs, properties)
+        return self._call("CacheKey", lsvc.CacheKeyRequest(step=step)).key
 
     def find_reusable_execution(
         self, execution_type: str | int, inputs: Inputs, properties: Mapping[str, Any] | None = None
@@ -476,39 +538,86 @@ class Lineage:
 
         Returns:
             A CacheHit, or None when no COMPLETE/CACHED execution matches or every
-            match has an output that is DELETED, MARKED_FOR_DELETION or ABANDONED.
+            match has an output that is not LIVE.
 
         Raises:
             InvalidArgumentError: unknown execution type or malformed inputs or properties.
         """
-        inputs = self._checked_inputs(inputs)
-        properties = self._checked_properties(properties)
-        backend = self._backend
-        with backend.transaction(write=False):
-            type_ = self._execution_type(execution_type)
-            key = fingerprint(type_.name, type_.version, inputs, properties)
-            for execution_id in backend.executions_by_fingerprint(key):
-                found = backend.get_nodes("execution", [execution_id])
-                if not found or found[0].last_known_state not in _REUSABLE_STATES:
-                    continue
-                outputs = self._live_outputs(found[0])
-                if outputs is not None:
-                    return CacheHit(found[0], outputs)
-        return None
+        step = self._step(execution_type, inputs, properties)
+        response = self._call("FindReusableExecution", lsvc.FindReusableExecutionRequest(step=step))
+        if not response.HasField("execution"):
+            return None
+        return CacheHit(response.execution, {o.key: list(o.artifacts) for o in response.outputs})
 
-    def _live_outputs(self, execution: pb.Execution) -> dict[str, list[pb.Artifact]] | None:
-        backend = self._backend
-        events = [
-            e for e in backend.get_events(execution_ids=[execution.id])
-            if e.type in traversal.OUTPUT_EVENT_TYPES
-        ]
-        artifacts = {a.id: a for a in backend.get_nodes("artifact", {e.artifact_id for e in events})}
-        outputs: dict[str, list[pb.Artifact]] = {}
-        for event in events:
-            artifact = artifacts[event.artifact_id]
-            if artifact.state in _DEAD_ARTIFACT_STATES:
-                return None
-            bucket = outputs.setdefault(input_key(event), [])
-            if artifact not in bucket:
-                bucket.append(artifact)
-        return outputs
+    # -- purge ----------------------------------------------------------------
+    def purge(
+        self,
+        kind: str,
+        ids: Iterable[int] = (),
+        filter_query: str | None = None,
+        *,
+        with_downstream: bool = False,
+        older_than: str | datetime.timedelta | None = None,
+        states: Iterable[str | int] | None = None,
+        dry_run: bool = False,
+        sample_size: int | None = None,
+    ) -> PurgeReport:
+        """Deletes nodes with their events, links and cache fingerprints, in one transaction.
+
+        Args:
+            kind: "artifact", "execution" or "context".
+            ids: Nodes by id; every id must name a node.
+            filter_query: Nodes by MLMD filter query; with ids, a node must match both.
+            with_downstream: Also everything downstream of the selected artifacts or
+                executions (a bad dataset and all it fed).
+            older_than: Only selected nodes created longer ago than this ("90d", "12h",
+                or a timedelta), by the store's clock.
+            states: Only selected nodes in one of these states (names such as "LIVE"
+                or enum values).
+            dry_run: Count and sample only; nothing is deleted.
+            sample_size: How many nodes the report lists (default 10).
+
+        Returns:
+            What was (or would be) removed.
+
+        Raises:
+            InvalidArgumentError: neither ids nor a filter, a malformed filter,
+                duration or state, or a kind that cannot be purged that way.
+            NotFoundError: an id names no node. Nothing is deleted on any error.
+        """
+        if kind not in _KIND_VALUES:
+            raise errors.InvalidArgumentError(f"kind must be artifact, execution or context, got {kind!r}")
+        request = lsvc.PurgeRequest(
+            kind=_KIND_VALUES[kind], ids=_ids(ids, "ids"),
+            with_downstream=bool(with_downstream), dry_run=bool(dry_run))
+        if filter_query is not None:
+            request.filter_query = filter_query
+        if older_than is not None:
+            request.older_than_ms = parse_duration(older_than)
+        if sample_size is not None:
+            request.sample_size = sample_size
+        for state in states or ():
+            request.states.append(_state_value(kind, state))
+        response = self._call("Purge", request)
+        return PurgeReport(
+            deleted=response.deleted,
+            counts={name: getattr(response, name) for name in _PURGE_COUNTS},
+            by_type=[(KIND_NAMES[c.kind], c.type_name, c.count) for c in response.nodes],
+            sample=[(KIND_NAMES[s.kind], s.id, s.type_name, s.name) for s in response.sample],
+        )
+
+
+def _state_value(kind: str, state: str | int) -> int:
+    """A state name or number as the enum value of the kind's state."""
+    enum = {"artifact": pb.Artifact.State, "execution": pb.Execution.State}.get(kind)
+    if enum is None:
+        raise errors.InvalidArgumentError("states select artifacts or executions; contexts have no state")
+    if isinstance(state, str):
+        try:
+            return enum.Value(state.upper())
+        except ValueError as e:
+            raise errors.InvalidArgumentError(
+                f"state {state!r} is no {kind} state: use one of {', '.join(enum.keys())}") from e
+    if isinstance(state, int) and not isinstance(state, bool):
+        return state
+    raise errors.InvalidArgumentError(f"state {state!r} is no {kind} state")

@@ -24,9 +24,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import grpc
+from google.protobuf import message as _message
 
 from lineage import errors
 from lineage.proto import (
+    lineage_service_pb2_grpc,
     metadata_store_pb2,
     metadata_store_service_pb2,
     metadata_store_service_pb2_grpc,
@@ -196,6 +198,7 @@ class MetadataStore:
         self._service: _Service | None = None
         self._channel: grpc.Channel | None = None
         self._stub: metadata_store_service_pb2_grpc.MetadataStoreServiceStub | None = None
+        self._lineage_stub: lineage_service_pb2_grpc.LineageServiceStub | None = None
         self._timeout_sec: float | None = None
         self._closed = False
 
@@ -223,6 +226,7 @@ class MetadataStore:
             self._timeout_sec = config.client_timeout_sec
         self._channel = _open_channel(config)
         self._stub = metadata_store_service_pb2_grpc.MetadataStoreServiceStub(self._channel)
+        self._lineage_stub = lineage_service_pb2_grpc.LineageServiceStub(self._channel)
 
     def __repr__(self) -> str:
         if self._stub is not None:
@@ -255,15 +259,22 @@ class MetadataStore:
 
     @functools.cached_property
     def lineage(self) -> Lineage:
-        """The lineage engine over this store: traversal, DAG export, cache checks."""
+        """The lineage engine over this store: traversal, DAG export, cache checks, purge.
+
+        Works the same in-process and against a metadata server (its
+        ``lineage.v1.LineageService``).
+        """
         from lineage.lineage import Lineage
 
         return Lineage(self)
 
     # -- plumbing ---------------------------------------------------------
 
-    def _call(self, method_name: str, request: Message) -> Any:
+    def _call(self, method_name: str, request: Message, *, lineage: bool = False) -> Any:
         """Sends ``request`` to RPC ``method_name`` and returns its response.
+
+        With ``lineage`` the RPC is one of ``lineage.v1.LineageService``; a
+        streaming one returns the list of its chunks.
 
         A call that ends in ``AbortedError`` (a conflicting concurrent
         transaction) is sent again after a short randomized back-off. As in
@@ -278,7 +289,7 @@ class MetadataStore:
         attempt = 0
         while True:
             try:
-                return self._invoke(method_name, request)
+                return self._invoke(method_name, request, lineage)
             except errors.AbortedError:
                 attempt += 1
                 if attempt >= attempts:
@@ -288,17 +299,22 @@ class MetadataStore:
                 _log.info("%s aborted; retrying in %.3f s", method_name, delay)
                 time.sleep(delay)
 
-    def _invoke(self, method_name: str, request: Message) -> Any:
+    def _invoke(self, method_name: str, request: Message, lineage: bool = False) -> Any:
         if self._closed:
             raise errors.FailedPreconditionError(
                 f"{method_name}: the MetadataStore is closed")
         if self._stub is not None:
-            rpc = getattr(self._stub, method_name)
+            rpc = getattr(self._lineage_stub if lineage else self._stub, method_name)
             try:
-                return rpc(request, timeout=self._timeout_sec)
+                response = rpc(request, timeout=self._timeout_sec)
+                if not isinstance(response, _message.Message):
+                    # A server stream: its chunks arrive while it is read, errors included.
+                    response = list(response)
+                return response
             except grpc.RpcError as e:
                 raise _error_from_rpc(e) from e
-        return getattr(self._service, method_name)(request)
+        service = self._service.lineage if lineage else self._service
+        return getattr(service, method_name)(request)
 
     def _list(
         self,

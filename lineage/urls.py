@@ -5,6 +5,10 @@
 ``mysql://user:password@host:port/db``  MLMD's schema in MySQL or MariaDB
 ``postgresql://user:password@host:port/db``
 ``neo4j://user:password@host:port/db`` / ``bolt://...``  a Neo4j graph
+``grpc://host:port``                    a metadata server (``lineage serve`` or MLMD's), plaintext
+``grpcs://host:port?ca=FILE&cert=FILE&key=FILE``  the same over TLS: ``ca`` is the PEM file of the
+                                        CA that signed the server (default: the system's), ``cert``
+                                        and ``key`` a client certificate for servers that verify clients
 """
 
 from __future__ import annotations
@@ -14,9 +18,57 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lineage import errors
 from lineage.proto import metadata_store_pb2 as pb
 
-__all__ = ["config_from_url", "SCHEMES"]
+__all__ = ["config_from_url", "client_config_from_url", "is_server_url", "SCHEMES", "SERVER_SCHEMES"]
 
 SCHEMES = ("memory", "sqlite", "mysql", "postgresql", "postgres", "neo4j", "neo4j+s", "bolt", "bolt+s")
+#: Schemes that name a metadata server rather than a database.
+SERVER_SCHEMES = ("grpc", "grpcs")
+#: The port MLMD's metadata_store_server and ``lineage serve`` listen on by default.
+DEFAULT_SERVER_PORT = 8080
+_TLS_FILES = {"ca": "custom_ca", "cert": "server_cert", "key": "client_key"}
+
+
+def is_server_url(url: str) -> bool:
+    """Whether the URL names a metadata server (grpc:// or grpcs://)."""
+    return urlsplit(url).scheme.lower() in SERVER_SCHEMES
+
+
+def client_config_from_url(url: str) -> pb.MetadataStoreClientConfig:
+    """Builds the MetadataStoreClientConfig a grpc:// or grpcs:// URL describes.
+
+    Raises:
+        InvalidArgumentError: the URL is malformed, or a TLS file cannot be read.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in SERVER_SCHEMES:
+        raise errors.InvalidArgumentError(f"server URL {url!r} must start with grpc:// or grpcs://")
+    try:
+        port = parts.port or DEFAULT_SERVER_PORT
+    except ValueError as e:
+        raise errors.InvalidArgumentError(f"server URL {url!r} has an invalid port") from e
+    config = pb.MetadataStoreClientConfig(host=parts.hostname or "127.0.0.1", port=port)
+    query = parse_qs(parts.query)
+    unknown = sorted(set(query) - set(_TLS_FILES))
+    if unknown:
+        raise errors.InvalidArgumentError(
+            f"server URL option(s) {', '.join(unknown)} unknown; grpcs:// takes ca, cert and key")
+    if scheme == "grpc":
+        if query:
+            raise errors.InvalidArgumentError("ca, cert and key are TLS options: use grpcs://")
+        return config
+    config.ssl_config.SetInParent()
+    for option, field in _TLS_FILES.items():
+        if option in query:
+            path = query[option][0]
+            try:
+                with open(path, encoding="ascii") as f:
+                    setattr(config.ssl_config, field, f.read())
+            except (OSError, UnicodeDecodeError) as e:
+                raise errors.InvalidArgumentError(f"grpcs:// option {option}={path!r} cannot be read: {e}") from e
+    if config.ssl_config.HasField("server_cert") != config.ssl_config.HasField("client_key"):
+        raise errors.InvalidArgumentError("grpcs:// options cert and key go together")
+    return config
 
 
 def config_from_url(url: str) -> pb.ConnectionConfig:
@@ -78,9 +130,12 @@ def config_from_url(url: str) -> pb.ConnectionConfig:
             neo4j.password = unquote(parts.password)
         if parts.path.strip("/"):
             neo4j.database = parts.path.strip("/")
+    elif scheme in SERVER_SCHEMES:
+        raise errors.InvalidArgumentError(
+            f"{url!r} names a metadata server, not a database: open it as a client (lineage.connect)")
     else:
         raise errors.InvalidArgumentError(
             f"store URL {url!r} has an unknown scheme {parts.scheme!r}; use one of "
-            + ", ".join(f"{s}://" for s in SCHEMES)
+            + ", ".join(f"{s}://" for s in SCHEMES + SERVER_SCHEMES)
         )
     return config

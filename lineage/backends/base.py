@@ -186,3 +186,13 @@ class Backend(Protocol):
 
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
         """Returns ids of executions recorded under a fingerprint, newest (highest id) first."""
+
+    # -- deletion -------------------------------------------------------------
+    def delete_nodes(self, kind: Kind, ids: Sequence[int]) -> None:
+        """Removes nodes with every edge touching them, in the caller's transaction.
+
+        Gone with a node: its properties, its events (with their paths), its
+        attributions or associations, its parent-context links (a context's, as
+        child or parent) and, for an execution, its cache fingerprints. Ids that
+        name no node are ignored.
+        """

@@ -455,6 +455,32 @@ class MemoryBackend:
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
         return sorted(self._by_fingerprint.get(fingerprint, ()), reverse=True)
 
+    # -- deletion -------------------------------------------------------------
+    def delete_nodes(self, kind: Kind, ids: Sequence[int]) -> None:
+        graph = self.graph
+        for node_id in sorted(set(ids)):
+            node = self._nodes[kind].get(node_id)
+            if node is None:
+                continue
+            key = (kind, node_id)
+            edges = [(s, t, k, dict(d)) for s, t, k, d in graph.out_edges(key, keys=True, data=True)]
+            edges += [(s, t, k, dict(d)) for s, t, k, d in graph.in_edges(key, keys=True, data=True)
+                      if s != key]
+            for source, target, edge_key, _ in edges:
+                graph.remove_edge(source, target, key=edge_key)
+            self._remove_node(kind, node)
+
+            def undo(kind=kind, node=node, key=key, edges=edges) -> None:
+                self._nodes[kind][node.id] = node
+                graph.add_node(key)
+                self._index(kind, node, add=True)
+                for source, target, edge_key, data in edges:
+                    graph.add_edge(source, target, key=edge_key, **data)
+
+            self._record(undo)
+            if kind == "execution" and self._fingerprints.get(node_id):
+                self.set_fingerprints(node_id, ())
+
     # -- neighbours for filter predicates -------------------------------------
     def neighbours(self, kind: Kind, node_id: int, relation: str) -> list:
         """Returns the protos related to a node, for filter-query joins."""

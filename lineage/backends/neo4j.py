@@ -1359,6 +1359,26 @@ class Neo4jBackend:
         )
         return [row[0] for row in rows]
 
+    # -- deletion -------------------------------------------------------------
+    @_writing
+    def delete_nodes(self, kind: Kind, ids: Sequence[int]) -> None:
+        ids = sorted({int(i) for i in ids})
+        if not ids:
+            return
+        state = self._local
+        # Buffered writes go first: they may create what this deletes.
+        self._flush()
+        for start in range(0, len(ids), _FLUSH_ROWS):
+            batch = ids[start:start + _FLUSH_ROWS]
+            self._write(f"UNWIND $ids AS i MATCH (n:{_LABEL[kind]} {{id: i}}) DETACH DELETE n", ids=batch)
+            if kind == "execution":
+                self._write("UNWIND $ids AS i MATCH (f:Fingerprint {execution_id: i}) DELETE f", ids=batch)
+        # What this transaction and its snapshot knew may name the deleted nodes (a context
+        # in another node's link set, a name held): forget it all; later reads ask the store.
+        state.base = None
+        for known in (state.nodes, state.raw_nodes, state.links, state.names, state.found):
+            known.clear()
+
     # -- native traversal -------------------------------------------------------
     @_reading
     def traverse(

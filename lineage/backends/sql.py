@@ -66,6 +66,8 @@ _MULTI_ROW = 32
 _FIRST_ANALYZE = 1000
 
 FINGERPRINT_TABLE_NAME = "LineageFingerprint"
+#: Node ids per statement of a delete: keeps every IN list well within driver limits.
+_DELETE_BATCH = 1000
 
 _fingerprint_metadata = sa.MetaData()
 #: The cache index: fingerprint -> execution ids. Not part of MLMD's schema.
@@ -1038,6 +1040,50 @@ class SqlBackend:
         spec = (("fingerprint", "b_fingerprint", f.c.fingerprint.type), ("execution_id", "b_execution", None))
         self._insert_many("fingerprint", f, spec, [{"b_fingerprint": fp, "b_execution": execution_id}
                                                    for fp in sorted(set(fingerprints))])
+
+    # -- deletion -------------------------------------------------------------
+
+    def delete_nodes(self, kind: Kind, ids: Sequence[int]) -> None:
+        ids = sorted({int(i) for i in ids})
+        if not ids:
+            return
+        self._write_check()
+        e, ep = schema.event_table, schema.event_path_table
+        statements = []
+        if kind in ("artifact", "execution"):
+            owner = e.c.artifact_id if kind == "artifact" else e.c.execution_id
+            statements.append((("purge_event_paths", kind), lambda: sa.delete(ep).where(
+                ep.c.event_id.in_(sa.select(e.c.id).where(self._in(owner, "b_ids"))))))
+            statements.append((("purge_events", kind), lambda: sa.delete(e).where(self._in(owner, "b_ids"))))
+            table, column = _LINK_TABLES[kind]
+            statements.append((("purge_links", kind), lambda: sa.delete(table).where(
+                self._in(table.c[column], "b_ids"))))
+        else:
+            for link_kind, (table, _) in _LINK_TABLES.items():
+                statements.append((("purge_context_links", link_kind), lambda table=table: sa.delete(table).where(
+                    self._in(table.c.context_id, "b_ids"))))
+            pc = schema.parent_context_table
+            statements.append((("purge_parent_contexts",), lambda: sa.delete(pc).where(sa.or_(
+                self._in(pc.c.context_id, "b_ids"), self._in(pc.c.parent_context_id, "b_ids2")))))
+        properties, owner_column = _PROPERTY_TABLES[kind]
+        statements.append((("purge_properties", kind), lambda: sa.delete(properties).where(
+            self._in(properties.c[owner_column], "b_ids"))))
+        nodes = _NODE_TABLES[kind]
+        statements.append((("purge_nodes", kind), lambda: sa.delete(nodes).where(self._in(nodes.c.id, "b_ids"))))
+        if kind == "execution" and self._fingerprints_ready:
+            f = fingerprint_table
+            statements.append((("purge_fingerprints",), lambda: sa.delete(f).where(
+                self._in(f.c.execution_id, "b_ids"))))
+        compiled = [self._stmt(key, build) for key, build in statements]
+        for start in range(0, len(ids), _DELETE_BATCH):
+            batch = ids[start:start + _DELETE_BATCH]
+            for statement in compiled:
+                self._run(statement, {"b_ids": batch, "b_ids2": batch})
+        if kind == "execution":
+            gone = set(ids)
+            self._unstored_executions -= gone
+            for unstored in self._unstored_fingerprints.values():
+                unstored -= gone
 
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
         """Returns executions indexed under a fingerprint, newest first.

@@ -12,8 +12,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from lineage import errors
-from lineage.proto import metadata_store_pb2, metadata_store_service_pb2_grpc
-from lineage.server.servicer import SERVICE_NAME, MetadataStoreServicer
+from lineage.proto import lineage_service_pb2_grpc, metadata_store_pb2, metadata_store_service_pb2_grpc
+from lineage.server.servicer import LINEAGE_SERVICE_NAME, SERVICE_NAME, LineageServicer, MetadataStoreServicer
 
 __all__ = [
     "DEFAULT_WORKERS",
@@ -204,7 +204,8 @@ def serve(
     Args:
         service: One method per RPC of MetadataStoreService, e.g. a
             ``lineage.core.MetadataService``. It must be safe to call from
-            several threads at once.
+            several threads at once. Its ``lineage`` attribute, when present,
+            is served as ``lineage.v1.LineageService`` on the same port.
         host: Interface to bind; ``0.0.0.0`` or ``::`` for all.
         port: TCP port; 0 picks a free one (see ``ServerHandle.port``).
         workers: Threads serving calls concurrently.
@@ -246,6 +247,13 @@ def serve(
     )
     servicer = MetadataStoreServicer(service)
     metadata_store_service_pb2_grpc.add_MetadataStoreServiceServicer_to_server(servicer, server)
+    # The lineage extension service, when the service offers it, on the same port.
+    lineage_service = getattr(service, "lineage", None)
+    served = [SERVICE_NAME]
+    if lineage_service is not None:
+        lineage_service_pb2_grpc.add_LineageServiceServicer_to_server(
+            LineageServicer(servicer, lineage_service), server)
+        served.append(LINEAGE_SERVICE_NAME)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
 
@@ -263,8 +271,8 @@ def serve(
         raise errors.UnavailableError(f"cannot listen on {address}")
 
     server.start()
-    for name in ("", SERVICE_NAME):
+    for name in ("", *served):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    _log.info("serving %s on %s (%s)", SERVICE_NAME, _address(host, bound),
+    _log.info("serving %s on %s (%s)", " and ".join(served), _address(host, bound),
               "TLS" if credentials is not None else "plaintext")
     return ServerHandle(server, executor, servicer, health_servicer, host, bound, grace)

@@ -1,9 +1,9 @@
-"""The gRPC servicer of ``ml_metadata.MetadataStoreService``.
+"""The gRPC servicers: ``ml_metadata.MetadataStoreService`` and ``lineage.v1.LineageService``.
 
 Every RPC is a thin call into the same-named method of an in-process service
-(``lineage.core.MetadataService``). The handlers are generated from the
-service descriptor, so a new RPC in the .proto only needs its method in the
-core service.
+(``lineage.core.MetadataService``, and its ``lineage`` for the extension
+service). The handlers are generated from the service descriptors, so a new
+RPC in a .proto only needs its method in the core service.
 """
 
 from __future__ import annotations
@@ -15,9 +15,17 @@ from typing import Any, Callable
 import grpc
 
 from lineage import errors
-from lineage.proto import metadata_store_service_pb2, metadata_store_service_pb2_grpc
+from lineage.proto import (
+    lineage_service_pb2,
+    lineage_service_pb2_grpc,
+    metadata_store_service_pb2,
+    metadata_store_service_pb2_grpc,
+)
 
-__all__ = ["SERVICE_NAME", "RPC_NAMES", "MetadataStoreServicer"]
+__all__ = [
+    "SERVICE_NAME", "RPC_NAMES", "LINEAGE_SERVICE_NAME", "LINEAGE_RPC_NAMES",
+    "MetadataStoreServicer", "LineageServicer",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -28,6 +36,14 @@ SERVICE_NAME: str = _DESCRIPTOR.full_name
 
 #: Every RPC of the service, in declaration order.
 RPC_NAMES: tuple[str, ...] = tuple(method.name for method in _DESCRIPTOR.methods)
+
+_LINEAGE_DESCRIPTOR = lineage_service_pb2.DESCRIPTOR.services_by_name["LineageService"]
+
+#: Fully qualified name of the lineage extension service.
+LINEAGE_SERVICE_NAME: str = _LINEAGE_DESCRIPTOR.full_name
+
+#: Every RPC of the lineage extension service, in declaration order.
+LINEAGE_RPC_NAMES: tuple[str, ...] = tuple(method.name for method in _LINEAGE_DESCRIPTOR.methods)
 
 
 class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreServiceServicer):
@@ -76,7 +92,9 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
         with self._idle:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
-    def _dispatch(self, rpc_name: str, request: Any, context: grpc.ServicerContext) -> Any:
+    def _dispatch(self, rpc_name: str, request: Any, context: grpc.ServicerContext,
+                  target: Any = None) -> Any:
+        """Runs one RPC on ``target`` (default: the wrapped service), counted as in flight."""
         with self._idle:
             refused = self._shutting_down
             if not refused:
@@ -84,7 +102,7 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
         if refused:
             context.abort(grpc.StatusCode.UNAVAILABLE, "the metadata server is shutting down")
         try:
-            status, message = self._call(rpc_name, request)
+            status, message = self._call(self._service if target is None else target, rpc_name, request)
         finally:
             with self._idle:
                 self._in_flight -= 1
@@ -95,9 +113,10 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
         # abort() raises, so it stays outside the try block above.
         context.abort(status, message)
 
-    def _call(self, rpc_name: str, request: Any) -> tuple[grpc.StatusCode | None, Any]:
+    @staticmethod
+    def _call(target: Any, rpc_name: str, request: Any) -> tuple[grpc.StatusCode | None, Any]:
         """Runs one RPC; returns (None, response) or (status, error message)."""
-        method: Callable[[Any], Any] | None = getattr(self._service, rpc_name, None)
+        method: Callable[[Any], Any] | None = getattr(target, rpc_name, None)
         if method is None:
             return grpc.StatusCode.UNIMPLEMENTED, f"{rpc_name} is not implemented by this server"
         try:
@@ -130,4 +149,45 @@ for _method in _DESCRIPTOR.methods:
     if _method.client_streaming or _method.server_streaming:
         raise TypeError(f"{SERVICE_NAME}/{_method.name} is streaming; only unary calls are served")
     setattr(MetadataStoreServicer, _method.name, _make_handler(_method.name))
+del _method
+
+
+class LineageServicer(lineage_service_pb2_grpc.LineageServiceServicer):
+    """Serves ``lineage.v1.LineageService`` by calling the same-named methods of a lineage service.
+
+    Calls go through the MetadataStoreServicer of the same server, so both
+    services share its error mapping, in-flight count and shutdown. A
+    streaming RPC's answer is computed whole in one transaction, then sent in
+    chunks.
+    """
+
+    def __init__(self, metadata: MetadataStoreServicer, service: Any):
+        """Wraps a lineage service.
+
+        Args:
+            metadata: The server's MetadataStoreServicer.
+            service: One method per RPC, such as ``lineage.lineage_service.LineageService``.
+        """
+        self._metadata = metadata
+        self._service = service
+
+
+def _make_lineage_handler(rpc_name: str, streaming: bool) -> Callable[..., Any]:
+    if streaming:
+        def handler(self: LineageServicer, request: Any, context: grpc.ServicerContext) -> Any:
+            return iter(self._metadata._dispatch(rpc_name, request, context, self._service))
+    else:
+        def handler(self: LineageServicer, request: Any, context: grpc.ServicerContext) -> Any:
+            return self._metadata._dispatch(rpc_name, request, context, self._service)
+
+    handler.__name__ = rpc_name
+    handler.__qualname__ = f"{LineageServicer.__name__}.{rpc_name}"
+    handler.__doc__ = f"Serves {LINEAGE_SERVICE_NAME}/{rpc_name}."
+    return handler
+
+
+for _method in _LINEAGE_DESCRIPTOR.methods:
+    if _method.client_streaming:
+        raise TypeError(f"{LINEAGE_SERVICE_NAME}/{_method.name} streams requests; none may")
+    setattr(LineageServicer, _method.name, _make_lineage_handler(_method.name, _method.server_streaming))
 del _method

@@ -244,6 +244,30 @@ def test_mlmd_keeps_writing_a_lineage_database(mlmd_python, place):
         store.close()
 
 
+def test_mlmd_opens_and_reads_a_purged_store(mlmd_python, place):
+    """After a purge with downstream, ml-metadata reads exactly what lineage reads, and keeps writing."""
+    config = place.new()
+    store = peer.write(lineage, pb, config, 6)
+    try:
+        # The peer's append reads artifact 1, so it stays; purge the first artifact that
+        # has events and does not feed it.
+        first = next(a.id for a in store.get_artifacts() if a.id != 1
+                     and store.get_events_by_artifact_ids([a.id])
+                     and 1 not in {x.id for x in store.lineage.downstream([a.id]).artifacts})
+        report = store.lineage.purge("artifact", [first], with_downstream=True)
+        assert report.deleted and report.counts["artifacts"] >= 1 and report.counts["events"] >= 1
+        remaining = {int(a["id"]) for a in peer.dump(lineage, pb, store)["artifacts"]}
+    finally:
+        store.close()
+    theirs = run_peer(mlmd_python, "read", config_json(config))
+    _assert_same(ours(config), theirs)
+    assert first not in {int(a["id"]) for a in theirs["artifacts"]}
+    assert {int(a["id"]) for a in theirs["artifacts"]} == remaining
+    # ml-metadata keeps writing into the purged database, and lineage reads that too.
+    appended = run_peer(mlmd_python, "append", config_json(config))
+    _assert_same(ours(config), appended)
+
+
 @pytest.mark.parametrize("crossing", DOWN_BY_LINEAGE, indirect=True, ids=lambda c: f"{c[0]}-v{c[1]}")
 def test_mlmd_upgrades_what_lineage_downgraded(mlmd_python, crossing):
     place, version = crossing

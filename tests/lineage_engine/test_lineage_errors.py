@@ -92,11 +92,13 @@ def test_no_question_writes_anything(store, history):
     assert snapshot(store) == before
 
 
-def test_lineage_needs_an_in_process_store():
-    client = lineage.MetadataStore(pb.MetadataStoreClientConfig(host="127.0.0.1", port=9))
+def test_lineage_against_an_unreachable_server_is_one_unavailable_error():
+    client = lineage.MetadataStore(pb.MetadataStoreClientConfig(
+        host="127.0.0.1", port=9, client_timeout_sec=5))
     try:
-        with pytest.raises(errors.UnimplementedError, match="in-process"):
-            client.lineage  # noqa: B018 - the property access is the call under test
+        with pytest.raises(errors.UnavailableError) as raised:
+            client.lineage.downstream([1])
+        assert "\n" not in str(raised.value).strip()
     finally:
         client.close()
 
