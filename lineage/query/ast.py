@@ -34,7 +34,7 @@ __all__ = [
     "NODE_ATTRIBUTES", "attribute_type", "neighbour_attributes",
     "Neighbour", "Attribute", "Property", "Field", "Value", "Expr",
     "Comparison", "InList", "Like", "IsNull", "HasProperty", "Constant",
-    "And", "Or", "Not", "walk", "fields", "neighbours", "aliases",
+    "And", "Or", "Not", "walk", "fields", "neighbours", "aliases", "cacheable",
 ]
 
 NODE_KINDS = ("artifact", "execution", "context")
@@ -290,3 +290,45 @@ def neighbours(expr: Expr) -> tuple[Neighbour, ...]:
 def aliases(expr: Expr) -> dict[str, str]:
     """Maps each neighbour name used (``contexts_a``) to its relation (``contexts``)."""
     return {n.key: n.relation for n in neighbours(expr)}
+
+
+#: The largest tree, in nodes plus characters of text, that compilers cache.
+_CACHEABLE_WEIGHT = 4096
+
+
+def cacheable(expr: Expr) -> bool:
+    """Tells whether a tree is small enough for a compiler to keep in its cache.
+
+    Caches hold a bounded number of entries; refusing large trees also bounds
+    their size in bytes, so distinct long queries cannot grow a server's memory.
+    """
+    weight = 0
+    for node in walk(expr):
+        weight += 1
+        for value in _texts(node):
+            weight += len(value)
+        if weight > _CACHEABLE_WEIGHT:
+            return False
+    return True
+
+
+def _texts(node: Expr) -> Iterator[str]:
+    if isinstance(node, (Comparison, InList, Like, IsNull)):
+        left = node.left
+        yield left.name
+        if isinstance(node, Like):
+            yield node.pattern
+        elif isinstance(node, InList):
+            for value in node.values:
+                if isinstance(value, str):
+                    yield value
+                elif isinstance(value, (int, float)):
+                    yield "0"
+        elif isinstance(node, Comparison):
+            value = node.value
+            if isinstance(value, str):
+                yield value
+            elif isinstance(value, (Attribute, Property)):
+                yield value.name
+    elif isinstance(node, HasProperty):
+        yield node.name

@@ -32,13 +32,12 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
-import re
 from typing import Any, Callable, Iterable, Optional, Protocol, Sequence
 
 from lineage.errors import InternalError, InvalidArgumentError
-from lineage.query import ast
+from lineage.query import ast, like
 
-__all__ = ["NeighbourSource", "Predicate", "compile_predicate", "like_to_regex"]
+__all__ = ["NeighbourSource", "Predicate", "compile_predicate"]
 
 Message = Any  # a metadata_store_pb2 Artifact, Execution, Context or Event
 Row = Sequence[Optional[Message]]
@@ -102,31 +101,9 @@ def compile_predicate(expr: ast.Expr, node_kind: str) -> Predicate:
     if node_kind not in ast.NODE_KINDS:
         raise InvalidArgumentError(
             f"node_kind must be one of {', '.join(ast.NODE_KINDS)}; got {node_kind!r}")
+    if not ast.cacheable(expr):
+        return _compile_predicate.__wrapped__(expr, node_kind)
     return _compile_predicate(expr, node_kind)
-
-
-def like_to_regex(pattern: str) -> re.Pattern[str]:
-    """Translates a LIKE pattern into an equivalent regular expression.
-
-    Args:
-        pattern: The pattern: ``%`` any run, ``_`` one character, backslash
-            makes the next character literal.
-
-    Returns:
-        A compiled pattern; use its ``fullmatch``.
-    """
-    out: list[str] = []
-    chars = iter(pattern)
-    for c in chars:
-        if c == "\\":
-            out.append(re.escape(next(chars, "\\")))
-        elif c == "%":
-            out.append(".*")
-        elif c == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(c))
-    return re.compile("".join(out), re.DOTALL)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -231,12 +208,12 @@ def _compile(expr: ast.Expr, slots: dict[ast.Neighbour, int]) -> _Eval:
         return in_list
     if isinstance(expr, ast.Like):
         get = _getter(expr.left, slots)
-        match = like_to_regex(expr.pattern).fullmatch
+        match = like.matcher(expr.pattern)
 
-        def like(m: Message, row: Row) -> Optional[bool]:
+        def like_(m: Message, row: Row) -> Optional[bool]:
             x = get(m, row)
-            return None if x is None else match(x) is not None
-        return like
+            return None if x is None else match(x)
+        return like_
     if isinstance(expr, ast.IsNull):
         get = _getter(expr.left, slots)
         if expr.negated:
