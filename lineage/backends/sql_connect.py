@@ -256,8 +256,7 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
         except pymysql.err.MySQLError as e:
             raise _mysql_connect_error(e, place, config.user) from e
         _lift_recursion_limit(connection)
-        if timeout is not None:
-            _limit_statement_time(connection, timeout)
+        _bound_statements(connection, timeout)
         return connection
 
     try:
@@ -321,19 +320,26 @@ def _lift_recursion_limit(connection) -> None:
     connection.commit()
 
 
-def _limit_statement_time(connection, seconds: float) -> None:
-    """Makes the server stop any statement of this session that runs longer than ``seconds``.
+def _bound_statements(connection, seconds: float | None) -> None:
+    """Bounds what one statement of this session may cost the server.
 
-    MariaDB bounds every statement (``max_statement_time``, seconds); MySQL
-    only SELECTs (``max_execution_time``, milliseconds), which is where an
-    unbounded cost can come from.
+    The planner's exhaustive search over join orders grows exponentially with
+    the tables of a join, which a filter's aliases and properties add (the
+    server merges EXISTS subqueries into the outer join): a search depth of 0
+    lets the server choose a depth that keeps planning cheap. Then the server
+    stops any statement that runs longer than ``seconds``: MariaDB every
+    statement (``max_statement_time``, seconds), MySQL only SELECTs
+    (``max_execution_time``, milliseconds), which is where an unbounded cost
+    can come from.
     """
     cursor = connection.cursor()
-    cursor.execute("SHOW VARIABLES LIKE %s", ("max_statement_time",))
-    if cursor.fetchall():
-        cursor.execute("SET SESSION max_statement_time = %s", (float(seconds),))
-    else:
-        cursor.execute("SET SESSION max_execution_time = %s", (max(1, int(seconds * 1000)),))
+    cursor.execute("SET SESSION optimizer_search_depth = 0")
+    if seconds is not None:
+        cursor.execute("SHOW VARIABLES LIKE %s", ("max_statement_time",))
+        if cursor.fetchall():
+            cursor.execute("SET SESSION max_statement_time = %s", (float(seconds),))
+        else:
+            cursor.execute("SET SESSION max_execution_time = %s", (max(1, int(seconds * 1000)),))
     connection.commit()
 
 

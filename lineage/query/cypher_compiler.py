@@ -12,7 +12,8 @@ names, aliases) travels as a parameter. The answers are those of
   so a property holding another kind reads as null too.
 * Neighbours are existential joins: ``EXISTS { MATCH ... MATCH ... WHERE ... }``
   with one MATCH clause per alias, so two aliases may bind the same record
-  (one MATCH pattern would force distinct relationships). A top-level
+  (one MATCH pattern would force distinct relationships). Conjuncts that
+  share no alias get an EXISTS each. A top-level
   ``<alias>.id = <literal>`` anchors the match at that record instead, through
   the id index.
 * LIKE becomes ``=``, ``STARTS WITH``, ``ENDS WITH``, ``CONTAINS`` or a
@@ -283,8 +284,9 @@ class _Compiler:
                 outer.append(self.expr(term))
             else:
                 joined.append(term)
-        if joined:
-            outer.append(self.exists(joined, bound))
+        # Groups that share no alias are independent: one EXISTS each, so
+        # their matches are never multiplied together.
+        outer.extend(self.exists(group, bound) for group in ast.linked_groups(joined))
         return CypherFilter(match, " AND ".join(outer) if outer else "true", dict(self.params))
 
     def _anchor(self, conjuncts: list[ast.Expr]):
@@ -339,7 +341,11 @@ class _Compiler:
         if isinstance(expr, ast.And):
             return "(" + " AND ".join(self.expr(i) for i in expr.items) + ")"
         if isinstance(expr, ast.Or):
-            return "(" + " OR ".join(self.expr(i) for i in expr.items) + ")"
+            # Neo4j's planner weighs an OR chain term by term: equalities on one field go as one IN.
+            items = ast.merge_equalities(expr.items)
+            if len(items) == 1:
+                return self.expr(items[0])
+            return "(" + " OR ".join(self.expr(i) for i in items) + ")"
         raise InternalError(f"not a filter expression: {expr!r}")
 
     def comparison(self, expr: ast.Comparison) -> str:

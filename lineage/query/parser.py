@@ -551,7 +551,13 @@ class _Resolver:
             raise self.fail(
                 f"cannot compare {self.describe(ref)} ({_type_label(ref.type)}) with "
                 f"{_type_label(operand.type)}{hint}", operand.token)
-        return operand.value
+        value = operand.value
+        if ref.type == "int" and operand.type == "double" and value.is_integer() \
+                and _INT64_MIN <= value <= _INT64_MAX:
+            # 2.0 means 2 to an integer field: comparing integers keeps every
+            # backend exact (Neo4j would hand back the double for an index hit).
+            value = int(value)
+        return value
 
     def enum_value(self, ref: _FieldRef, operand: _Path) -> int:
         names = _ENUMS[ref.enum]
@@ -574,7 +580,11 @@ class _Resolver:
             return _Path(parts, token)
         if kind == "string":
             token = tokens[0]
-            return _Lit(self.decode_string(token), "string", token)
+            text = self.decode_string(token)
+            if "\x00" in text:
+                # No record holds one (writes refuse it), and PostgreSQL cannot take one.
+                raise self.fail("a string literal holds a NUL character", token)
+            return _Lit(text, "string", token)
         if kind == "number":
             return self.number(tokens)
         if kind == "boolean":

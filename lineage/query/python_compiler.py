@@ -29,15 +29,19 @@ run over combinations.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import itertools
 import operator
+import time
 from typing import Any, Callable, Iterable, Optional, Protocol, Sequence
 
+from lineage.backends.base import deadline_error
 from lineage.errors import InternalError, InvalidArgumentError
 from lineage.query import ast, like
 
-__all__ = ["NeighbourSource", "Predicate", "compile_predicate"]
+__all__ = ["NeighbourSource", "Predicate", "compile_predicate", "time_limit"]
 
 Message = Any  # a metadata_store_pb2 Artifact, Execution, Context or Event
 Row = Sequence[Optional[Message]]
@@ -78,6 +82,23 @@ _OPS = {
     ">=": operator.ge,
 }
 _NO_ROW: Row = ()
+
+
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "lineage_filter_deadline", default=None)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Bounds the predicates evaluated inside the block to ``seconds`` in all.
+
+    Past the limit a predicate raises ``DeadlineExceededError``; None sets no limit.
+    """
+    token = _deadline.set(None if seconds is None else time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 def compile_predicate(expr: ast.Expr, node_kind: str) -> Predicate:
@@ -181,7 +202,11 @@ def _joined_predicate(node_kind: str, relations: tuple[str, ...], base: tuple[_E
             candidates.append(records)
         if not cross:
             return True
-        for combination in itertools.product(*candidates):
+        deadline = _deadline.get()
+        for count, combination in enumerate(itertools.product(*candidates)):
+            # Combinations multiply with the aliases: look at the clock now and then.
+            if deadline is not None and not count & 1023 and time.monotonic() > deadline:
+                raise deadline_error("the in-memory store")
             for check in cross:
                 if check(message, combination) is not True:
                     break

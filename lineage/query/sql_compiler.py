@@ -215,26 +215,34 @@ def _has_one_char_wildcard(pattern: str) -> bool:
     return False
 
 
-def _linked_groups(conjuncts: list[ast.Expr]) -> list[list[ast.Expr]]:
-    """Splits conjuncts into groups that share no alias, keeping query order.
+_GROUP = 32
 
-    Conjuncts over disjoint aliases are independent existential questions;
-    asking them in one join would multiply every alias's rows with every
-    other's (and, on PostgreSQL and MySQL, the planner's work with them).
+
+class _Parenthesised(ColumnElement):
+    """A condition in parentheses that SQLAlchemy does not merge into an enclosing AND/OR."""
+
+    inherit_cache = True
+    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.type = sa.Boolean()
+
+
+@compiles(_Parenthesised)
+def _compile_parenthesised(element, compiler, **kw):
+    return f"({compiler.process(element.inner, **kw)})"
+
+
+def _balanced(combine, parts: list[ColumnElement]) -> ColumnElement:
+    """``a OR b OR ...`` in parenthesised groups of at most 32, nested as a tree.
+
+    Databases parse a flat chain as a tree as deep as the chain is long, and
+    SQLite refuses one deeper than 1,000; grouping keeps it logarithmic.
     """
-    groups: list[tuple[set[ast.Neighbour], list[ast.Expr]]] = []
-    for conjunct in conjuncts:
-        aliases = set(ast.neighbours(conjunct))
-        merged_aliases, merged_items = aliases, [conjunct]
-        kept = []
-        for group_aliases, items in groups:
-            if group_aliases & aliases:
-                merged_aliases = merged_aliases | group_aliases
-                merged_items = items + merged_items
-            else:
-                kept.append((group_aliases, items))
-        groups = kept + [(merged_aliases, merged_items)]
-    return [items for _, items in groups]
+    while len(parts) > _GROUP:
+        parts = [_Parenthesised(combine(*parts[i:i + _GROUP])) for i in range(0, len(parts), _GROUP)]
+    return combine(*parts)
 
 
 class _Compiler:
@@ -254,7 +262,7 @@ class _Compiler:
         plain = [c for c in conjuncts if not ast.neighbours(c)]
         joined = [c for c in conjuncts if ast.neighbours(c)]
         parts = [self.condition(c) for c in plain]
-        parts.extend(self.exists(group) for group in _linked_groups(joined))
+        parts.extend(self.exists(group) for group in ast.linked_groups(joined))
         where = parts[0] if len(parts) == 1 else sa.and_(*parts)
         return FilterClause(self.node, self.from_, where)
 
@@ -393,9 +401,9 @@ class _Compiler:
         if isinstance(expr, ast.Not):
             return sa.not_(self.condition(expr.item, False))
         if isinstance(expr, ast.And):
-            return sa.and_(*(self.condition(i, positive) for i in expr.items))
+            return _balanced(sa.and_, [self.condition(i, positive) for i in expr.items])
         if isinstance(expr, ast.Or):
-            return sa.or_(*(self.condition(i, positive) for i in expr.items))
+            return _balanced(sa.or_, [self.condition(i, positive) for i in expr.items])
         raise TypeError(f"not a filter expression: {expr!r}")
 
     def guard(self, operand: _Operand, column: ColumnElement) -> ColumnElement:

@@ -12,8 +12,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from lineage import errors
-from lineage.proto import metadata_store_pb2, metadata_store_service_pb2_grpc
-from lineage.server.servicer import SERVICE_NAME, MetadataStoreServicer
+from lineage.proto import metadata_store_pb2
+from lineage.server.servicer import SERVICE_NAME, MetadataStoreServicer, add_to_server
 
 __all__ = [
     "DEFAULT_WORKERS",
@@ -245,7 +245,7 @@ def serve(
         ],
     )
     servicer = MetadataStoreServicer(service)
-    metadata_store_service_pb2_grpc.add_MetadataStoreServiceServicer_to_server(servicer, server)
+    add_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
 

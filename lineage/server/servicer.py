@@ -17,7 +17,7 @@ import grpc
 from lineage import errors
 from lineage.proto import metadata_store_service_pb2, metadata_store_service_pb2_grpc
 
-__all__ = ["SERVICE_NAME", "RPC_NAMES", "MetadataStoreServicer"]
+__all__ = ["SERVICE_NAME", "RPC_NAMES", "MetadataStoreServicer", "add_to_server"]
 
 _log = logging.getLogger(__name__)
 
@@ -77,6 +77,9 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
     def _dispatch(self, rpc_name: str, request: Any, context: grpc.ServicerContext) -> Any:
+        if isinstance(request, _Malformed):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{rpc_name}: the request is not a valid {request.type_name}: {request.detail}")
         with self._idle:
             refused = self._shutting_down
             if not refused:
@@ -131,3 +134,39 @@ for _method in _DESCRIPTOR.methods:
         raise TypeError(f"{SERVICE_NAME}/{_method.name} is streaming; only unary calls are served")
     setattr(MetadataStoreServicer, _method.name, _make_handler(_method.name))
 del _method
+
+
+class _Malformed:
+    """Stands for a request body that did not parse, so the handler can answer INVALID_ARGUMENT."""
+
+    def __init__(self, type_name: str, detail: str):
+        self.type_name = type_name
+        self.detail = detail
+
+
+def _deserializer(message_class) -> Callable[[bytes], Any]:
+    # gRPC answers INTERNAL when a deserializer raises; a body that is not the
+    # request message is the client's mistake, so it is handed on instead.
+    def parse(data: bytes) -> Any:
+        try:
+            return message_class.FromString(data)
+        except Exception as e:  # noqa: BLE001 - DecodeError, or RecursionError on deep nesting
+            return _Malformed(message_class.DESCRIPTOR.full_name, f"{type(e).__name__}: {e}")
+    return parse
+
+
+def add_to_server(servicer: MetadataStoreServicer, server: grpc.Server) -> None:
+    """Registers every RPC of the servicer on ``server``.
+
+    As the generated ``add_MetadataStoreServiceServicer_to_server``, except
+    that a request body that does not parse gets INVALID_ARGUMENT.
+    """
+    handlers = {}
+    for method in _DESCRIPTOR.methods:
+        request_class = getattr(metadata_store_service_pb2, method.input_type.name)
+        response_class = getattr(metadata_store_service_pb2, method.output_type.name)
+        handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+            getattr(servicer, method.name),
+            request_deserializer=_deserializer(request_class),
+            response_serializer=response_class.SerializeToString)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
