@@ -15,6 +15,7 @@ import importlib
 import time
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
+from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 
 from lineage import errors
@@ -96,11 +97,178 @@ _Response = TypeVar("_Response")
 _STALE_ATTEMPTS = 3
 
 
+#: Characters in a name, external id, type version or property name: MLMD's
+#: VARCHAR(255) columns, so that every backend accepts the same records.
+MAX_NAME_LENGTH = 255
+#: UTF-8 bytes of a uri, or of a string property value with its property name:
+#: PostgreSQL indexes both columns whole, and a B-tree entry holds about 2.7 kB.
+MAX_INDEXED_TEXT_BYTES = 2600
+#: Nesting of structs and lists in a struct property: protobuf decoders stop
+#: at 100 message levels, and each level of a Struct takes two.
+MAX_STRUCT_DEPTH = 32
+
+# Fields whose strings live in a VARCHAR(255) column.
+_NAME_FIELDS = frozenset({"name", "external_id", "version", "type_name", "type_version"})
+
+
+def _repeated(field) -> bool:
+    # protobuf 5.28+ spells it is_repeated and later majors drop label.
+    flag = getattr(field, "is_repeated", None)
+    return flag if flag is not None else field.label == field.LABEL_REPEATED
+
+
+def _spell(path) -> str:
+    """Formats a path kept as nested ``(parent, step)`` pairs, built only when needed."""
+    steps = []
+    while path:
+        path, step = path
+        steps.append(step)
+    text = ""
+    for step in reversed(steps):
+        text += step if step.startswith("[") or not text else "." + step
+    return text
+
+
+def _check_text(text: str, path) -> None:
+    if "\x00" in text:
+        raise errors.InvalidArgumentError(
+            f"{_spell(path)} holds a NUL character, which not every database can store")
+
+
+def _check_struct_depth(value, path) -> None:
+    """Refuses a struct nested deeper than ``MAX_STRUCT_DEPTH`` (iteratively)."""
+    stack = [(value, 1)]
+    while stack:
+        message, level = stack.pop()
+        if level > MAX_STRUCT_DEPTH:
+            raise errors.InvalidArgumentError(
+                f"{_spell(path)} nests structs and lists more than {MAX_STRUCT_DEPTH} deep")
+        items = message.fields.values() if hasattr(message, "fields") else message.values
+        for item in items:
+            kind = item.WhichOneof("kind")
+            if kind == "struct_value":
+                stack.append((item.struct_value, level + 1))
+            elif kind == "list_value":
+                stack.append((item.list_value, level + 1))
+            elif kind == "string_value":
+                _check_text(item.string_value, path)
+
+
+def _check_value(value: pb.Value, path, name: str) -> None:
+    kind = value.WhichOneof("value")
+    if kind == "string_value":
+        text = value.string_value
+        _check_text(text, path)
+        if len(text) * 4 + len(name) * 4 > MAX_INDEXED_TEXT_BYTES and \
+                len(text.encode("utf-8")) + len(name.encode("utf-8")) > MAX_INDEXED_TEXT_BYTES:
+            raise errors.InvalidArgumentError(
+                f"{_spell(path)} is longer than {MAX_INDEXED_TEXT_BYTES} bytes (UTF-8) with its "
+                "property name; a database index cannot hold it")
+    elif kind == "double_value" and value.double_value == 0.0:
+        # -0.0 and 0.0 compare equal everywhere; stored as 0.0, they also read back alike.
+        value.double_value = 0.0
+    elif kind == "struct_value":
+        _check_struct_depth(value.struct_value, path)
+
+
+def check_request(request: _message.Message, writes: bool) -> None:
+    """Refuses, before any backend sees it, a request holding values some backend cannot store.
+
+    Every backend then answers the same way: NUL characters, over-long names
+    and indexed strings, and structs deeper than protobuf can carry back are
+    ``InvalidArgumentError`` naming the field. A writing request also has its
+    negative zeros made positive, as SQLite and MySQL would store them.
+
+    Args:
+        request: The RPC's request message.
+        writes: Whether the RPC writes (limits that only storage needs apply
+            to writes; NUL characters are refused in lookups too).
+
+    Raises:
+        InvalidArgumentError: The request holds such a value.
+    """
+    stack: list[tuple[_message.Message, Any]] = [(request, None)]
+    while stack:
+        message, path = stack.pop()
+        for field, value in message.ListFields():
+            shape = _SHAPES.get(field)
+            if shape is None:
+                shape = _SHAPES[field] = _shape(field)
+            if shape is _TEXT or shape is _TEXTS:
+                name = field.name
+                repeated = shape is _TEXTS
+                for index, text in enumerate(value if repeated else (value,)):
+                    if "\x00" in text:
+                        _check_text(text, ((path, name), f"[{index}]") if repeated else (path, name))
+                    if not writes:
+                        continue
+                    if name in _NAME_FIELDS and len(text) > MAX_NAME_LENGTH:
+                        at = _spell(((path, name), f"[{index}]") if repeated else (path, name))
+                        raise errors.InvalidArgumentError(
+                            f"{at} is {len(text)} characters long; the limit is {MAX_NAME_LENGTH}")
+                    if name == "uri" and len(text) * 4 > MAX_INDEXED_TEXT_BYTES and \
+                            len(text.encode("utf-8")) > MAX_INDEXED_TEXT_BYTES:
+                        raise errors.InvalidArgumentError(
+                            f"{_spell((path, name))} is longer than {MAX_INDEXED_TEXT_BYTES} bytes "
+                            "(UTF-8); a database index cannot hold it")
+            elif shape is _MAP or shape is _MESSAGE_MAP:
+                here = (path, field.name)
+                for key in value:
+                    if isinstance(key, str):
+                        if "\x00" in key:
+                            _check_text(key, (here, f"[{key!r}]"))
+                        if writes and len(key) > MAX_NAME_LENGTH:
+                            raise errors.InvalidArgumentError(
+                                f"{_spell(here)} has a name {len(key)} characters long; the "
+                                f"limit is {MAX_NAME_LENGTH}")
+                    if shape is _MAP:
+                        continue
+                    item = value[key]
+                    if writes and isinstance(item, pb.Value):
+                        _check_value(item, (here, f"[{key!r}]"), key)
+                    else:
+                        stack.append((item, (here, f"[{key!r}]")))
+            elif shape is _MESSAGES:
+                here = (path, field.name)
+                stack.extend((item, (here, f"[{index}]")) for index, item in enumerate(value))
+            elif shape is _ONE_MESSAGE:
+                if writes and isinstance(value, pb.Value):
+                    _check_value(value, (path, field.name), "")
+                else:
+                    stack.append((value, (path, field.name)))
+
+
+# How check_request treats a field, by its descriptor (computed once per field).
+_TEXT, _TEXTS, _MAP, _MESSAGE_MAP, _MESSAGES, _ONE_MESSAGE, _OTHER = (
+    "text", "texts", "map", "message map", "messages", "message", "other")
+_SHAPES: dict[Any, str] = {}
+
+
+def _shape(field) -> str:
+    repeated = _repeated(field)
+    if field.type == _descriptor.FieldDescriptor.TYPE_STRING:
+        return _TEXTS if repeated else _TEXT
+    if field.type != _descriptor.FieldDescriptor.TYPE_MESSAGE:
+        return _OTHER
+    if field.message_type.GetOptions().map_entry:
+        value_field = field.message_type.fields_by_name["value"]
+        return _MESSAGE_MAP if value_field.type == _descriptor.FieldDescriptor.TYPE_MESSAGE else _MAP
+    if repeated:
+        return _MESSAGES
+    # A proto_value's Any holds bytes, not text: carried as it is.
+    return _OTHER if field.message_type.full_name == "google.protobuf.Any" else _ONE_MESSAGE
+
+
+
+
+
+
 def _reads(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
     """Runs an RPC that only reads in one reading transaction."""
 
     @functools.wraps(rpc)
     def run(self: "MetadataService", request: Any) -> _Response:
+        check_request(request, writes=False)
         with self.backend.transaction(write=False):
             return rpc(self, request)
 
@@ -124,6 +292,7 @@ def _writes(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
 
     @functools.wraps(rpc)
     def run(self: "MetadataService", request: Any) -> _Response:
+        check_request(request, writes=True)
         return run_writing(self.backend, lambda: rpc(self, request))
 
     return run

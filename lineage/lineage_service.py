@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from lineage import errors, traversal
 from lineage.backends.base import ListQuery
 from lineage.cache import fingerprint, input_key
-from lineage.core import _now_ms, _reads, run_writing
+from lineage.core import _now_ms, _reads, check_request, run_writing
 from lineage.proto import lineage_service_pb2 as lsvc
 from lineage.proto import metadata_store_pb2 as pb
 
@@ -353,6 +353,7 @@ class LineageService:
 
     # -- purge ------------------------------------------------------------------
     def Purge(self, request: lsvc.PurgeRequest) -> lsvc.PurgeResponse:
+        check_request(request, writes=False)
         if request.dry_run:
             with self.backend.transaction(write=False):
                 return self._purge(request, delete=False)

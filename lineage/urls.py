@@ -77,6 +77,16 @@ def config_from_url(url: str) -> pb.ConnectionConfig:
     Raises:
         InvalidArgumentError: the URL is malformed or its scheme is unknown.
     """
+    if not isinstance(url, str):
+        raise errors.InvalidArgumentError(f"a store URL must be a string; got {type(url).__name__}")
+    try:
+        return _config_from_url(url)
+    except ValueError as e:
+        # urllib refuses a port that is not a number below 65536, or an unclosed [IPv6 host.
+        raise errors.InvalidArgumentError(f"store URL {url!r} is malformed: {e}") from e
+
+
+def _config_from_url(url: str) -> pb.ConnectionConfig:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     config = pb.ConnectionConfig()

@@ -12,6 +12,8 @@ and come back as they were stored.
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from typing import TYPE_CHECKING, ContextManager, Iterable, Literal, Protocol, Sequence, Union
 
 from lineage import errors
@@ -30,6 +32,10 @@ __all__ = [
     "ListQuery",
     "Backend",
     "StaleSnapshotError",
+    "STATEMENT_TIMEOUT_ENV",
+    "DEFAULT_STATEMENT_TIMEOUT_S",
+    "statement_timeout",
+    "deadline_error",
 ]
 
 #: The three kinds of node; each has its own type kind and id sequence.
@@ -45,6 +51,44 @@ TYPE_CLASSES = {
     "execution": pb.ExecutionType,
     "context": pb.ContextType,
 }
+
+#: The environment variable that sets how long one statement may run, in seconds.
+STATEMENT_TIMEOUT_ENV = "LINEAGE_STATEMENT_TIMEOUT"
+#: The statement timeout when the variable is unset.
+DEFAULT_STATEMENT_TIMEOUT_S = 30.0
+
+
+def statement_timeout() -> float | None:
+    """Returns how long one statement may run on the database, in seconds; None for no limit.
+
+    Every backend stops a statement (Neo4j: a transaction) that runs longer,
+    on the server itself, so a query nobody waits for any more stops using
+    the server. Read when a store opens, from ``LINEAGE_STATEMENT_TIMEOUT``
+    (seconds; 0 means no limit).
+
+    Raises:
+        InvalidArgumentError: The variable is not a non-negative number.
+    """
+    text = os.environ.get(STATEMENT_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_STATEMENT_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not math.isfinite(value) or value < 0:
+        raise errors.InvalidArgumentError(
+            f"{STATEMENT_TIMEOUT_ENV}={text!r} must be a number of seconds (0 for no limit)")
+    return value or None
+
+
+def deadline_error(where: str) -> errors.DeadlineExceededError:
+    """The error for a statement the database stopped at the statement timeout."""
+    return errors.DeadlineExceededError(
+        f"{where}: the query ran longer than the statement timeout and was stopped on the "
+        f"server; the limit is set by {STATEMENT_TIMEOUT_ENV} (seconds, default "
+        f"{DEFAULT_STATEMENT_TIMEOUT_S:g})")
+
 
 #: Order fields a list may be sorted by, as node proto field names.
 ORDER_FIELDS = ("id", "create_time_since_epoch", "last_update_time_since_epoch")

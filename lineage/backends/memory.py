@@ -24,9 +24,10 @@ import functools
 import operator
 
 from lineage.traversal import INPUT_EVENT_TYPES
-from lineage.backends.base import KINDS, Kind, ListQuery, Node, NodeType
+from lineage.backends.base import KINDS, Kind, ListQuery, Node, NodeType, statement_timeout
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast as qast
+from lineage.query.python_compiler import compile_predicate, time_limit
 
 __all__ = ["MemoryBackend", "INPUT_EVENT_TYPES", "open_backend"]
 
@@ -46,6 +47,8 @@ class MemoryBackend:
     """Stores everything in one process; thread-safe through a re-entrant lock."""
 
     def __init__(self) -> None:
+        # Bounds the filter evaluation of one call, as the databases bound a statement.
+        self._timeout = statement_timeout()
         self.graph = nx.MultiDiGraph()
         self._lock = threading.RLock()
         self._undo: list[Callable[[], None]] | None = None
@@ -292,7 +295,8 @@ class MemoryBackend:
         else:
             candidates = self._plan(kind, query.filter)
             predicate = _compiled(query.filter, kind)
-            matches = [n for n in self.iter_nodes(kind, candidates) if predicate(n, self)]
+            with time_limit(self._timeout):
+                matches = [n for n in self.iter_nodes(kind, candidates) if predicate(n, self)]
         field = query.order_field
         if field == "id":
             # Ids are allocated in increasing order, so the dict order is already sorted.
@@ -504,10 +508,14 @@ class MemoryBackend:
 _ID = operator.attrgetter("id")
 
 
-@functools.lru_cache(maxsize=256)
 def _compiled(expr, kind: Kind):
-    from lineage.query.python_compiler import compile_predicate
+    if not qast.cacheable(expr):
+        return compile_predicate(expr, kind)
+    return _compiled_cached(expr, kind)
 
+
+@functools.lru_cache(maxsize=256)
+def _compiled_cached(expr, kind: Kind):
     return compile_predicate(expr, kind)
 
 

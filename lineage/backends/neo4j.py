@@ -69,6 +69,7 @@ from neo4j import exceptions as neo4j_errors
 from lineage import errors, traversal
 from lineage.backends.base import (
     NODE_CLASSES, ORDER_FIELDS, TYPE_CLASSES, Kind, ListQuery, Node, NodeType, StaleSnapshotError,
+    deadline_error, statement_timeout,
 )
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import cypher_compiler as cc
@@ -144,6 +145,8 @@ def _translate(e: BaseException, where: str) -> errors.StatusError:
     detail = getattr(e, "message", None) or str(e) or type(e).__name__
     if isinstance(e, neo4j_errors.DatabaseUnavailable):
         return errors.UnavailableError(f"{where}: the Neo4j database is unavailable: {detail}")
+    if "TransactionTimedOut" in (getattr(e, "code", None) or ""):
+        return deadline_error(where)
     if isinstance(e, neo4j_errors.TransientError):
         return errors.AbortedError(f"{where}: Neo4j aborted the transaction; retry it: {detail}")
     if isinstance(e, neo4j_errors.ConstraintError):
@@ -451,10 +454,15 @@ class Neo4jBackend:
         driver: A connected driver; the backend closes it.
         database: Database name, or None for the server's default.
         uri: The server URI, for messages.
+        timeout: Seconds a transaction (or auto-commit statement) may run on
+            the server, or None for no limit.
     """
 
-    def __init__(self, driver: neo4j.Driver, database: str | None, uri: str = ""):
+    def __init__(self, driver: neo4j.Driver, database: str | None, uri: str = "",
+                 timeout: float | None = None):
         self._driver = driver
+        # Neo4j stops a transaction that runs longer, and frees what it holds.
+        self._timeout = timeout
         self._database = database
         self._uri = uri
         self._local = _ThreadState()
@@ -685,7 +693,7 @@ class Neo4jBackend:
         state = self._local
         for attempt in range(2):
             try:
-                state.tx = _begin(state.session)
+                state.tx = _begin(state.session, self._timeout)
                 return self._send(query, params)
             except _DRIVER_ERRORS as e:
                 tx, state.tx = state.tx, None
@@ -749,8 +757,9 @@ class Neo4jBackend:
     def _send(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         """Sends one statement: in this thread's Neo4j transaction, or on its own (auto-commit)."""
         state = self._local
-        runner = state.tx if state.tx is not None else state.session
-        return runner.run(query, params).values()
+        if state.tx is not None:
+            return state.tx.run(query, params).values()
+        return state.session.run(neo4j.Query(query, timeout=self._timeout), params).values()
 
     def _run_in_tx(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         try:
@@ -1498,15 +1507,15 @@ class Neo4jBackend:
         return reach
 
 
-def _begin(session: neo4j.Session) -> neo4j.Transaction:
+def _begin(session: neo4j.Session, timeout: float | None) -> neo4j.Transaction:
     """Opens a transaction whose BEGIN travels with its first statement, where the driver allows."""
     # The driver sends BEGIN on its own round trip unless told to pipeline it, which it
     # offers only privately (it does so for execute_query); without it, BEGIN goes alone.
     pipelined = getattr(session, "_pipelined_begin", None)
     if pipelined is None or not hasattr(pipelined, "__enter__"):
-        return session.begin_transaction()
+        return session.begin_transaction(timeout=timeout)
     with pipelined:
-        return session.begin_transaction()
+        return session.begin_transaction(timeout=timeout)
 
 
 def _with_contexts(kind: Kind, ids: str) -> str:
@@ -1714,7 +1723,7 @@ def open_backend(config: pb.ConnectionConfig, migration_options: pb.MigrationOpt
         except _DRIVER_ERRORS as e:
             raise errors.UnavailableError(
                 f"cannot connect to Neo4j at ConnectionConfig.neo4j.uri {uri!r}: {e}") from e
-        backend = Neo4jBackend(driver, database, uri)
+        backend = Neo4jBackend(driver, database, uri, statement_timeout())
         try:
             backend.ensure_schema()
         except errors.NotFoundError as e:

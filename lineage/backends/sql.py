@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import threading
+import time
 from typing import Any, Callable, Iterable, Sequence
 
 import sqlalchemy as sa
@@ -42,7 +43,7 @@ from lineage.backends.base import TYPE_CLASSES, Kind, ListQuery, Node, NodeType
 from lineage.backends.sql_connect import Database
 from lineage.backends.sql_exec import Compiled, Statements, id_list, translate_error
 from lineage.proto import metadata_store_pb2 as pb
-from lineage.query import sql_compiler
+from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
 from lineage.traversal import UPSTREAM, Reach
 
@@ -92,6 +93,10 @@ class _TxState(threading.local):
     types: dict | None = None
 
 
+# SQLite VM instructions between two looks at the clock (about a millisecond).
+_SQLITE_PROGRESS_STEPS = 10000
+
+
 class SqlBackend:
     """Stores MLMD records in MLMD's relational schema.
 
@@ -111,6 +116,9 @@ class SqlBackend:
         self._lock = database.lock
         self._begin = database.begin
         self._read_only = database.read_only
+        # SQLite has no server to enforce a statement timeout: a progress
+        # handler, set before each statement, interrupts it past its deadline.
+        self._sqlite_timeout = database.statement_timeout if database.dialect == "sqlite" else None
         self._fingerprints_ready = has_fingerprint_table
         self._fingerprint_guard = threading.Lock()
         self._fingerprint_watermark: int | None = None
@@ -195,6 +203,8 @@ class SqlBackend:
         local.types = None
         error: errors.StatusError | None = None
         broken = isinstance(failure, errors.UnavailableError)
+        if self._sqlite_timeout is not None:
+            self._unbound(connection)
         try:
             if failure is not None:
                 broken = not self._rollback(connection) or broken
@@ -272,8 +282,23 @@ class SqlBackend:
             raise errors.InternalError("SqlBackend used outside transaction()")
         return connection
 
+    def _bound(self, connection) -> None:
+        """Starts the statement timeout of the next statement on SQLite."""
+        deadline = time.monotonic() + self._sqlite_timeout
+        connection.driver_connection.set_progress_handler(
+            lambda: time.monotonic() > deadline, _SQLITE_PROGRESS_STEPS)
+
+    @staticmethod
+    def _unbound(connection) -> None:
+        driver = getattr(connection, "driver_connection", None)
+        if driver is not None:
+            driver.set_progress_handler(None, 0)
+
     def _run(self, compiled: Compiled, params: dict[str, Any] | None = None):
-        cursor = self._connection().cursor()
+        connection = self._connection()
+        if self._sqlite_timeout is not None:
+            self._bound(connection)
+        cursor = connection.cursor()
         try:
             cursor.execute(compiled.text, compiled.params(params))
         except Exception as e:
@@ -290,7 +315,10 @@ class SqlBackend:
     def _run_many(self, compiled: Compiled, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
-        cursor = self._connection().cursor()
+        connection = self._connection()
+        if self._sqlite_timeout is not None:
+            self._bound(connection)
+        cursor = connection.cursor()
         try:
             cursor.executemany(compiled.text, [compiled.params(r) for r in rows])
         except Exception as e:
@@ -804,7 +832,12 @@ class SqlBackend:
     def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
         key = ("list", kind, query.filter, query.order_field, query.ascending,
                query.limit is not None, query.after is not None)
-        compiled = self._stmt(key, lambda: self._list_statement(kind, query))
+        if query.filter is None or ast.cacheable(query.filter):
+            compiled = self._stmt(key, lambda: self._list_statement(kind, query))
+        else:
+            # A large filter is compiled for this call only: kept, distinct
+            # large filters would grow the statement cache without bound.
+            compiled = Compiled(self._list_statement(kind, query), self._engine.dialect)
         params: dict[str, Any] = {}
         if query.limit is not None:
             params["b_limit"] = max(0, int(query.limit))
@@ -924,8 +957,10 @@ class SqlBackend:
                 step = event.path.steps.add()
                 if is_index:
                     step.index = index if index is not None else 0
+                elif key is not None:
+                    step.key = key
                 else:
-                    step.key = key if key is not None else ""
+                    step.SetInParent()  # a step with neither index nor key, as written
             events.append(event)
         return events
 

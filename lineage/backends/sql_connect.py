@@ -28,6 +28,7 @@ from sqlalchemy import pool as sa_pool
 
 from lineage import errors
 from lineage.backends import import_driver
+from lineage.backends.base import statement_timeout
 from lineage.proto import metadata_store_pb2 as pb
 
 __all__ = ["Database", "open_sqlite", "open_mysql", "open_postgresql", "SQLITE_BUSY_TIMEOUT_S"]
@@ -62,6 +63,9 @@ class Database:
         init_lock: ``(acquire, release)`` of a server-side lock that
             serialises store initialisation between clients, or None.
         database_name: The server database's name.
+        statement_timeout: Seconds a statement may run, or None; MySQL and
+            PostgreSQL enforce it per session, SQLite through the backend's
+            progress handler.
     """
 
     engine: sa.Engine
@@ -74,6 +78,7 @@ class Database:
     created_file: bool = False
     init_lock: tuple[Callable[[Any], None], Callable[[Any], None]] | None = None
     database_name: str | None = None
+    statement_timeout: float | None = None
 
     def dispose(self) -> None:
         """Closes every pooled connection."""
@@ -111,10 +116,11 @@ def open_sqlite(config: pb.SqliteMetadataSourceConfig) -> Database:
     """
     import sqlite3
 
+    timeout = statement_timeout()
     mode = _MODES.get(config.connection_mode, "rwc")
     filename = config.filename_uri
     if not filename or filename == ":memory:":
-        return _open_sqlite_memory(sqlite3)
+        return _open_sqlite_memory(sqlite3, timeout)
     uri, path = _sqlite_uri(filename, mode)
     existed = path is None or os.path.exists(path)
     where = f"SQLite file {filename!r}"
@@ -158,10 +164,10 @@ def open_sqlite(config: pb.SqliteMetadataSourceConfig) -> Database:
     return Database(
         engine, "sqlite", where, read_only=read_only, lock=lock,
         begin="BEGIN" if read_only else "BEGIN IMMEDIATE", path=path,
-        created_file=not existed)
+        created_file=not existed, statement_timeout=timeout)
 
 
-def _open_sqlite_memory(sqlite3) -> Database:
+def _open_sqlite_memory(sqlite3, timeout: float | None) -> Database:
     def connect():
         connection = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False,
                                      cached_statements=512)
@@ -171,7 +177,7 @@ def _open_sqlite_memory(sqlite3) -> Database:
     engine = sa.create_engine("sqlite://", creator=connect, poolclass=sa_pool.StaticPool,
                               pool_reset_on_return=None)
     return Database(engine, "sqlite", "SQLite in-memory database", lock=threading.RLock(),
-                    begin="BEGIN")
+                    begin="BEGIN", statement_timeout=timeout)
 
 
 def remove_sqlite_file(path: str) -> None:
@@ -230,6 +236,7 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
     port = config.port or 3306
     place = config.socket if config.socket else f"{host}:{port}"
     where = f"MySQL server {place}, database {config.database!r}"
+    timeout = statement_timeout()
     kwargs: dict[str, Any] = {
         "host": host, "port": int(port), "user": config.user or None,
         "password": config.password or "", "charset": "utf8mb4", "autocommit": False,
@@ -251,6 +258,7 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
         except pymysql.err.MySQLError as e:
             raise _mysql_connect_error(e, place, config.user) from e
         _lift_recursion_limit(connection)
+        _bound_statements(connection, timeout)
         return connection
 
     try:
@@ -296,7 +304,7 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
         cursor.fetchall()
 
     return Database(engine, "mysql", where, init_lock=(acquire, release),
-                    database_name=config.database)
+                    database_name=config.database, statement_timeout=timeout)
 
 
 def _lift_recursion_limit(connection) -> None:
@@ -311,6 +319,29 @@ def _lift_recursion_limit(connection) -> None:
         cursor.execute("SHOW VARIABLES LIKE %s", (variable,))
         if cursor.fetchall():
             cursor.execute(f"SET SESSION {variable} = 4294967295")
+    connection.commit()
+
+
+def _bound_statements(connection, seconds: float | None) -> None:
+    """Bounds what one statement of this session may cost the server.
+
+    The planner's exhaustive search over join orders grows exponentially with
+    the tables of a join, which a filter's aliases and properties add (the
+    server merges EXISTS subqueries into the outer join): a search depth of 0
+    lets the server choose a depth that keeps planning cheap. Then the server
+    stops any statement that runs longer than ``seconds``: MariaDB every
+    statement (``max_statement_time``, seconds), MySQL only SELECTs
+    (``max_execution_time``, milliseconds), which is where an unbounded cost
+    can come from.
+    """
+    cursor = connection.cursor()
+    cursor.execute("SET SESSION optimizer_search_depth = 0")
+    if seconds is not None:
+        cursor.execute("SHOW VARIABLES LIKE %s", ("max_statement_time",))
+        if cursor.fetchall():
+            cursor.execute("SET SESSION max_statement_time = %s", (float(seconds),))
+        else:
+            cursor.execute("SET SESSION max_execution_time = %s", (max(1, int(seconds * 1000)),))
     connection.commit()
 
 
@@ -353,6 +384,10 @@ def open_postgresql(config: pb.PostgreSQLDatabaseConfig) -> Database:
     place = f"{host}:{port}"
     where = f"PostgreSQL server {place}, database {config.dbname!r}"
     kwargs: dict[str, Any] = {"port": port, "connect_timeout": _CONNECT_TIMEOUT_S, "autocommit": False}
+    timeout = statement_timeout()
+    if timeout is not None:
+        # The server cancels any statement of these sessions that runs longer.
+        kwargs["options"] = f"-c statement_timeout={max(1, int(timeout * 1000))}"
     for name in ("host", "hostaddr", "user", "password", "passfile"):
         if getattr(config, name):
             kwargs[name] = getattr(config, name)
@@ -399,7 +434,7 @@ def open_postgresql(config: pb.PostgreSQLDatabaseConfig) -> Database:
         connection.cursor().execute("SELECT pg_advisory_unlock(%s)", (_PG_INIT_LOCK,))
 
     return Database(engine, "postgresql", where, init_lock=(acquire, release),
-                    database_name=config.dbname)
+                    database_name=config.dbname, statement_timeout=timeout)
 
 
 _PG_INIT_LOCK = 0x6C696E65  # "line"

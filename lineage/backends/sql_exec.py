@@ -28,6 +28,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 from lineage import errors
+from lineage.backends.base import deadline_error
 
 __all__ = ["Compiled", "Statements", "InIds", "id_list", "translate_error", "MYSQL_DIALECTS"]
 
@@ -222,6 +223,7 @@ class Statements:
 # --- errors ------------------------------------------------------------------
 
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 6, 8, 14
+_SQLITE_INTERRUPT, _SQLITE_TOOBIG = 9, 18
 _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_NOTADB, _SQLITE_CONSTRAINT = 10, 11, 13, 26, 19
 
 # Deadlock, lock wait timeout, duplicate key, record changed, table created after the snapshot.
@@ -229,6 +231,8 @@ _MYSQL_ABORTED = {1213, 1205, 1062, 1020, 1412}
 _MYSQL_UNAVAILABLE = {2002, 2003, 2005, 2006, 2013, 2055, 1053, 1927, 4031}
 _MYSQL_AUTH = {1045, 1698}
 _MYSQL_INVALID = {1264, 1406, 1366, 1292, 1265, 3140, 1367}
+# Statement stopped by max_statement_time (MariaDB) or max_execution_time (MySQL).
+_MYSQL_TIMEOUT = {1969, 3024}
 
 _PG_ABORTED = {"40001", "40P01", "23505", "55P03"}
 _PG_INVALID_PREFIX = ("22",)
@@ -257,6 +261,8 @@ def translate_error(error: Exception, where: str) -> errors.StatusError:
     text = str(original).strip()
     if module.startswith("sqlite3"):
         code = _sqlite_code(original)
+        if code == _SQLITE_INTERRUPT:
+            return deadline_error(where)
         if code in (_SQLITE_BUSY, _SQLITE_LOCKED):
             return errors.AbortedError(f"{where} is busy with another writer ({text}); retry")
         if code == _SQLITE_READONLY:
@@ -277,6 +283,8 @@ def translate_error(error: Exception, where: str) -> errors.StatusError:
     if module.startswith("pymysql"):
         code = original.args[0] if original.args and isinstance(original.args[0], int) else None
         message = original.args[1] if len(original.args) > 1 else text
+        if code in _MYSQL_TIMEOUT:
+            return deadline_error(where)
         if code in _MYSQL_ABORTED:
             return errors.AbortedError(f"{where}: a concurrent transaction conflicts ({message}); retry")
         if code in _MYSQL_UNAVAILABLE or type(original).__name__ == "InterfaceError":
@@ -288,6 +296,8 @@ def translate_error(error: Exception, where: str) -> errors.StatusError:
         return errors.InternalError(f"{where}: {message}")
     if module.startswith("psycopg"):
         state = getattr(original, "sqlstate", None)
+        if state == "57014":  # query_canceled: the statement_timeout stopped it
+            return deadline_error(where)
         if state in _PG_ABORTED:
             return errors.AbortedError(f"{where}: a concurrent transaction conflicts ({text}); retry")
         if state and state.startswith(("08", "57P")):

@@ -27,14 +27,14 @@ Semantics shared by every compiler:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Union
+from typing import Iterator, Sequence, Union
 
 __all__ = [
     "NODE_KINDS", "RELATIONS", "NEIGHBOUR_KINDS", "VALUE_KINDS", "COMPARISON_OPS",
     "NODE_ATTRIBUTES", "attribute_type", "neighbour_attributes",
     "Neighbour", "Attribute", "Property", "Field", "Value", "Expr",
     "Comparison", "InList", "Like", "IsNull", "HasProperty", "Constant",
-    "And", "Or", "Not", "walk", "fields", "neighbours", "aliases",
+    "And", "Or", "Not", "walk", "fields", "neighbours", "aliases", "linked_groups", "merge_equalities", "cacheable",
 ]
 
 NODE_KINDS = ("artifact", "execution", "context")
@@ -290,3 +290,100 @@ def neighbours(expr: Expr) -> tuple[Neighbour, ...]:
 def aliases(expr: Expr) -> dict[str, str]:
     """Maps each neighbour name used (``contexts_a``) to its relation (``contexts``)."""
     return {n.key: n.relation for n in neighbours(expr)}
+
+
+def linked_groups(conjuncts: Sequence[Expr]) -> list[list[Expr]]:
+    """Splits conjuncts into groups such that no two groups read a common alias.
+
+    Conjuncts that read no alias each form a group of their own.
+
+    Conjuncts over disjoint aliases are independent existential questions;
+    asking them in one join would multiply every alias's rows with every
+    other's (and, on PostgreSQL and MySQL, the planner's work with them).
+    """
+    groups: list[tuple[set[Neighbour], list[Expr]]] = []
+    for conjunct in conjuncts:
+        used = set(neighbours(conjunct))
+        merged_aliases, merged_items = used, [conjunct]
+        kept = []
+        for group_aliases, items in groups:
+            if group_aliases & used:
+                merged_aliases = merged_aliases | group_aliases
+                merged_items = items + merged_items
+            else:
+                kept.append((group_aliases, items))
+        groups = kept + [(merged_aliases, merged_items)]
+    return [items for _, items in groups]
+
+
+def merge_equalities(items: Sequence[Expr]) -> list[Expr]:
+    """Folds ``f = a OR f = b OR f IN (c)`` into ``f IN (a, b, c)``, in place of the first.
+
+    Meant for the items of an ``Or``. The answers are the same under
+    three-valued logic; one IN is one index lookup, where a planner may weigh
+    a long OR chain term by term.
+    """
+    values: dict[Field, dict[object, None]] = {}
+    for item in items:
+        if isinstance(item, Comparison) and item.op == "=" and \
+                not isinstance(item.value, (Attribute, Property)):
+            values.setdefault(item.left, {}).setdefault(item.value, None)
+        elif isinstance(item, InList):
+            for value in item.values:
+                values.setdefault(item.left, {}).setdefault(value, None)
+    if all(len(found) < 2 for found in values.values()):
+        return list(items)
+    merged: list[Expr] = []
+    done: set[Field] = set()
+    for item in items:
+        field = item.left if isinstance(item, (Comparison, InList)) else None
+        if field is None or field not in values or len(values[field]) < 2 or (
+                isinstance(item, Comparison) and (
+                    item.op != "=" or isinstance(item.value, (Attribute, Property)))):
+            merged.append(item)
+        elif field not in done:
+            done.add(field)
+            merged.append(InList(field, tuple(values[field])))
+    return merged
+
+
+#: The largest tree, in nodes plus characters of text, that compilers cache.
+_CACHEABLE_WEIGHT = 4096
+
+
+def cacheable(expr: Expr) -> bool:
+    """Tells whether a tree is small enough for a compiler to keep in its cache.
+
+    Caches hold a bounded number of entries; refusing large trees also bounds
+    their size in bytes, so distinct long queries cannot grow a server's memory.
+    """
+    weight = 0
+    for node in walk(expr):
+        weight += 1
+        for value in _texts(node):
+            weight += len(value)
+        if weight > _CACHEABLE_WEIGHT:
+            return False
+    return True
+
+
+def _texts(node: Expr) -> Iterator[str]:
+    if isinstance(node, (Comparison, InList, Like, IsNull)):
+        left = node.left
+        yield left.name
+        if isinstance(node, Like):
+            yield node.pattern
+        elif isinstance(node, InList):
+            for value in node.values:
+                if isinstance(value, str):
+                    yield value
+                elif isinstance(value, (int, float)):
+                    yield "0"
+        elif isinstance(node, Comparison):
+            value = node.value
+            if isinstance(value, str):
+                yield value
+            elif isinstance(value, (Attribute, Property)):
+                yield value.name
+    elif isinstance(node, HasProperty):
+        yield node.name

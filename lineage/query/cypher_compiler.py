@@ -12,7 +12,8 @@ names, aliases) travels as a parameter. The answers are those of
   so a property holding another kind reads as null too.
 * Neighbours are existential joins: ``EXISTS { MATCH ... MATCH ... WHERE ... }``
   with one MATCH clause per alias, so two aliases may bind the same record
-  (one MATCH pattern would force distinct relationships). A top-level
+  (one MATCH pattern would force distinct relationships). Conjuncts that
+  share no alias get an EXISTS each. A top-level
   ``<alias>.id = <literal>`` anchors the match at that record instead, through
   the id index.
 * LIKE becomes ``=``, ``STARTS WITH``, ``ENDS WITH``, ``CONTAINS`` or a
@@ -30,7 +31,7 @@ import functools
 from typing import Any
 
 from lineage.errors import InternalError, InvalidArgumentError
-from lineage.query import ast
+from lineage.query import ast, like
 
 __all__ = [
     "LABELS",
@@ -134,22 +135,6 @@ def code_point_key(text: str) -> str:
 # -- LIKE -------------------------------------------------------------------------
 
 
-def _like_tokens(pattern: str) -> list[str | None]:
-    """Splits a LIKE pattern into literal characters and wildcards ("%" -> None, "_" -> "")."""
-    tokens: list[str | None] = []
-    chars = iter(pattern)
-    for c in chars:
-        if c == "\\":
-            tokens.append(next(chars, "\\"))
-        elif c == "%":
-            tokens.append(None)
-        elif c == "_":
-            tokens.append("")
-        else:
-            tokens.append(c)
-    return tokens
-
-
 def _regex_literal(c: str) -> str:
     # ASCII punctuation, space and controls are spelled as hex escapes, always literal in
     # Java regexes; letters, digits and non-ASCII characters carry no regex meaning.
@@ -168,38 +153,22 @@ def like_to_cypher(pattern: str) -> tuple[str, str]:
     Returns:
         ``(operator, operand)``: operator is one of ``=``, ``STARTS WITH``,
         ``ENDS WITH``, ``CONTAINS`` (operand a literal string) or ``=~``
-        (operand a Java regular expression matching whole strings).
+        (operand a Java regular expression matching whole strings, written
+        by ``lineage.query.like.regex`` so that it never backtracks).
     """
-    tokens = _like_tokens(pattern)
-    # Runs of % mean the same as one.
-    collapsed: list[str | None] = []
-    for token in tokens:
-        if token is None and collapsed and collapsed[-1] is None:
-            continue
-        collapsed.append(token)
-    if "" not in collapsed:
-        inner = collapsed
-        leading = bool(inner) and inner[0] is None
-        trailing = bool(inner) and inner[-1] is None and (len(inner) > 1 or not leading)
-        core = inner[int(leading): len(inner) - int(trailing)]
-        if None not in core:
-            text = "".join(core)  # type: ignore[arg-type]
-            if leading and trailing:
-                return "CONTAINS", text
-            if leading:
-                return "ENDS WITH", text
-            if trailing:
-                return "STARTS WITH", text
-            return "=", text
-    parts = ["(?s)"]
-    for token in collapsed:
-        if token is None:
-            parts.append(".*")
-        elif token == "":
-            parts.append(".")
-        else:
-            parts.append(_regex_literal(token))
-    return "=~", "".join(parts)
+    parsed = like.split(pattern)
+    if not parsed.segments:
+        return "ENDS WITH", ""
+    if len(parsed.segments) == 1 and "" not in parsed.segments[0]:
+        text = "".join(parsed.segments[0])
+        if parsed.open_start and parsed.open_end:
+            return "CONTAINS", text
+        if parsed.open_start:
+            return "ENDS WITH", text
+        if parsed.open_end:
+            return "STARTS WITH", text
+        return "=", text
+    return "=~", "(?s)" + like.regex(pattern, _regex_literal)
 
 
 # -- compilation ------------------------------------------------------------------
@@ -267,6 +236,8 @@ def compile_filter(expr: ast.Expr, node_kind: str) -> CypherFilter:
     if node_kind not in ast.NODE_KINDS:
         raise InvalidArgumentError(
             f"node_kind must be one of {', '.join(ast.NODE_KINDS)}; got {node_kind!r}")
+    if not ast.cacheable(expr):
+        return _Compiler(node_kind).compile(expr)
     return _compile_filter(expr, node_kind)
 
 
@@ -313,8 +284,9 @@ class _Compiler:
                 outer.append(self.expr(term))
             else:
                 joined.append(term)
-        if joined:
-            outer.append(self.exists(joined, bound))
+        # Groups that share no alias are independent: one EXISTS each, so
+        # their matches are never multiplied together.
+        outer.extend(self.exists(group, bound) for group in ast.linked_groups(joined))
         return CypherFilter(match, " AND ".join(outer) if outer else "true", dict(self.params))
 
     def _anchor(self, conjuncts: list[ast.Expr]):
@@ -369,7 +341,11 @@ class _Compiler:
         if isinstance(expr, ast.And):
             return "(" + " AND ".join(self.expr(i) for i in expr.items) + ")"
         if isinstance(expr, ast.Or):
-            return "(" + " OR ".join(self.expr(i) for i in expr.items) + ")"
+            # Neo4j's planner weighs an OR chain term by term: equalities on one field go as one IN.
+            items = ast.merge_equalities(expr.items)
+            if len(items) == 1:
+                return self.expr(items[0])
+            return "(" + " OR ".join(self.expr(i) for i in items) + ")"
         raise InternalError(f"not a filter expression: {expr!r}")
 
     def comparison(self, expr: ast.Comparison) -> str:

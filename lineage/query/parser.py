@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import math
 import re
 from dataclasses import dataclass
 from typing import Union
@@ -36,10 +37,27 @@ from lineage.errors import InvalidArgumentError
 from lineage.proto import metadata_store_pb2 as _pb
 from lineage.query import ast
 
-__all__ = ["parse_filter"]
+__all__ = ["parse_filter", "MAX_QUERY_LENGTH", "MAX_ALIASES", "MAX_PROPERTIES", "MAX_TERMS"]
 
+# Limits on one query. Each bounds a cost that grows with the query rather than
+# with the data: parsing and compiling (length, terms), the joins a SQL backend
+# builds (one per property, a few per alias; MySQL and SQLite stop at 61 and 64
+# tables) and the work of matching aliases.
+#: Characters in a filter_query.
+MAX_QUERY_LENGTH = 65536
+#: Distinct neighbour aliases (``contexts_a``, ``events_0``...) in a query.
+MAX_ALIASES = 16
+#: Distinct (custom) property names in a query.
+MAX_PROPERTIES = 32
+#: Predicates and arithmetic terms in a query.
+MAX_TERMS = 4096
 # Deeper nesting of NOT and parentheses is refused rather than risk recursion limits.
 _MAX_DEPTH = 200
+# Only short queries are cached, so that the cache's size in bytes is bounded
+# whatever clients send: at most _CACHE_ENTRIES x _CACHE_MAX_QUERY characters
+# of keys, and trees of the same order.
+_CACHE_ENTRIES = 512
+_CACHE_MAX_QUERY = 2048
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
@@ -115,18 +133,32 @@ def parse_filter(query: str, node_kind: str) -> ast.Expr:
             f"node_kind must be one of {', '.join(ast.NODE_KINDS)}; got {node_kind!r}")
     if not isinstance(query, str):
         raise InvalidArgumentError(f"filter_query must be a string; got {type(query).__name__}")
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidArgumentError(
+            f"filter_query is {len(query)} characters long; the limit is {MAX_QUERY_LENGTH}")
+    if len(query) > _CACHE_MAX_QUERY:
+        return _parse(query, node_kind)
     return _parse_cached(query, node_kind)
 
 
-@functools.lru_cache(maxsize=1024)
-def _parse_cached(query: str, node_kind: str) -> ast.Expr:
+def _parse(query: str, node_kind: str) -> ast.Expr:
     if not query.strip():
         raise InvalidArgumentError(f"invalid filter_query `{query}`: the query is empty")
     try:
         tree = _lark().parse(query)
+        return _Resolver(query, node_kind).resolve(tree)
     except UnexpectedInput as e:
         raise _syntax_error(query, e) from e
-    return _Resolver(query, node_kind).resolve(tree)
+    except RecursionError as e:
+        # A backstop: the limits above are meant to refuse such queries first.
+        raise _error(query, "the query is too deeply structured to evaluate") from e
+
+
+_parse_cached = functools.lru_cache(maxsize=_CACHE_ENTRIES)(_parse)
+
+
+def _shorten(query: str) -> str:
+    return query if len(query) <= 200 else query[:200] + "..."
 
 
 # --- error messages ---------------------------------------------------------
@@ -134,12 +166,16 @@ def _parse_cached(query: str, node_kind: str) -> ast.Expr:
 
 def _error(query: str, message: str, line: int | None = None, column: int | None = None
            ) -> InvalidArgumentError:
-    text = f"invalid filter_query `{query}`: {message}"
+    text = f"invalid filter_query `{_shorten(query)}`: {message}"
     if line is not None and column is not None:
         text += f" (line {line}, column {column})"
         lines = query.split("\n")
         if 1 <= line <= len(lines):
             src = lines[line - 1]
+            if len(src) > 200:
+                # Show the 80 characters before the place, so a long line stays readable.
+                cut = max(0, column - 81)
+                src, column = src[cut:cut + 160], column - cut
             text += f"\n  {src}\n  {' ' * (column - 1)}^"
     return InvalidArgumentError(text)
 
@@ -248,7 +284,14 @@ class _Resolver:
         self.query = query
         self.kind = node_kind
         self.properties: dict[ast.HasProperty, None] = {}
+        self.aliases: set[ast.Neighbour] = set()
         self.depth = 0
+        self.terms = 0
+
+    def count_term(self, token: lark.Token | None) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.fail(f"the query has more than {MAX_TERMS} predicates and terms", token)
 
     def fail(self, message: str, token: lark.Token | None = None) -> InvalidArgumentError:
         if token is None:
@@ -299,6 +342,7 @@ class _Resolver:
 
     def _comparison(self, children) -> ast.Expr:
         left, op_token, right = children
+        self.count_term(op_token)
         op = "!=" if op_token.value == "<>" else op_token.value
         (left, left_offset), (right, right_offset) = self.term(left), self.term(right)
         if left_offset or right_offset:
@@ -317,22 +361,30 @@ class _Resolver:
 
         A literal operand absorbs its offset; a field keeps it for ``_comparison``
         to move to the other side, so ``properties.n.int_value + 1 = 2`` compares
-        the field with 1.
+        the field with 1. The tree nests to the left, one level per term; it is
+        read with a loop, so a long sum cannot exhaust the stack.
         """
-        if getattr(tree, "data", None) != "arith":
-            return self.operand(tree), 0
-        base, offset = self.term(tree.children[0])
-        sign, operand = tree.children[1], self.operand(tree.children[2])
-        if not isinstance(operand, _Lit) or operand.type not in ("int", "double"):
-            raise self.fail(f"only a number can be added to or subtracted from a value here, "
-                            f"not {operand.token.value!r}", operand.token)
-        offset += operand.value if sign.value == "+" else -operand.value
-        if isinstance(base, _Lit):
-            return self.shifted(base, offset), 0
-        ref = self.field(base)
-        if ref.type not in ("int", "double"):
-            raise self.fail(f"cannot add a number to {self.describe(ref)} "
-                            f"({_type_label(ref.type)})", sign)
+        steps = []
+        while getattr(tree, "data", None) == "arith":
+            steps.append((tree.children[1], tree.children[2]))
+            tree = tree.children[0]
+        base = self.operand(tree)
+        offset: int | float = 0
+        ref = None
+        for sign, node in reversed(steps):
+            self.count_term(sign)
+            operand = self.operand(node)
+            if not isinstance(operand, _Lit) or operand.type not in ("int", "double"):
+                raise self.fail(f"only a number can be added to or subtracted from a value here, "
+                                f"not {operand.token.value!r}", operand.token)
+            offset += operand.value if sign.value == "+" else -operand.value
+            if isinstance(base, _Lit):
+                base, offset = self.shifted(base, offset), 0
+            elif ref is None:
+                ref = self.field(base)
+                if ref.type not in ("int", "double"):
+                    raise self.fail(f"cannot add a number to {self.describe(ref)} "
+                                    f"({_type_label(ref.type)})", sign)
         return base, offset
 
     def shifted(self, operand: _Operand, offset: int | float) -> _Lit:
@@ -341,10 +393,17 @@ class _Resolver:
             raise self.fail(f"{operand.token.value!r} must be a number to take part in arithmetic",
                             operand.token)
         value = operand.value + offset
-        return _Lit(value, "double" if isinstance(value, float) else "int", operand.token)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise self.fail("the arithmetic leaves the double range", operand.token)
+            return _Lit(value + 0.0, "double", operand.token)
+        if not _INT64_MIN <= value <= _INT64_MAX:
+            raise self.fail("the arithmetic leaves the 64-bit integer range", operand.token)
+        return _Lit(value, "int", operand.token)
 
     def _between(self, children) -> ast.Expr:
         operands = [c for c in children if not isinstance(c, lark.Token)]
+        self.count_term(None)
         negated = any(isinstance(c, lark.Token) and c.type == "NOT" for c in children)
         between = next(c for c in children if isinstance(c, lark.Token) and c.type == "BETWEEN")
         value, low, high = (self.operand(o) for o in operands)
@@ -356,6 +415,7 @@ class _Resolver:
 
     def _in_list(self, children) -> ast.Expr:
         operands = [c for c in children if not isinstance(c, lark.Token)]
+        self.count_term(None)
         negated = any(isinstance(c, lark.Token) and c.type == "NOT" for c in children)
         left = self.operand(operands[0])
         ref = self.field_side(left, "IN")
@@ -371,6 +431,7 @@ class _Resolver:
 
     def _like(self, children) -> ast.Expr:
         operands = [c for c in children if not isinstance(c, lark.Token)]
+        self.count_term(None)
         negated = any(isinstance(c, lark.Token) and c.type == "NOT" for c in children)
         ref = self.field_side(self.operand(operands[0]), "LIKE")
         if ref.type != "string":
@@ -387,6 +448,7 @@ class _Resolver:
         return ast.Not(expr) if negated else expr
 
     def _is_test(self, children) -> ast.Expr:
+        self.count_term(None)
         operand = self.operand(children[0])
         negated = any(c.type == "NOT" for c in children[1:])
         target = children[-1]
@@ -410,6 +472,7 @@ class _Resolver:
         return ast.And((ast.IsNull(ref.field, True), ast.Comparison(ref.field, "=", wanted)))
 
     def _bare(self, children) -> ast.Expr:
+        self.count_term(None)
         operand = self.operand(children[0])
         if isinstance(operand, _Lit):
             if operand.type == "bool":
@@ -488,7 +551,13 @@ class _Resolver:
             raise self.fail(
                 f"cannot compare {self.describe(ref)} ({_type_label(ref.type)}) with "
                 f"{_type_label(operand.type)}{hint}", operand.token)
-        return operand.value
+        value = operand.value
+        if ref.type == "int" and operand.type == "double" and value.is_integer() \
+                and _INT64_MIN <= value <= _INT64_MAX:
+            # 2.0 means 2 to an integer field: comparing integers keeps every
+            # backend exact (Neo4j would hand back the double for an index hit).
+            value = int(value)
+        return value
 
     def enum_value(self, ref: _FieldRef, operand: _Path) -> int:
         names = _ENUMS[ref.enum]
@@ -511,7 +580,11 @@ class _Resolver:
             return _Path(parts, token)
         if kind == "string":
             token = tokens[0]
-            return _Lit(self.decode_string(token), "string", token)
+            text = self.decode_string(token)
+            if "\x00" in text:
+                # No record holds one (writes refuse it), and PostgreSQL cannot take one.
+                raise self.fail("a string literal holds a NUL character", token)
+            return _Lit(text, "string", token)
         if kind == "number":
             return self.number(tokens)
         if kind == "boolean":
@@ -527,7 +600,12 @@ class _Resolver:
         text = token.value
         first = tokens[0]
         if token.type == "FLOAT":
-            return _Lit(sign * float(text), "double", first)
+            value = sign * float(text)
+            if not math.isfinite(value):
+                raise self.fail(f"number literal {text} is out of the double range", first)
+            # -0.0 and 0.0 are one value in every backend's comparisons; adding
+            # 0.0 drops the sign, which some databases would otherwise keep.
+            return _Lit(value + 0.0, "double", first)
         value = sign * (int(text, 16) if text[:2] in ("0x", "0X") else int(text))
         if not _INT64_MIN <= value <= _INT64_MAX:
             raise self.fail(f"integer literal {text} is out of the 64-bit range", first)
@@ -618,6 +696,9 @@ class _Resolver:
                                 f"{', '.join(ast.VALUE_KINDS)}", token)
             is_custom = lower == "custom_properties"
             self.properties.setdefault(ast.HasProperty(name, is_custom), None)
+            if len(self.properties) > MAX_PROPERTIES:
+                raise self.fail(f"the query reads more than {MAX_PROPERTIES} distinct properties",
+                                token)
             value_type = {"int_value": "int", "double_value": "double",
                           "string_value": "string", "bool_value": "bool"}[value_kind]
             return _FieldRef(ast.Property(name, value_kind, is_custom), value_type, None, token)
@@ -640,6 +721,9 @@ class _Resolver:
                 raise self.fail(f"{what}; expected {head}.<{'|'.join(neighbour_attrs)}>", token)
             attr = parts[1][0].lower()
             neighbour = ast.Neighbour(relation, match.group(2).lower())
+            self.aliases.add(neighbour)
+            if len(self.aliases) > MAX_ALIASES:
+                raise self.fail(f"the query joins more than {MAX_ALIASES} aliases", token)
             value_type = neighbour_attrs[attr]
             enum = None
             if value_type == "enum":

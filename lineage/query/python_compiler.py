@@ -29,16 +29,19 @@ run over combinations.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import itertools
 import operator
-import re
+import time
 from typing import Any, Callable, Iterable, Optional, Protocol, Sequence
 
+from lineage.backends.base import deadline_error
 from lineage.errors import InternalError, InvalidArgumentError
-from lineage.query import ast
+from lineage.query import ast, like
 
-__all__ = ["NeighbourSource", "Predicate", "compile_predicate", "like_to_regex"]
+__all__ = ["NeighbourSource", "Predicate", "compile_predicate", "time_limit"]
 
 Message = Any  # a metadata_store_pb2 Artifact, Execution, Context or Event
 Row = Sequence[Optional[Message]]
@@ -81,6 +84,23 @@ _OPS = {
 _NO_ROW: Row = ()
 
 
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "lineage_filter_deadline", default=None)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Bounds the predicates evaluated inside the block to ``seconds`` in all.
+
+    Past the limit a predicate raises ``DeadlineExceededError``; None sets no limit.
+    """
+    token = _deadline.set(None if seconds is None else time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def compile_predicate(expr: ast.Expr, node_kind: str) -> Predicate:
     """Compiles a parsed filter into ``predicate(message, source) -> bool``.
 
@@ -102,31 +122,9 @@ def compile_predicate(expr: ast.Expr, node_kind: str) -> Predicate:
     if node_kind not in ast.NODE_KINDS:
         raise InvalidArgumentError(
             f"node_kind must be one of {', '.join(ast.NODE_KINDS)}; got {node_kind!r}")
+    if not ast.cacheable(expr):
+        return _compile_predicate.__wrapped__(expr, node_kind)
     return _compile_predicate(expr, node_kind)
-
-
-def like_to_regex(pattern: str) -> re.Pattern[str]:
-    """Translates a LIKE pattern into an equivalent regular expression.
-
-    Args:
-        pattern: The pattern: ``%`` any run, ``_`` one character, backslash
-            makes the next character literal.
-
-    Returns:
-        A compiled pattern; use its ``fullmatch``.
-    """
-    out: list[str] = []
-    chars = iter(pattern)
-    for c in chars:
-        if c == "\\":
-            out.append(re.escape(next(chars, "\\")))
-        elif c == "%":
-            out.append(".*")
-        elif c == "_":
-            out.append(".")
-        else:
-            out.append(re.escape(c))
-    return re.compile("".join(out), re.DOTALL)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -204,7 +202,11 @@ def _joined_predicate(node_kind: str, relations: tuple[str, ...], base: tuple[_E
             candidates.append(records)
         if not cross:
             return True
-        for combination in itertools.product(*candidates):
+        deadline = _deadline.get()
+        for count, combination in enumerate(itertools.product(*candidates)):
+            # Combinations multiply with the aliases: look at the clock now and then.
+            if deadline is not None and not count & 1023 and time.monotonic() > deadline:
+                raise deadline_error("the in-memory store")
             for check in cross:
                 if check(message, combination) is not True:
                     break
@@ -231,12 +233,12 @@ def _compile(expr: ast.Expr, slots: dict[ast.Neighbour, int]) -> _Eval:
         return in_list
     if isinstance(expr, ast.Like):
         get = _getter(expr.left, slots)
-        match = like_to_regex(expr.pattern).fullmatch
+        match = like.matcher(expr.pattern)
 
-        def like(m: Message, row: Row) -> Optional[bool]:
+        def like_(m: Message, row: Row) -> Optional[bool]:
             x = get(m, row)
-            return None if x is None else match(x) is not None
-        return like
+            return None if x is None else match(x)
+        return like_
     if isinstance(expr, ast.IsNull):
         get = _getter(expr.left, slots)
         if expr.negated:

@@ -8,10 +8,12 @@ semantics are those of ``lineage.query.ast``, which SQL mostly gives natively:
   its (name, is_custom_property) row, so a missing property or a value of
   another kind reads as NULL; the parser adds ``HasProperty`` conjuncts where
   MLMD requires the property to exist.
-* Aliases (``contexts_a``, ``events_0``) become one EXISTS over the join of
-  every alias the conjuncts read: each alias is one related row, the same
-  row wherever it is mentioned, and a node matches when some choice of rows
-  makes those conjuncts TRUE.
+* Aliases (``contexts_a``, ``events_0``) become EXISTS subqueries: each alias
+  is one related row, the same row wherever it is mentioned, and a node
+  matches when some choice of rows makes the conjuncts TRUE. Conjuncts that
+  share no alias get an EXISTS each, so aliases never multiply; only aliases
+  tied together by one conjunct (``contexts_a.id = contexts_b.id``, an OR
+  across aliases) are joined in one.
 * Text compares by code point and case-sensitively on every database: as
   stored on SQLite (with ``PRAGMA case_sensitive_like=ON`` for LIKE),
   under ``COLLATE "C"`` on PostgreSQL, and on MySQL through the original
@@ -98,7 +100,10 @@ def compile_filter(expr: ast.Expr, node_kind: str, dialect_name: str) -> FilterC
     if dialect_name not in ("sqlite", "postgresql", *_MYSQL):
         raise InvalidArgumentError(
             f"dialect_name must be sqlite, mysql, mariadb or postgresql; got {dialect_name!r}")
-    return _compile_cached(expr, node_kind, "mysql" if dialect_name in _MYSQL else dialect_name)
+    dialect = "mysql" if dialect_name in _MYSQL else dialect_name
+    if not ast.cacheable(expr):
+        return _Compiler(node_kind, dialect).compile(expr)
+    return _compile_cached(expr, node_kind, dialect)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -210,6 +215,36 @@ def _has_one_char_wildcard(pattern: str) -> bool:
     return False
 
 
+_GROUP = 32
+
+
+class _Parenthesised(ColumnElement):
+    """A condition in parentheses that SQLAlchemy does not merge into an enclosing AND/OR."""
+
+    inherit_cache = True
+    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.type = sa.Boolean()
+
+
+@compiles(_Parenthesised)
+def _compile_parenthesised(element, compiler, **kw):
+    return f"({compiler.process(element.inner, **kw)})"
+
+
+def _balanced(combine, parts: list[ColumnElement]) -> ColumnElement:
+    """``a OR b OR ...`` in parenthesised groups of at most 32, nested as a tree.
+
+    Databases parse a flat chain as a tree as deep as the chain is long, and
+    SQLite refuses one deeper than 1,000; grouping keeps it logarithmic.
+    """
+    while len(parts) > _GROUP:
+        parts = [_Parenthesised(combine(*parts[i:i + _GROUP])) for i in range(0, len(parts), _GROUP)]
+    return combine(*parts)
+
+
 class _Compiler:
     def __init__(self, node_kind: str, dialect: str):
         self.kind = node_kind
@@ -227,15 +262,15 @@ class _Compiler:
         plain = [c for c in conjuncts if not ast.neighbours(c)]
         joined = [c for c in conjuncts if ast.neighbours(c)]
         parts = [self.condition(c) for c in plain]
-        if joined:
-            parts.append(self.exists(joined))
+        parts.extend(self.exists(group) for group in ast.linked_groups(joined))
         where = parts[0] if len(parts) == 1 else sa.and_(*parts)
         return FilterClause(self.node, self.from_, where)
 
     def exists(self, conjuncts: list[ast.Expr]) -> ColumnElement:
+        """One EXISTS over the aliases a group of linked conjuncts reads."""
         used = ast.neighbours(ast.And(tuple(conjuncts)))
-        for index, neighbour in enumerate(used):
-            self.neighbours[neighbour] = self.neighbour_tables(neighbour, index)
+        for neighbour in used:
+            self.neighbours[neighbour] = self.neighbour_tables(neighbour, len(self.neighbours))
         conditions = [self.condition(c) for c in conjuncts]
         from_: sa.FromClause | None = None
         links = []
@@ -366,9 +401,9 @@ class _Compiler:
         if isinstance(expr, ast.Not):
             return sa.not_(self.condition(expr.item, False))
         if isinstance(expr, ast.And):
-            return sa.and_(*(self.condition(i, positive) for i in expr.items))
+            return _balanced(sa.and_, [self.condition(i, positive) for i in expr.items])
         if isinstance(expr, ast.Or):
-            return sa.or_(*(self.condition(i, positive) for i in expr.items))
+            return _balanced(sa.or_, [self.condition(i, positive) for i in expr.items])
         raise TypeError(f"not a filter expression: {expr!r}")
 
     def guard(self, operand: _Operand, column: ColumnElement) -> ColumnElement:

@@ -12,8 +12,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from lineage import errors
-from lineage.proto import lineage_service_pb2_grpc, metadata_store_pb2, metadata_store_service_pb2_grpc
-from lineage.server.servicer import LINEAGE_SERVICE_NAME, SERVICE_NAME, LineageServicer, MetadataStoreServicer
+from lineage.proto import metadata_store_pb2
+from lineage.server.servicer import (
+    LINEAGE_SERVICE_NAME, SERVICE_NAME, LineageServicer, MetadataStoreServicer, add_to_server)
 
 __all__ = [
     "DEFAULT_WORKERS",
@@ -246,13 +247,12 @@ def serve(
         ],
     )
     servicer = MetadataStoreServicer(service)
-    metadata_store_service_pb2_grpc.add_MetadataStoreServiceServicer_to_server(servicer, server)
+    add_to_server(servicer, server)
     # The lineage extension service, when the service offers it, on the same port.
     lineage_service = getattr(service, "lineage", None)
     served = [SERVICE_NAME]
     if lineage_service is not None:
-        lineage_service_pb2_grpc.add_LineageServiceServicer_to_server(
-            LineageServicer(servicer, lineage_service), server)
+        add_to_server(LineageServicer(servicer, lineage_service), server)
         served.append(LINEAGE_SERVICE_NAME)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -26,8 +26,9 @@ _log = logging.getLogger("lineage.server")
 
 _MB = 1024 * 1024
 
-#: Where MLMD's own metadata_store_server listens unless told otherwise.
-DEFAULT_HOST = "0.0.0.0"
+#: Loopback only unless --host says otherwise: the server has no authentication
+#: of its own, so exposing it is a decision (with TLS and client certificates).
+DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 
 _MEMORY_WARNING = """\
@@ -47,7 +48,11 @@ def build_parser(prog: str = "lineage serve") -> argparse.ArgumentParser:
         "metadata_store_server does.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST,
-                        help=f"interface to listen on (default {DEFAULT_HOST}: all)")
+                        help=f"interface to listen on (default {DEFAULT_HOST}: this machine only). "
+                        "The server authenticates nobody: before listening on other interfaces "
+                        "(0.0.0.0), give a --config whose ssl_config sets server_cert, server_key, "
+                        "custom_ca and client_verify: true, so only clients holding a certificate "
+                        "from that CA get in")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT,
                         help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one and prints it)")
     store = parser.add_mutually_exclusive_group()

@@ -24,7 +24,7 @@ from lineage.proto import (
 
 __all__ = [
     "SERVICE_NAME", "RPC_NAMES", "LINEAGE_SERVICE_NAME", "LINEAGE_RPC_NAMES",
-    "MetadataStoreServicer", "LineageServicer",
+    "MetadataStoreServicer", "LineageServicer", "add_to_server",
 ]
 
 _log = logging.getLogger(__name__)
@@ -95,6 +95,9 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
     def _dispatch(self, rpc_name: str, request: Any, context: grpc.ServicerContext,
                   target: Any = None) -> Any:
         """Runs one RPC on ``target`` (default: the wrapped service), counted as in flight."""
+        if isinstance(request, _Malformed):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{rpc_name}: the request is not a valid {request.type_name}: {request.detail}")
         with self._idle:
             refused = self._shutting_down
             if not refused:
@@ -191,3 +194,49 @@ for _method in _LINEAGE_DESCRIPTOR.methods:
         raise TypeError(f"{LINEAGE_SERVICE_NAME}/{_method.name} streams requests; none may")
     setattr(LineageServicer, _method.name, _make_lineage_handler(_method.name, _method.server_streaming))
 del _method
+
+
+class _Malformed:
+    """Stands for a request body that did not parse, so the handler can answer INVALID_ARGUMENT."""
+
+    def __init__(self, type_name: str, detail: str):
+        self.type_name = type_name
+        self.detail = detail
+
+
+def _deserializer(message_class) -> Callable[[bytes], Any]:
+    # gRPC answers INTERNAL when a deserializer raises; a body that is not the
+    # request message is the client's mistake, so it is handed on instead.
+    def parse(data: bytes) -> Any:
+        try:
+            return message_class.FromString(data)
+        except Exception as e:  # noqa: BLE001 - DecodeError, or RecursionError on deep nesting
+            return _Malformed(message_class.DESCRIPTOR.full_name, f"{type(e).__name__}: {e}")
+    return parse
+
+
+def add_to_server(servicer: Any, server: grpc.Server) -> None:
+    """Registers every RPC of a servicer of this module on ``server``.
+
+    As the generated ``add_*Servicer_to_server`` functions, except that a
+    request body that does not parse gets INVALID_ARGUMENT.
+
+    Args:
+        servicer: A MetadataStoreServicer or a LineageServicer.
+        server: The gRPC server.
+    """
+    if isinstance(servicer, LineageServicer):
+        descriptor, messages = _LINEAGE_DESCRIPTOR, lineage_service_pb2
+    else:
+        descriptor, messages = _DESCRIPTOR, metadata_store_service_pb2
+    handlers = {}
+    for method in descriptor.methods:
+        request_class = getattr(messages, method.input_type.name)
+        response_class = getattr(messages, method.output_type.name)
+        make = (grpc.unary_stream_rpc_method_handler if method.server_streaming
+                else grpc.unary_unary_rpc_method_handler)
+        handlers[method.name] = make(
+            getattr(servicer, method.name),
+            request_deserializer=_deserializer(request_class),
+            response_serializer=response_class.SerializeToString)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(descriptor.full_name, handlers),))
