@@ -30,7 +30,8 @@ _TLS_FILES = {"ca": "custom_ca", "cert": "server_cert", "key": "client_key"}
 
 def is_server_url(url: str) -> bool:
     """Whether the URL names a metadata server (grpc:// or grpcs://)."""
-    return urlsplit(url).scheme.lower() in SERVER_SCHEMES
+    # Only the scheme matters here; a malformed rest is reported by the parser that reads it.
+    return isinstance(url, str) and url.partition(":")[0].lower() in SERVER_SCHEMES
 
 
 def client_config_from_url(url: str) -> pb.MetadataStoreClientConfig:
@@ -39,7 +40,10 @@ def client_config_from_url(url: str) -> pb.MetadataStoreClientConfig:
     Raises:
         InvalidArgumentError: the URL is malformed, or a TLS file cannot be read.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:  # an unclosed [IPv6 host
+        raise errors.InvalidArgumentError(f"server URL {url!r} is malformed: {e}") from e
     scheme = parts.scheme.lower()
     if scheme not in SERVER_SCHEMES:
         raise errors.InvalidArgumentError(f"server URL {url!r} must start with grpc:// or grpcs://")
