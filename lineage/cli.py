@@ -104,7 +104,8 @@ def _open(url: str, *, must_exist: bool = True) -> Iterator[Any]:
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # Plain lines are not wrapped by rich: a long path stays one line for copy, paste and grep.
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def _emit_json(data: Any) -> None:
@@ -251,9 +252,12 @@ def _ls(args: argparse.Namespace) -> int:
     if kind != "context":
         columns.append("state")
     columns += ["updated", "properties"]
+    # A value too long for its cell ends in an ellipsis rather than folding onto the next line
+    # mid-token (which breaks copy, paste and grep); --json has every value whole.
+    longest_uri = max((len(node.uri) for node in nodes), default=0) if kind == "artifact" else 0
     for column in columns:
-        table.add_column(column, justify="right" if column == "id" else "left",
-                         overflow="fold" if column in ("uri", "properties") else "ellipsis")
+        table.add_column(column, justify="right" if column == "id" else "left", overflow="ellipsis",
+                         min_width=min(longest_uri, 48) if column == "uri" else None)
     for node in nodes:
         row = [str(node.id), node.type, node.name]
         if kind == "artifact":
@@ -300,8 +304,7 @@ def _ls_types(args: argparse.Namespace) -> int:
 
     table = Table(title=f"types ({len(types)})", title_justify="left")
     for column in ("id", "kind", "name", "version", "base type", "properties"):
-        table.add_column(column, justify="right" if column == "id" else "left",
-                         overflow="fold" if column == "properties" else "ellipsis")
+        table.add_column(column, justify="right" if column == "id" else "left", overflow="ellipsis")
     for t in types:
         props = ", ".join(f"{k}:{v}" for k, v in t["properties"].items())
         table.add_row(*map(_escape, (t["id"], t["kind"], t["name"], t.get("version", ""),
@@ -336,14 +339,14 @@ def _show(args: argparse.Namespace) -> int:
             others = {e.id: e for e in store.get_executions_by_id({ev.execution_id for ev in events})}
             data["events"] = [dict(_event_dict(e), execution_type=others[e.execution_id].type)
                               for e in events if e.execution_id in others]
-            data["contexts"] = [_context_brief(c) for c in store.get_contexts_by_artifact(node.id)]
+            data["contexts"] = _contexts_of(store, kind, node.id)
         elif kind == "execution":
             events = store.get_events_by_execution_ids([node.id])
             others = {a.id: a for a in store.get_artifacts_by_id({ev.artifact_id for ev in events})}
             data["events"] = [dict(_event_dict(e), artifact_type=others[e.artifact_id].type,
                                    artifact_uri=others[e.artifact_id].uri)
                               for e in events if e.artifact_id in others]
-            data["contexts"] = [_context_brief(c) for c in store.get_contexts_by_execution(node.id)]
+            data["contexts"] = _contexts_of(store, kind, node.id)
         else:
             data["parents"] = [_context_brief(c) for c in store.get_parent_contexts_by_context(node.id)]
             data["children"] = [_context_brief(c) for c in store.get_children_contexts_by_context(node.id)]
@@ -364,12 +367,22 @@ def _context_brief(context) -> dict[str, Any]:
     return {"id": context.id, "type": context.type, "name": context.name}
 
 
+def _contexts_of(store, kind: str, node_id: int) -> list[dict[str, Any]]:
+    """The contexts of an artifact or execution that exists; none is an empty list here."""
+    try:
+        contexts = getattr(store, f"get_contexts_by_{kind}")(node_id)
+    except errors.NotFoundError:
+        # MLMD's API reports "in no context" as NotFound; the node itself was found above.
+        return []
+    return [_context_brief(c) for c in sorted(contexts, key=lambda c: c.id)]
+
+
 def _print_show(kind: str, data: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = _console()
     node = data[kind]
-    console.print(f"[bold]{kind} {node['id']}[/bold]  {_escape(node['type'])}"
+    console.print(f"[bold]{_short_id(kind, node['id'])}[/bold] {kind} {node['id']}  {_escape(node['type'])}"
                   + (f"  [dim]{_escape(node['name'])}[/dim]" if node.get("name") else ""))
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="dim")
@@ -387,7 +400,7 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
     if props:
         table = Table(title="properties", title_justify="left")
         for column in ("name", "value", "kind"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="ellipsis")
         for name, value, which in props:
             table.add_row(_escape(name), _escape(json.dumps(value, default=str)), which)
         console.print(table)
@@ -395,7 +408,7 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
         table = Table(title=f"events ({len(data['events'])})", title_justify="left")
         other = "execution" if kind == "artifact" else "artifact"
         for column in ("event", other, "type", "path", "time"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="ellipsis")
         for event in data["events"]:
             if kind == "artifact":
                 who, what = event["execution_id"], event["execution_type"]
@@ -403,9 +416,11 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
                 who, what = event["artifact_id"], event["artifact_type"]
                 if event.get("artifact_uri"):
                     what += f" {event['artifact_uri']}"
-            table.add_row(event["type"], str(who), _escape(what),
+            table.add_row(event["type"], _short_id(other, who), _escape(what),
                           _escape("/".join(map(str, event["path"]))), _time(event["milliseconds_since_epoch"]))
         console.print(table)
+    if kind != "context" and not data["contexts"]:
+        console.print("[bold]contexts[/bold]: none")
     for section in ("contexts", "parents", "children"):
         if data.get(section):
             items = ", ".join(f"{c['id']} {c['type']} {c['name']!r}" for c in data[section])
@@ -419,6 +434,14 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
 
 
 # -- trace ----------------------------------------------------------------------------
+#: A straight run longer than this is folded to its two first and two last nodes.
+_FOLD_RUN_OVER = 8
+#: A node with more inputs (or outputs) than this shows the first _SIBLINGS_SHOWN of them.
+_FOLD_SIBLINGS_OVER, _SIBLINGS_SHOWN = 30, 25
+#: Branch levels drawn indented; deeper branches are folded behind a re-rooting hint.
+_MAX_INDENT_LEVELS = 12
+
+
 def _walk(store, node_id: int, *, execution: bool, down: bool, depth: int | None):
     if depth is not None and depth < 0:
         raise errors.InvalidArgumentError(f"--depth must be >= 0, got {depth}")
@@ -429,95 +452,206 @@ def _walk(store, node_id: int, *, execution: bool, down: bool, depth: int | None
     return (kind, node_id), walk(**starts, max_hops=depth)
 
 
-def _node_label(data: dict[str, Any]) -> str:
-    kind = data["kind"]
-    detail = data.get("name") or data.get("uri") or ""
-    colour = "blue" if kind == "artifact" else "dark_orange3"
-    state_colour = {"LIVE": "green", "COMPLETE": "green", "CACHED": "green", "FAILED": "red"}.get(
-        data["state"], "yellow")
-    text = f"[{colour}]{kind} {data['id']}[/{colour}] [bold]{_escape(data['type'])}[/bold]"
-    if detail:
-        text += f" {_escape(detail)}"
-    return text + f" [{state_colour}]{data['state']}[/{state_colour}]"
+def _trace_items(graph, root, down: bool) -> list[dict[str, Any]]:
+    """The provenance DAG unfolded into a tree, as a flat pre-order list.
 
-
-def _trace_tree(graph, root, down: bool) -> dict[str, Any]:
-    """The provenance DAG unfolded into a tree: repeats and cycles are marked, not expanded."""
+    Each item names its ``parent`` (an index into the list, None for the root) and its
+    ``depth``. A node is expanded once, where the pre-order first meets it; later meetings
+    are marked ``repeat`` and an edge back into the current path ``cycle``, neither expanded.
+    The walk is iterative and linear in the size of the tree, so any depth works.
+    """
+    items: list[dict[str, Any]] = []
     expanded: set = set()
+    on_path: set = set()
 
-    def next_of(node):
-        neighbours = graph.successors(node) if down else graph.predecessors(node)
-        return sorted(neighbours)
-
-    def entry(node, edge) -> dict[str, Any]:
+    def entry(node, parent: int | None, depth: int) -> dict[str, Any]:
         data = graph.nodes[node]
         item = {"key": f"{node[0]}:{node[1]}", "kind": node[0], "id": node[1], "type": data["type"],
-                "state": data["state"]}
+                "state": data["state"], "parent": parent, "depth": depth}
         for field in ("name", "uri"):
             if data.get(field):
                 item[field] = data[field]
-        if edge is not None:
-            item["via"] = edge
+        if parent is not None:
+            edge = graph.edges[items[parent]["node"], node] if down else graph.edges[node, items[parent]["node"]]
+            item["via"] = edge.get("key") or edge.get("event_type", "").lower()
+        item["node"] = node
         return item
 
-    # Iterative depth-first unfolding (deep chains must not hit Python's recursion limit). A node
-    # is expanded where the pre-order first meets it, so "(shown above)" is always true.
-    top = entry(root, None)
-    stack = [(root, top, (root,))]
+    # ("leave", node) pops a node off the current path once its subtree is done.
+    stack: list[tuple] = [("enter", root, None, 0)]
     while stack:
-        node, item, path = stack.pop()
+        step = stack.pop()
+        if step[0] == "leave":
+            on_path.discard(step[1])
+            continue
+        _, node, parent, depth = step
+        item = entry(node, parent, depth)
+        index = len(items)
+        items.append(item)
+        if parent is not None and node in on_path:
+            item["cycle"] = True
+            continue
         if node in expanded:
             item["repeat"] = True
             continue
         expanded.add(node)
-        item["children"] = []
-        pending = []
-        for other in next_of(node):
-            edge_data = graph.edges[node, other] if down else graph.edges[other, node]
-            child = entry(other, edge_data.get("key") or edge_data.get("event_type", "").lower())
-            item["children"].append(child)
-            if other in path:
-                child["cycle"] = True
-            else:
-                pending.append((other, child, path + (other,)))
-        stack.extend(reversed(pending))
-    return top
+        on_path.add(node)
+        stack.append(("leave", node))
+        neighbours = graph.successors(node) if down else graph.predecessors(node)
+        stack.extend(("enter", other, index, depth + 1) for other in sorted(neighbours, reverse=True))
+    for item in items:
+        del item["node"]
+    return items
+
+
+def _short_id(kind: str, node_id: int) -> str:
+    from lineage.render import short_id
+
+    return short_id(kind, node_id)
+
+
+class _TraceText:
+    """Lays out trace items as lines: straight runs unindented, long runs and wide fans folded.
+
+    Every node of the walk is either on a line of its own or counted on a fold line that
+    says how to see it.
+    """
+
+    def __init__(self, items: list[dict[str, Any]], *, down: bool, expand: bool, width: int | None):
+        self.items, self.down, self.expand, self.width = items, down, expand, width
+        self.children: list[list[int]] = [[] for _ in items]
+        for index, item in enumerate(items):
+            if item["parent"] is not None:
+                self.children[item["parent"]].append(index)
+        # Expanded nodes below each item (itself included), bottom-up: parents precede children.
+        self.weight = [0 if item.get("repeat") or item.get("cycle") else 1 for item in items]
+        for index in range(len(items) - 1, 0, -1):
+            self.weight[items[index]["parent"]] += self.weight[index]
+        self.lines: list[Any] = []
+        self.shown: set[str] = set()
+
+    # -- one line -------------------------------------------------------------------
+    def _node_line(self, prefix: str, index: int):
+        from rich.text import Text
+
+        item = self.items[index]
+        arrow = "→" if self.down else "←"
+        colour = "blue" if item["kind"] == "artifact" else "dark_orange3"
+        state_colour = {"LIVE": "green", "COMPLETE": "green", "CACHED": "green", "FAILED": "red"}.get(
+            item["state"], "yellow")
+        via = f"{arrow} {item['via']} " if "via" in item else ""
+        token = _short_id(item["kind"], item["id"])
+        detail = item.get("name") or item.get("uri") or ""
+        mark, mark_style = "", ""
+        if item.get("cycle"):
+            mark, mark_style = " ↻ cycle: already on this path", "bold red"
+        elif item.get("repeat"):
+            mark, mark_style = " (shown above)", "dim"
+        else:
+            self.shown.add(item["key"])
+        type_name = item["type"]
+        if self.width:
+            # Too wide: shorten the uri or name (keeping its end), then the type; never the id.
+            fixed = len(prefix) + len(via) + len(token) + 1 + len(item["state"]) + 1 + len(mark)
+            room = self.width - 1 - fixed - len(type_name) - (1 if detail else 0)
+            if len(detail) > room:
+                detail = "…" + detail[-(room - 1):] if room >= 6 else ""
+                room = self.width - 1 - fixed - (len(detail) + 1 if detail else 0)
+                if len(type_name) > room:
+                    type_name = type_name[: max(room - 1, 1)] + "…"
+        parts = [(prefix, "dim"), (via, "dim"), (token, f"bold {colour}"), (" ", ""), (type_name, "bold")]
+        if detail:
+            parts += [(" ", ""), (detail, "")]
+        parts += [(" ", ""), (item["state"], state_colour), (mark, mark_style)]
+        return Text.assemble(*parts)
+
+    def _fold_line(self, prefix: str, text: str):
+        from rich.text import Text
+
+        return Text.assemble((prefix, "dim"), ("┆ ", "yellow"), (text, "yellow"))
+
+    def _span(self, indices: list[int]) -> str:
+        first, last = self.items[indices[0]], self.items[indices[-1]]
+        ends = [_short_id(first["kind"], first["id"])]
+        if len(indices) > 1:
+            ends.append(_short_id(last["kind"], last["id"]))
+        return " … ".join(ends)
+
+    # -- the whole tree --------------------------------------------------------------
+    def render(self) -> list[Any]:
+        """The lines, top to bottom; ``shown`` then holds the keys that have a line."""
+        # Entries: ("node", index, prefix of its line, prefix below it, indent level) or
+        # ("fold", prefix, text), printed once the siblings before it are done.
+        stack: list[tuple] = [("node", 0, "", "", 0)]
+        while stack:
+            entry = stack.pop()
+            if entry[0] == "fold":
+                self.lines.append(self._fold_line(entry[1], entry[2]))
+                continue
+            _, index, own, rest, level = entry
+            run = [index]
+            while len(self.children[run[-1]]) == 1:
+                run.append(self.children[run[-1]][0])
+            self.lines.append(self._node_line(own, run[0]))
+            tail = run[1:]
+            if len(run) > _FOLD_RUN_OVER and not self.expand:
+                # Inside a straight run every node but the last has one child, so each is expanded.
+                hidden = run[2:-2]
+                self.lines.append(self._node_line(rest, run[1]))
+                self.lines.append(self._fold_line(
+                    rest, f"{len(hidden)} more in a straight line ({self._span(hidden)}): --expand shows them"))
+                tail = run[-2:]
+            for i in tail:
+                self.lines.append(self._node_line(rest, i))
+            last = self.items[run[-1]]
+            kids = self.children[run[-1]]
+            if not kids:
+                continue
+            token = _short_id(last["kind"], last["id"])
+            if level >= _MAX_INDENT_LEVELS:
+                flag = " --execution" if last["kind"] == "execution" else ""
+                self.lines.append(self._fold_line(
+                    rest, f"{self.weight[run[-1]] - 1} more in {len(kids)} branches beyond {token}: "
+                    f"lineage trace {last['id']}{flag}{' --down' if self.down else ''} shows them"))
+                continue
+            shown, hidden = kids, []
+            if len(kids) > _FOLD_SIBLINGS_OVER and not self.expand:
+                shown, hidden = kids[:_SIBLINGS_SHOWN], kids[_SIBLINGS_SHOWN:]
+            entries: list[tuple] = []
+            for position, kid in enumerate(shown):
+                end = position == len(shown) - 1 and not hidden
+                entries.append(("node", kid, rest + ("└─ " if end else "├─ "), rest + ("   " if end else "│  "),
+                                level + 1))
+            if hidden:
+                weight = sum(self.weight[i] for i in hidden)
+                entries.append(("fold", rest + "└─ ",
+                                f"{len(hidden)} more {'outputs' if self.down else 'inputs'} of {token} "
+                                f"({self._span(hidden)}), {weight} nodes: --expand shows them"))
+            stack.extend(reversed(entries))
+        return self.lines
 
 
 def _trace(args: argparse.Namespace) -> int:
     with _open(_store_url(args)) as store:
         root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth)
     graph = provenance.to_networkx()
-    tree = _trace_tree(graph, root, args.down)
+    items = _trace_items(graph, root, args.down)
     if args.json:
-        _emit_json({"direction": "down" if args.down else "up", "nodes": graph.number_of_nodes(),
-                    "events": graph.number_of_edges(), "tree": tree})
+        _emit_json({"direction": "down" if args.down else "up", "root": items[0]["key"],
+                    "nodes": graph.number_of_nodes(), "events": graph.number_of_edges(), "tree": items})
         return EXIT_OK
-    from rich.tree import Tree
-
-    arrow = "→" if args.down else "←"
-
-    def label(item) -> str:
-        text = _node_label({**item, "kind": item["kind"]})
-        if "via" in item:
-            text = f"[dim]{arrow} {_escape(item['via'])}[/dim] " + text
-        if item.get("cycle"):
-            text += " [bold red]↻ cycle: already on this path[/bold red]"
-        elif item.get("repeat"):
-            text += " [dim](shown above)[/dim]"
-        return text
-
-    rich_tree = Tree(label(tree))
-    stack = [(tree, rich_tree)]
-    while stack:
-        item, branch = stack.pop()
-        for child in item.get("children", []):
-            stack.append((child, branch.add(label(child))))
     console = _console()
-    console.print(rich_tree)
+    # A terminal gets lines cut to its width; a pipe gets them whole, for grep.
+    width = console.width if console.is_terminal else None
+    text = _TraceText(items, down=args.down, expand=args.expand, width=width)
+    for line in text.render():
+        console.print(line, soft_wrap=True)
+    total, shown = graph.number_of_nodes(), len(text.shown)
     word = "downstream" if args.down else "upstream"
-    console.print(f"[dim]{graph.number_of_nodes()} nodes {word}"
-                  + (f" within {args.depth} hops" if args.depth is not None else "") + "[/dim]")
+    footer = f"{total} nodes {word}" + (f" within {args.depth} hops" if args.depth is not None else "")
+    if shown < total:
+        footer += f": {shown} shown, {total - shown} folded (the ┆ lines say how to see them)"
+    console.print(footer, style="dim", soft_wrap=True)
     return EXIT_OK
 
 
@@ -806,9 +940,14 @@ def build_parser() -> argparse.ArgumentParser:
     trace = _add(commands, "trace", _trace, "provenance of a node as an indented tree",
                  description="Show where an artifact (or --execution) came from, or with --down what "
                  "came of it, as a tree. A node reached twice is expanded once and marked "
-                 "'(shown above)' after; an edge back into the current path is marked as a cycle.")
+                 "'(shown above)' after; an edge back into the current path is marked as a cycle. "
+                 "A straight run stays at one indentation; a long one shows its two first and two last "
+                 "nodes and the count between (a line starting with ┆), as does a node with many inputs "
+                 "or outputs; --expand shows them all. Artifacts are A<id>, executions E<id>.")
     trace.add_argument("id", type=int, metavar="ID")
     _add_walk_options(trace)
+    trace.add_argument("--expand", action="store_true",
+                       help="show every node: no folding of long straight runs or of wide fans")
 
     graph = _add(commands, "graph", _graph, "draw provenance as HTML, SVG, DOT, Mermaid or JSON",
                  description="Draw the provenance of an artifact (or --execution), or with --context every "

@@ -31,7 +31,7 @@ import networkx as nx
 if TYPE_CHECKING:
     from lineage.lineage import NodeKey, ProvenanceGraph
 
-__all__ = ["Layout", "layout", "to_svg", "to_html", "NODE_WIDTH", "NODE_HEIGHT"]
+__all__ = ["Layout", "layout", "short_id", "to_svg", "to_html", "NODE_WIDTH", "NODE_HEIGHT"]
 
 NODE_WIDTH, NODE_HEIGHT = 190, 62
 _COL_GAP = 76
@@ -54,6 +54,11 @@ _KIND_STYLE = {
     "artifact": ("#e8f1fb", "#1f5f9e", 16),
     "execution": ("#fff1e0", "#c25100", 2),
 }
+
+
+def short_id(kind: str, node_id: int) -> str:
+    """``A17``, ``E17`` or ``C17``: artifact, execution and context ids are separate sequences."""
+    return f"{kind[0].upper()}{node_id}"
 
 
 # -- layout -------------------------------------------------------------------------
