@@ -6,7 +6,7 @@ Commands::
     lineage ls artifacts|executions|contexts|types
     lineage show artifact|execution|context ID
     lineage trace ID                  provenance as an indented tree
-    lineage graph ID -o FILE          provenance as HTML, SVG, DOT, Mermaid or JSON
+    lineage graph ID [-o FILE]        provenance as HTML, SVG, DOT, Mermaid or JSON
     lineage stats                     counts per type and the deepest provenance chain
     lineage copy SRC_URL DST_URL      copy a whole store to another backend, ids kept
     lineage serve                     the gRPC metadata server
@@ -50,6 +50,7 @@ _GRAPH_SUFFIXES = {
     ".html": "html", ".htm": "html", ".svg": "svg", ".dot": "dot", ".gv": "dot",
     ".mmd": "mermaid", ".mermaid": "mermaid", ".json": "json",
 }
+_GRAPH_EXTENSIONS = {"html": "html", "svg": "svg", "dot": "dot", "mermaid": "mmd", "json": "json"}
 
 
 class _Unavailable(errors.UnavailableError):
@@ -664,8 +665,13 @@ def _graph(args: argparse.Namespace) -> int:
     if args.context is None and args.id is None:
         args.parser.error("give an artifact ID (--execution for an execution) or --context CID")
     fmt = args.format
+    if args.json and args.output in (None, "-"):
+        # --json means JSON: with nothing else to write, the drawing itself is the JSON.
+        if fmt not in (None, "json"):
+            args.parser.error(f"--json prints the graph as JSON; for --format {fmt} name a file with -o")
+        fmt = "json"
     if fmt is None:
-        suffix = pathlib.Path(args.output).suffix.lower() if args.output != "-" else ""
+        suffix = pathlib.Path(args.output).suffix.lower() if args.output not in (None, "-") else ""
         fmt = _GRAPH_SUFFIXES.get(suffix, "html")
     with _open(_store_url(args)) as store:
         if args.context is not None:
@@ -673,10 +679,12 @@ def _graph(args: argparse.Namespace) -> int:
             provenance = store.lineage.context_dag(context.id)
             title = f"Context {context.id}: {context.type} {context.name!r}"
             highlight = []
+            stem = f"context-{_short_id('context', context.id)}"
         else:
             root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth)
-            title = f"{'Downstream' if args.down else 'Provenance'} of {root[0]} {root[1]}"
+            title = f"{'Downstream' if args.down else 'Provenance'} of {root[0]} {root[1]} ({_short_id(*root)})"
             highlight = [root]
+            stem = f"{'downstream' if args.down else 'provenance'}-{_short_id(*root)}"
     if fmt == "html":
         text = to_html(provenance, title, highlight)
     elif fmt == "svg":
@@ -687,19 +695,25 @@ def _graph(args: argparse.Namespace) -> int:
         text = provenance.to_mermaid()
     else:
         text = provenance.to_json()
-    if args.output == "-":
+    output = args.output
+    if output is None:
+        # A terminal is no place for a page of markup: name a file after the node instead.
+        output = f"{stem}.{_GRAPH_EXTENSIONS[fmt]}" if sys.stdout.isatty() and not args.json else "-"
+    if not text.endswith("\n"):
+        text += "\n"
+    if output == "-":
         sys.stdout.write(text)
+        return EXIT_OK
+    path = pathlib.Path(output)
+    path.write_text(text, encoding="utf-8")
+    summary = {"file": str(path.resolve()), "format": fmt, "artifacts": len(provenance.artifacts),
+               "executions": len(provenance.executions), "events": len(provenance.events)}
+    if args.json:
+        _emit_json(summary)
     else:
-        path = pathlib.Path(args.output)
-        path.write_text(text, encoding="utf-8")
-        summary = {"file": str(path.resolve()), "format": fmt, "artifacts": len(provenance.artifacts),
-                   "executions": len(provenance.executions), "events": len(provenance.events)}
-        if args.json:
-            _emit_json(summary)
-        else:
-            _console(stderr=True).print(
-                f"wrote {summary['artifacts']} artifacts, {summary['executions']} executions and "
-                f"{summary['events']} events as {fmt} to {_escape(summary['file'])}")
+        _console(stderr=True).print(
+            f"wrote {summary['artifacts']} artifacts, {summary['executions']} executions and "
+            f"{summary['events']} events as {fmt} to {_escape(summary['file'])}")
     return EXIT_OK
 
 
@@ -917,6 +931,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lineage", description="An ML Metadata store on a graph: explore it, draw its provenance, copy it.",
         epilog=_EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from lineage import __version__
+
+    parser.add_argument("--version", action="version", version=f"lineage {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = _add(commands, "demo", _demo, "record a small pipeline history and show its lineage",
@@ -957,7 +974,10 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--context", type=int, metavar="CID", help="draw a context's executions and artifacts")
     graph.add_argument("--format", choices=["html", "svg", "dot", "mermaid", "json"],
                        help="default: from the -o suffix, else html")
-    graph.add_argument("-o", "--output", default="-", metavar="FILE", help="where to write (default: stdout)")
+    graph.add_argument("-o", "--output", metavar="FILE",
+                       help="where to write, - for stdout (default: stdout when it is a pipe or a file; "
+                       "in a terminal, a file named after the node, e.g. provenance-A17.html); with --json "
+                       "and no FILE, the graph as JSON on stdout")
 
     _add(commands, "stats", _stats, "counts per type and the deepest provenance chain")
 
@@ -988,6 +1008,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_main(rest)
     parser = build_parser()
     args = parser.parse_args(argv)
+    _quiet_libraries()
     try:
         return args.handler(args)
     except (errors.UnavailableError, errors.DeadlineExceededError, errors.AbortedError,
@@ -1014,8 +1035,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(error: errors.StatusError) -> None:
     name = "UnavailableError" if isinstance(error, _Unavailable) else type(error).__name__
-    message = " ".join(str(error.message).split())
-    print(f"lineage: {name}: {message}", file=sys.stderr)
+    lines = str(error.message).rstrip().split("\n")
+    caret = []
+    if len(lines) >= 3 and lines[-1].strip() == "^":
+        # A query and a caret under the mistake: they only line up on lines of their own.
+        lines, caret = lines[:-2], lines[-2:]
+    message = " ".join(" ".join(lines).split())
+    print("\n".join([f"lineage: {name}: {message}", *caret]), file=sys.stderr)
+
+
+def _quiet_libraries() -> None:
+    """Keeps driver and gRPC log lines off stderr: a failure is reported once, as a typed error."""
+    import logging
+
+    # gRPC's C core reads these when it loads; an explicit setting in the environment wins.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    os.environ.setdefault("GLOG_minloglevel", "3")
+    root = logging.getLogger()
+    if not root.handlers:
+        # Without a handler Python prints WARNING records itself (the neo4j driver logs routing
+        # failures that way just before raising the error we report).
+        root.addHandler(logging.NullHandler())
 
 
 if __name__ == "__main__":

@@ -83,7 +83,10 @@ def test_ls_mistakes_exit_1_with_one_line(demo_store, run):
     url, _ = demo_store
     malformed = run("ls", "artifacts", "--db", url, "--filter", "uri LIKE")
     assert malformed.code == 1
-    assert malformed.err.count("\n") == 1 and malformed.err.startswith("lineage: InvalidArgumentError")
+    # One line for the error, then the query with a caret under where it went wrong.
+    first, query, caret = malformed.err.rstrip("\n").split("\n")
+    assert first.startswith("lineage: InvalidArgumentError") and "(line 1, column 9)" in first
+    assert query == "  uri LIKE" and caret == " " * 10 + "^"
     unknown = run("ls", "artifacts", "--db", url, "--type", "NoSuchType")
     assert unknown.code == 1 and "NoSuchType" in unknown.err
     assert run("ls", "types", "--db", url, "--filter", "id = 1").code == 2
@@ -118,6 +121,26 @@ def test_show_execution_and_context(demo_store, run):
     assert len(run_context["executions"]) == 7
     pipeline = run("show", "context", "1", "--db", url)
     assert "children" in pipeline.out and "taxi-day-3" in pipeline.out
+
+
+def test_show_a_node_in_no_context(store_url, run):
+    store = lineage.connect(store_url)
+    try:
+        data = store.put_artifact_type(pb.ArtifactType(name="DataSet"))
+        step = store.put_execution_type(pb.ExecutionType(name="Trainer"))
+        [artifact] = store.put_artifacts([pb.Artifact(type_id=data, uri="path/to/data")])
+        [execution] = store.put_executions([pb.Execution(type_id=step)])
+        store.put_events([pb.Event(artifact_id=artifact, execution_id=execution, type=pb.Event.INPUT)])
+    finally:
+        store.close()
+    for kind, node_id in (("artifact", artifact), ("execution", execution)):
+        shown = run("show", kind, str(node_id), "--db", store_url, "--json")
+        assert shown.code == 0, shown.err
+        assert shown.json()["contexts"] == [] and len(shown.json()["events"]) == 1
+        text = run("show", kind, str(node_id), "--db", store_url)
+        assert text.code == 0, text.err
+        assert "contexts: none" in text.out
+    assert "E1" in run("show", "artifact", str(artifact), "--db", store_url).out
 
 
 def test_show_unknown_id_exits_1(demo_store, run):
@@ -242,6 +265,16 @@ def test_graph_writes_a_file_with_the_format_from_its_suffix(demo_store, run, tm
     dot = run("graph", str(LATEST_MODEL), "--db", url, "-o", str(tmp_path / "p.gv"))
     assert dot.code == 0 and (tmp_path / "p.gv").read_text().startswith("digraph")
     assert "wrote 6 artifacts, 6 executions" in dot.err
+
+
+def test_graph_json_means_json(demo_store, run, tmp_path):
+    url, _ = demo_store
+    as_json = run("graph", str(LATEST_MODEL), "--db", url, "--json")
+    assert as_json.code == 0, as_json.err
+    assert len(json.loads(as_json.out)["nodes"]) == 12
+    assert run("graph", str(LATEST_MODEL), "--db", url, "--json", "--format", "svg").code == 2
+    piped = run("graph", str(LATEST_MODEL), "--db", url)
+    assert piped.code == 0 and piped.out.startswith("<!DOCTYPE html>")
 
 
 def test_graph_of_a_context(demo_store, run):

@@ -45,19 +45,22 @@ class Terminal:
 
     def run(self, command: str, timeout: float = 120) -> list[str]:
         """Runs ``command`` in the pane; returns the screen lines it printed."""
-        # The markers are typed split in two, so only the shell's output contains them whole.
-        start, done = _DONE.replace("done", "start"), _DONE
+        # Markers unique to this run, typed split in two so only the shell's output has them whole.
+        self.runs = getattr(self, "runs", 0) + 1
+        start, done = f"{_DONE.replace('done', 'start')}{self.runs}", f"{_DONE}{self.runs}"
         self._tmux("send-keys", "-t", "t", f"clear; tmux clear-history; echo {start[:5]}''{start[5:]}; "
                    f"{command}; echo {done[:5]}''{done[5:]} $?", "Enter")
         deadline = time.monotonic() + timeout
         while True:
             lines = self.capture()
-            if any(line.startswith(done) for line in lines):
+            if any(done + " " in line for line in lines):
                 break
             assert time.monotonic() < deadline, "\n".join(lines)
             time.sleep(0.2)
         first = max(i for i, line in enumerate(lines) if line == start) + 1
-        last = max(i for i, line in enumerate(lines) if line.startswith(done))
+        last = max(i for i, line in enumerate(lines) if done + " " in line)
+        # Output that does not end its last line would leave the marker mid-line.
+        assert lines[last].startswith(done + " "), lines[last]
         self.exit_code = int(lines[last].split()[1])
         return lines[first:last]
 
@@ -226,3 +229,54 @@ def test_a_wide_fan_out_keeps_ids_and_uris_whole(terminal, fan_db, width):
     assert_fits(everything, width)
     assert len(tokens(everything)) == 121
     assert everything[-1] == "121 nodes downstream"
+
+
+@pytest.fixture
+def demo_db(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    done = subprocess.run([sys.executable, "-m", "lineage.cli", "demo", "--db", url, "-o", str(tmp_path / "d.html")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return url
+
+
+def test_tables_keep_uris_whole_at_80_columns(terminal, demo_db):
+    term = terminal(80)
+    lines = term.run(lineage_command("ls", "artifacts", "--db", demo_db))
+    assert term.exit_code == 0
+    assert_fits(lines, 80)
+    uris = [u for line in lines for u in re.findall(r"/(?:data|models|eval|serving)/\S*", line)]
+    assert sorted(uris) == sorted(
+        [f"/data/{kind}/day{d}" for kind in ("raw", "stats", "transformed") for d in (1, 2, 3)]
+        + ["/data/schema"] + [f"/models/day{d}" for d in (1, 2, 3)] + [f"/eval/day{d}" for d in (1, 2, 3)]
+        + [f"/serving/taxi/{d}" for d in (1, 2, 3)])
+    shown = term.run(lineage_command("show", "artifact", "17", "--db", demo_db))
+    assert_fits(shown, 80)
+    assert shown[0].startswith("A17 artifact 17  Model")
+    assert any(re.search(r"│ INPUT +│ E18 +│ Evaluator", line) for line in shown), shown
+
+
+def test_graph_in_a_terminal_writes_a_file_named_after_the_node(terminal, demo_db, tmp_path):
+    term = terminal(200)
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    lines = term.run(f"cd {shlex.quote(str(folder))} && " + lineage_command("graph", "17", "--db", demo_db))
+    assert term.exit_code == 0
+    picture = folder / "provenance-A17.html"
+    assert lines == [f"wrote 6 artifacts, 6 executions and 12 events as html to {picture}"]
+    assert picture.read_text().startswith("<!DOCTYPE html>")
+    lines = term.run(f"cd {shlex.quote(str(folder))} && " + lineage_command("graph", "8", "--down", "--format", "dot",
+                                                                              "--db", demo_db))
+    assert lines[0].endswith(f"as dot to {folder / 'downstream-A8.dot'}")
+    assert (folder / "downstream-A8.dot").read_text().startswith("digraph")
+    as_json = term.run(lineage_command("graph", "17", "--json", "--db", demo_db))
+    assert as_json[0] == "{" and as_json[-1] == "}"
+
+
+def test_version_and_errors_in_a_terminal(terminal):
+    term = terminal(80)
+    assert term.run(lineage_command("--version")) == [f"lineage {lineage.__version__}"]
+    lines = term.run(lineage_command("ls", "artifacts", "--db", "memory://", "--filter", 'uri = "a" AND'))
+    assert term.exit_code == 1
+    # The caret sits under the end of the query, where it went wrong.
+    assert lines[-2:] == ['  uri = "a" AND', " " * 15 + "^"]
