@@ -22,7 +22,9 @@ def test_demo_on_the_default_memory_store(run, tmp_path):
     assert result.code == 0, result.err
     for line in ("Recorded 3 daily runs", "1. Which data trained the latest model (artifact 17)?",
                  "/data/raw/day1, /data/raw/day3", "model 11 (/models/day2); pushed to serving: /serving/taxi/2",
-                 "yes: execution 17 already made model 17", "the step must run", "The store lived in memory"):
+                 "yes: execution 17 already made model 17", "the step must run", "The store lived in memory",
+                 "Why /data/raw/day1 too: SchemaGen ran once, on day 1's statistics",
+                 "RawData A1 → StatisticsGen E2 → Statistics A2 → SchemaGen E3 → Schema A3 → Trainer E17 → Model A17"):
         assert line in result.out
     page = picture.read_text()
     assert "Provenance of model 17" in page and page.count('class="node ') == 12

@@ -206,7 +206,7 @@ def test_a_200_node_graph_in_chromium(chromium, request, tmp_path, run):
     assert len(details) == 200 and details["artifact:1"]["uri"] == "/data/vocabulary"
     text = " ".join(parsed.texts)
     for label in ("Vocabulary", "RawData", "Model", "Metrics", "Ingest", "Train", "Evaluate",
-                  "/data/raw/day-32", "/models/day-07", "#100", "LIVE", "COMPLETE", "FAILED", "DELETED"):
+                  "/data/raw/day-32", "/models/day-07", "A100", "E100", "LIVE", "COMPLETE", "FAILED", "DELETED"):
         assert label in text, label
     assert {n["state"] for n in parsed.nodes} == {"LIVE", "DELETED", "COMPLETE", "FAILED"}
     assert all("faded" in n["classes"] for n in parsed.nodes if n["state"] == "DELETED")
