@@ -48,6 +48,7 @@ _STATE_COLOURS = {
     "MARKED_FOR_DELETION": "#ef6c00", "RUNNING": "#1565c0", "NEW": "#1565c0",
     "PENDING": "#1565c0", "CANCELED": "#757575", "UNKNOWN": "#9e9e9e",
 }
+_HALO = "#ffd54f"
 _FADED_STATES = frozenset({"DELETED", "ABANDONED", "CANCELED", "MARKED_FOR_DELETION"})
 _KIND_STYLE = {
     # fill, stroke, corner radius
@@ -443,10 +444,15 @@ def to_svg(
         badge_w = 12 + 6.6 * len(state)
         id_text = short_id(kind, node_id)
         type_room = int((NODE_WIDTH - 24 - 7 * len(id_text)) / 7.4)
+        halo = ""
+        if node in highlight:
+            # A yellow halo finds the node a question started from at any zoom.
+            halo = (f'<rect class="halo" x="{_fmt(x - 6)}" y="{_fmt(y - 6)}" width="{NODE_WIDTH + 12}" '
+                    f'height="{NODE_HEIGHT + 12}" rx="{radius + 6}" fill="{_HALO}"/>')
         parts.append(
             f'<g class="{" ".join(classes)}" data-key="{kind}:{node_id}" '
             f'data-type="{html.escape(entry["type"])}" data-state="{state}">'
-            f"<title>{html.escape(_tooltip(entry))}</title>"
+            f"<title>{html.escape(_tooltip(entry))}</title>{halo}"
             f'<rect class="box" x="{_fmt(x)}" y="{_fmt(y)}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" '
             f'rx="{radius}" fill="{fill}" stroke="{stroke}"/>'
         )
