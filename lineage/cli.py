@@ -566,10 +566,20 @@ class _TraceText:
         parts += [(" ", ""), (item["state"], state_colour), (mark, mark_style)]
         return Text.assemble(*parts)
 
-    def _fold_line(self, prefix: str, text: str):
+    def _fold(self, prefix: str, text: str) -> None:
+        """Adds a fold line; in a terminal too narrow for it, over several, broken between words."""
         from rich.text import Text
 
-        return Text.assemble((prefix, "dim"), ("┆ ", "yellow"), (text, "yellow"))
+        chunks = [text]
+        if self.width:
+            room, chunks = max(self.width - 1 - len(prefix) - 2, 20), []
+            for word in text.split(" "):
+                if chunks and len(chunks[-1]) + 1 + len(word) <= room:
+                    chunks[-1] += " " + word
+                else:
+                    chunks.append(word)
+        for chunk in chunks:
+            self.lines.append(Text.assemble((prefix, "dim"), ("┆ ", "yellow"), (chunk, "yellow")))
 
     def _span(self, indices: list[int]) -> str:
         first, last = self.items[indices[0]], self.items[indices[-1]]
@@ -587,7 +597,7 @@ class _TraceText:
         while stack:
             entry = stack.pop()
             if entry[0] == "fold":
-                self.lines.append(self._fold_line(entry[1], entry[2]))
+                self._fold(entry[1], entry[2])
                 continue
             _, index, own, rest, level = entry
             run = [index]
@@ -599,8 +609,7 @@ class _TraceText:
                 # Inside a straight run every node but the last has one child, so each is expanded.
                 hidden = run[2:-2]
                 self.lines.append(self._node_line(rest, run[1]))
-                self.lines.append(self._fold_line(
-                    rest, f"{len(hidden)} more in a straight line ({self._span(hidden)}): --expand shows them"))
+                self._fold(rest, f"{len(hidden)} more in a straight line ({self._span(hidden)}): --expand shows them")
                 tail = run[-2:]
             for i in tail:
                 self.lines.append(self._node_line(rest, i))
@@ -611,9 +620,8 @@ class _TraceText:
             token = _short_id(last["kind"], last["id"])
             if level >= _MAX_INDENT_LEVELS:
                 flag = " --execution" if last["kind"] == "execution" else ""
-                self.lines.append(self._fold_line(
-                    rest, f"{self.weight[run[-1]] - 1} more in {len(kids)} branches beyond {token}: "
-                    f"lineage trace {last['id']}{flag}{' --down' if self.down else ''} shows them"))
+                self._fold(rest, f"{self.weight[run[-1]] - 1} more in {len(kids)} branches beyond {token}: "
+                           f"lineage trace {last['id']}{flag}{' --down' if self.down else ''} shows them")
                 continue
             shown, hidden = kids, []
             if len(kids) > _FOLD_SIBLINGS_OVER and not self.expand:
@@ -795,7 +803,7 @@ def _stats(args: argparse.Namespace) -> int:
     if path:
         def name(key: str) -> str:
             kind, node_id = key.split(":")
-            return f"{labels[(kind, int(node_id))]} {kind} {node_id}"
+            return f"{labels[(kind, int(node_id))]} {_short_id(kind, int(node_id))}"
 
         shown = [name(k) for k in path]
         if len(shown) > 9:

@@ -280,3 +280,42 @@ def test_version_and_errors_in_a_terminal(terminal):
     assert term.exit_code == 1
     # The caret sits under the end of the query, where it went wrong.
     assert lines[-2:] == ['  uri = "a" AND', " " * 15 + "^"]
+
+
+def write_comb(store, teeth: int) -> None:
+    """A1 -> E1 -> (A2, a side output) -> E2 -> ...: every step branches, so every step indents."""
+    data = store.put_artifact_type(pb.ArtifactType(name="Data"))
+    step = store.put_execution_type(pb.ExecutionType(name="Step"))
+    [current] = store.put_artifacts([pb.Artifact(type_id=data, uri="/comb/0")])
+    for i in range(1, teeth + 1):
+        [run] = store.put_executions([pb.Execution(type_id=step)])
+        # The side output gets the lower id, so it sorts (and is drawn) before the spine.
+        side, spine = store.put_artifacts([pb.Artifact(type_id=data, uri=f"/comb/{i}/side-output-with-a-long-name"),
+                                           pb.Artifact(type_id=data, uri=f"/comb/{i}")])
+        store.put_events([pb.Event(artifact_id=current, execution_id=run, type=pb.Event.INPUT),
+                          pb.Event(artifact_id=side, execution_id=run, type=pb.Event.OUTPUT),
+                          pb.Event(artifact_id=spine, execution_id=run, type=pb.Event.OUTPUT)])
+        current = spine
+
+
+def test_deep_branching_stays_within_the_width(terminal, tmp_path):
+    url = f"sqlite:///{tmp_path / 'comb.sqlite'}"
+    store = lineage.connect(url)
+    try:
+        write_comb(store, 20)
+    finally:
+        store.close()
+    term = terminal(80)
+    lines = term.run(lineage_command("trace", "1", "--down", "--db", url))
+    assert term.exit_code == 0
+    assert_fits(lines, 80)
+    # Twelve branch levels are drawn; what lies deeper is counted with the command that shows it.
+    assert max(len(line) - len(line.lstrip("│├└─ ")) for line in lines) <= 3 * 12
+    # The fold note, too long for what is left of the line, continues below between words.
+    fold = [line.split("┆ ", 1) for line in lines[:-1] if "┆" in line]
+    assert len({prefix for prefix, _ in fold}) == 1 and len(fold) == 2
+    assert " ".join(text for _, text in fold) == (
+        "23 more in 2 branches beyond E13: lineage trace 13 --execution --down shows them")
+    assert lines[-1] == "61 nodes downstream: 38 shown, 23 folded (the ┆ lines say how to see them)"
+    deeper = term.run(lineage_command("trace", "13", "--execution", "--down", "--db", url))
+    assert deeper[-1] == "24 nodes downstream"
