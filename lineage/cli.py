@@ -106,6 +106,7 @@ def _console(stderr: bool = False):
     from rich.console import Console
 
     # Plain lines are not wrapped by rich: a long path stays one line for copy, paste and grep.
+    # Tables are laid out to the width instead: they are printed with soft_wrap=False.
     return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
@@ -141,9 +142,12 @@ def _custom(node) -> dict[str, Any]:
     return {k: _value(v) for k, v in sorted(node.custom_properties.items())}
 
 
-def _short_props(node, limit: int = 3) -> str:
+def _short_props(node, limit: int = 3, longest: int = 16) -> str:
+    """The first properties as k=v, each at most ``longest`` characters (a table cell's summary)."""
     merged = {**_custom(node), **_properties(node)}
     parts = [f"{k}={json.dumps(v, default=str)}" for k, v in sorted(merged.items())[:limit]]
+    # A table cannot be narrower than its longest word: long ones end in an ellipsis here.
+    parts = [p if len(p) <= longest else p[:longest - 1] + "…" for p in parts]
     if len(merged) > limit:
         parts.append(f"+{len(merged) - limit}")
     return ", ".join(parts)
@@ -246,29 +250,32 @@ def _ls(args: argparse.Namespace) -> int:
         return EXIT_OK
     from rich.table import Table
 
-    table = Table(title=f"{args.what} ({len(nodes)}{'+' if more else ''})", title_justify="left")
-    columns = ["id", "type", "name"]
-    if kind == "artifact":
-        columns.append("uri")
-    if kind != "context":
-        columns.append("state")
-    columns += ["updated", "properties"]
+    # An empty column only takes room from the others (artifacts and executions rarely have names).
+    named = kind == "context" or any(node.name for node in nodes)
+    rows = []
+    for node in nodes:
+        row = {"id": str(node.id), "type": node.type}
+        if named:
+            row["name"] = node.name
+        if kind == "artifact":
+            row["uri"] = node.uri
+        if kind != "context":
+            row["state"] = _state(kind, node)
+        row["updated"] = _time(node.last_update_time_since_epoch)
+        row["properties"] = _short_props(node)
+        rows.append(row)
+    columns = list(rows[0]) if rows else ["id", "type", "updated", "properties"]
     # A value too long for its cell ends in an ellipsis rather than folding onto the next line
-    # mid-token (which breaks copy, paste and grep); --json has every value whole.
-    longest_uri = max((len(node.uri) for node in nodes), default=0) if kind == "artifact" else 0
+    # mid-token (which breaks copy, paste and grep); --json has every value whole. Ids, types and
+    # uris are not wrapped at all: the other columns give way first.
+    table = Table(title=f"{args.what} ({len(nodes)}{'+' if more else ''})", title_justify="left")
     for column in columns:
         table.add_column(column, justify="right" if column == "id" else "left", overflow="ellipsis",
-                         min_width=min(longest_uri, 48) if column == "uri" else None)
-    for node in nodes:
-        row = [str(node.id), node.type, node.name]
-        if kind == "artifact":
-            row.append(node.uri)
-        if kind != "context":
-            row.append(_state(kind, node))
-        row += [_time(node.last_update_time_since_epoch), _short_props(node)]
-        table.add_row(*map(_escape, row))
+                         no_wrap=column in ("id", "type", "uri"))
+    for row in rows:
+        table.add_row(*(_escape(row[c]) for c in columns))
     console = _console()
-    console.print(table)
+    console.print(table, soft_wrap=False)
     if more:
         console.print(f"more {args.what} exist: raise --limit (0 lists all) or narrow with --filter")
     return EXIT_OK
@@ -310,7 +317,7 @@ def _ls_types(args: argparse.Namespace) -> int:
         props = ", ".join(f"{k}:{v}" for k, v in t["properties"].items())
         table.add_row(*map(_escape, (t["id"], t["kind"], t["name"], t.get("version", ""),
                                       t.get("base_type", ""), props)))
-    _console().print(table)
+    _console().print(table, soft_wrap=False)
     return EXIT_OK
 
 
@@ -395,7 +402,7 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
     fields.add_row("type id", str(node["type_id"]))
     fields.add_row("created", _time(node["create_time_since_epoch"]))
     fields.add_row("updated", _time(node["last_update_time_since_epoch"]))
-    console.print(fields)
+    console.print(fields, soft_wrap=False)
     props = [(k, v, "property") for k, v in node["properties"].items()]
     props += [(k, v, "custom") for k, v in node["custom_properties"].items()]
     if props:
@@ -404,7 +411,7 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
             table.add_column(column, overflow="ellipsis")
         for name, value, which in props:
             table.add_row(_escape(name), _escape(json.dumps(value, default=str)), which)
-        console.print(table)
+        console.print(table, soft_wrap=False)
     if "events" in data:
         table = Table(title=f"events ({len(data['events'])})", title_justify="left")
         other = "execution" if kind == "artifact" else "artifact"
@@ -419,7 +426,7 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
                     what += f" {event['artifact_uri']}"
             table.add_row(event["type"], _short_id(other, who), _escape(what),
                           _escape("/".join(map(str, event["path"]))), _time(event["milliseconds_since_epoch"]))
-        console.print(table)
+        console.print(table, soft_wrap=False)
     if kind != "context" and not data["contexts"]:
         console.print("[bold]contexts[/bold]: none")
     for section in ("contexts", "parents", "children"):
@@ -798,7 +805,7 @@ def _stats(args: argparse.Namespace) -> int:
         table.add_row(f"[bold]{kind}[/bold]", "[bold]all[/bold]", f"[bold]{result[kind]['total']}[/bold]",
                       end_section=True)
     table.add_row("[bold]events[/bold]", "", f"[bold]{events}[/bold]")
-    console.print(table)
+    console.print(table, soft_wrap=False)
     path = chain["path"]
     if path:
         def name(key: str) -> str:

@@ -187,7 +187,7 @@ def run_demo(
     for artifact in upstream.artifacts:
         if artifact.id != latest_model:
             table.add_row(short_id("artifact", artifact.id), artifact.type, artifact.uri)
-    console.print(table)
+    console.print(table, soft_wrap=False)
     raw = [a for a in upstream.artifacts if a.type == "RawData"]
     console.print(
         f"   {len(upstream)} nodes upstream, walked without a hop limit; raw data: "

@@ -3,7 +3,7 @@
 Each test starts its own tmux server (its own socket), runs the command in a
 pane of a given size, waits for it to finish and reads the screen back with
 ``capture-pane``. Lines are compared as tmux shows them, so a value split
-across two lines or a line wider than the pane is caught as a person would see it.
+across two lines or a line wider than the pane (which the terminal had to wrap) is caught as a person would see it.
 """
 
 from __future__ import annotations
@@ -65,8 +65,12 @@ class Terminal:
         return lines[first:last]
 
     def capture(self) -> list[str]:
-        """Every line of the pane and its scroll-back, as displayed (wrapped lines stay split)."""
-        return self._tmux("capture-pane", "-p", "-t", "t", "-S", "-").rstrip("\n").split("\n")
+        """Every line of the pane and its scroll-back; a line the terminal wrapped comes back whole.
+
+        So a line longer than the pane is width means the terminal had to wrap it.
+        """
+        text = self._tmux("capture-pane", "-p", "-J", "-t", "t", "-S", "-")
+        return [line.rstrip() for line in text.rstrip("\n").split("\n")]
 
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=60)
