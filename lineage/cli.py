@@ -105,9 +105,12 @@ def _open(url: str, *, must_exist: bool = True) -> Iterator[Any]:
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    # Plain lines are not wrapped by rich: a long path stays one line for copy, paste and grep.
-    # Tables are laid out to the width instead: they are printed with soft_wrap=False.
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    console = Console(stderr=stderr, highlight=False)
+    # A terminal gets prose wrapped between words, so no path or id is split by the terminal;
+    # a pipe or a file gets every line whole, for grep. Tables always fit the width they are
+    # given (they are printed with soft_wrap=False).
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 def _emit_json(data: Any) -> None:
@@ -975,7 +978,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "'(shown above)' after; an edge back into the current path is marked as a cycle. "
                  "A straight run stays at one indentation; a long one shows its two first and two last "
                  "nodes and the count between (a line starting with ┆), as does a node with many inputs "
-                 "or outputs; --expand shows them all. Artifacts are A<id>, executions E<id>.")
+                 "or outputs; --expand shows them all. Artifacts are A<id>, executions E<id>. "
+                 "--json lists every node once per place in the tree, in pre-order, each with the index "
+                 "of its parent in the list and its depth (flat, so any depth parses).")
     trace.add_argument("id", type=int, metavar="ID")
     _add_walk_options(trace)
     trace.add_argument("--expand", action="store_true",

@@ -323,3 +323,17 @@ def test_deep_branching_stays_within_the_width(terminal, tmp_path):
     assert lines[-1] == "61 nodes downstream: 38 shown, 23 folded (the ┆ lines say how to see them)"
     deeper = term.run(lineage_command("trace", "13", "--execution", "--down", "--db", url))
     assert deeper[-1] == "24 nodes downstream"
+
+
+def test_the_demo_at_80_columns_wraps_between_words(terminal, tmp_path):
+    term = terminal(80)
+    picture = tmp_path / "demo.html"
+    lines = term.run(lineage_command("demo", "-o", str(picture)))
+    assert term.exit_code == 0
+    assert_fits(lines, 80)
+    screen = "\n".join(lines)
+    for path in ("/data/raw/day1,", "/data/raw/day3", "/data/transformed/day3", "/models/day2", "/serving/taxi/2",
+                 "sqlite:///demo.sqlite"):
+        assert path in screen, path
+    # The one surprising answer is explained where it is given.
+    assert "Why /data/raw/day1 too: SchemaGen ran once, on day 1's statistics" in " ".join(lines)
