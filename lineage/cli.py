@@ -557,7 +557,9 @@ class _TraceText:
         if item.get("cycle"):
             mark, mark_style = " ↻ cycle: already on this path", "bold red"
         elif item.get("repeat"):
-            mark, mark_style = " (shown above)", "dim"
+            # Lines come in pre-order, so its expanded place is above: drawn, or inside a fold.
+            mark = " (shown above)" if item["key"] in self.shown else " (folded above)"
+            mark_style = "dim"
         else:
             self.shown.add(item["key"])
         type_name = item["type"]

@@ -353,3 +353,29 @@ def test_trace_of_a_10000_step_chain_answers_whole(run, shared_memory):
     lines = expanded.out.splitlines()
     assert len(lines) == 20_002 and lines[-1] == "20001 nodes downstream"
     assert lines[-2] == "→ output A10001 Data /chain/step/10001 LIVE"
+
+
+def test_trace_says_when_a_repeat_was_folded_above(run, shared_memory):
+    from .test_terminal import write_chain
+
+    url = "memory://fold-and-repeat"
+    store = lineage.connect(url)
+    write_chain(store, 12)  # A1 -> E1 -> A2 -> ... -> E12 -> A13
+    # A second writer of A6 (written by E5 too), reading A1: A6 is reached twice going down.
+    [other] = store.put_executions([pb.Execution(type_id=store.get_execution_type("Step").id)])
+    store.put_events([pb.Event(artifact_id=1, execution_id=other, type=pb.Event.INPUT),
+                      pb.Event(artifact_id=6, execution_id=other, type=pb.Event.OUTPUT)])
+    lines = run("trace", "1", "--down", "--db", url).out.splitlines()
+    assert lines == [
+        "A1 Data /chain/step/1 LIVE",
+        "├─ → input E1 Step COMPLETE",
+        "│  → output A2 Data /chain/step/2 LIVE",
+        "│  ┆ 20 more in a straight line (E2 … A12): --expand shows them",
+        "│  → input E12 Step COMPLETE",
+        "│  → output A13 Data /chain/step/13 LIVE",
+        "└─ → input E13 Step UNKNOWN",
+        "   → output A6 Data /chain/step/6 LIVE (folded above)",
+        "26 nodes downstream: 6 shown, 20 folded (the ┆ lines say how to see them)",
+    ]
+    expanded = run("trace", "1", "--down", "--expand", "--db", url).out.splitlines()
+    assert "   → output A6 Data /chain/step/6 LIVE (shown above)" in expanded
