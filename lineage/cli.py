@@ -6,7 +6,7 @@ Commands::
     lineage ls artifacts|executions|contexts|types
     lineage show artifact|execution|context ID
     lineage trace ID                  provenance as an indented tree
-    lineage graph ID -o FILE          provenance as HTML, SVG, DOT, Mermaid or JSON
+    lineage graph ID [-o FILE]        provenance as HTML, SVG, DOT, Mermaid or JSON
     lineage stats                     counts per type and the deepest provenance chain
     lineage copy SRC_URL DST_URL      copy a whole store to another backend, ids kept
     lineage purge KIND [ID ...]       delete nodes with their edges (dry run unless --yes)
@@ -52,6 +52,7 @@ _GRAPH_SUFFIXES = {
     ".html": "html", ".htm": "html", ".svg": "svg", ".dot": "dot", ".gv": "dot",
     ".mmd": "mermaid", ".mermaid": "mermaid", ".json": "json",
 }
+_GRAPH_EXTENSIONS = {"html": "html", "svg": "svg", "dot": "dot", "mermaid": "mmd", "json": "json"}
 
 
 class _Unavailable(errors.UnavailableError):
@@ -106,7 +107,12 @@ def _open(url: str, *, must_exist: bool = True) -> Iterator[Any]:
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    console = Console(stderr=stderr, highlight=False)
+    # A terminal gets prose wrapped between words, so no path or id is split by the terminal;
+    # a pipe or a file gets every line whole, for grep. Tables always fit the width they are
+    # given (they are printed with soft_wrap=False).
+    console.soft_wrap = not console.is_terminal
+    return console
 
 
 def _emit_json(data: Any) -> None:
@@ -141,9 +147,12 @@ def _custom(node) -> dict[str, Any]:
     return {k: _value(v) for k, v in sorted(node.custom_properties.items())}
 
 
-def _short_props(node, limit: int = 3) -> str:
+def _short_props(node, limit: int = 3, longest: int = 16) -> str:
+    """The first properties as k=v, each at most ``longest`` characters (a table cell's summary)."""
     merged = {**_custom(node), **_properties(node)}
     parts = [f"{k}={json.dumps(v, default=str)}" for k, v in sorted(merged.items())[:limit]]
+    # A table cannot be narrower than its longest word: long ones end in an ellipsis here.
+    parts = [p if len(p) <= longest else p[:longest - 1] + "…" for p in parts]
     if len(merged) > limit:
         parts.append(f"+{len(merged) - limit}")
     return ", ".join(parts)
@@ -246,26 +255,32 @@ def _ls(args: argparse.Namespace) -> int:
         return EXIT_OK
     from rich.table import Table
 
-    table = Table(title=f"{args.what} ({len(nodes)}{'+' if more else ''})", title_justify="left")
-    columns = ["id", "type", "name"]
-    if kind == "artifact":
-        columns.append("uri")
-    if kind != "context":
-        columns.append("state")
-    columns += ["updated", "properties"]
-    for column in columns:
-        table.add_column(column, justify="right" if column == "id" else "left",
-                         overflow="fold" if column in ("uri", "properties") else "ellipsis")
+    # An empty column only takes room from the others (artifacts and executions rarely have names).
+    named = kind == "context" or any(node.name for node in nodes)
+    rows = []
     for node in nodes:
-        row = [str(node.id), node.type, node.name]
+        row = {"id": str(node.id), "type": node.type}
+        if named:
+            row["name"] = node.name
         if kind == "artifact":
-            row.append(node.uri)
+            row["uri"] = node.uri
         if kind != "context":
-            row.append(_state(kind, node))
-        row += [_time(node.last_update_time_since_epoch), _short_props(node)]
-        table.add_row(*map(_escape, row))
+            row["state"] = _state(kind, node)
+        row["updated"] = _time(node.last_update_time_since_epoch)
+        row["properties"] = _short_props(node)
+        rows.append(row)
+    columns = list(rows[0]) if rows else ["id", "type", "updated", "properties"]
+    # A value too long for its cell ends in an ellipsis rather than folding onto the next line
+    # mid-token (which breaks copy, paste and grep); --json has every value whole. Ids, types and
+    # uris are not wrapped at all: the other columns give way first.
+    table = Table(title=f"{args.what} ({len(nodes)}{'+' if more else ''})", title_justify="left")
+    for column in columns:
+        table.add_column(column, justify="right" if column == "id" else "left", overflow="ellipsis",
+                         no_wrap=column in ("id", "type", "uri"))
+    for row in rows:
+        table.add_row(*(_escape(row[c]) for c in columns))
     console = _console()
-    console.print(table)
+    console.print(table, soft_wrap=False)
     if more:
         console.print(f"more {args.what} exist: raise --limit (0 lists all) or narrow with --filter")
     return EXIT_OK
@@ -302,13 +317,12 @@ def _ls_types(args: argparse.Namespace) -> int:
 
     table = Table(title=f"types ({len(types)})", title_justify="left")
     for column in ("id", "kind", "name", "version", "base type", "properties"):
-        table.add_column(column, justify="right" if column == "id" else "left",
-                         overflow="fold" if column == "properties" else "ellipsis")
+        table.add_column(column, justify="right" if column == "id" else "left", overflow="ellipsis")
     for t in types:
         props = ", ".join(f"{k}:{v}" for k, v in t["properties"].items())
         table.add_row(*map(_escape, (t["id"], t["kind"], t["name"], t.get("version", ""),
                                       t.get("base_type", ""), props)))
-    _console().print(table)
+    _console().print(table, soft_wrap=False)
     return EXIT_OK
 
 
@@ -338,14 +352,14 @@ def _show(args: argparse.Namespace) -> int:
             others = {e.id: e for e in store.get_executions_by_id({ev.execution_id for ev in events})}
             data["events"] = [dict(_event_dict(e), execution_type=others[e.execution_id].type)
                               for e in events if e.execution_id in others]
-            data["contexts"] = [_context_brief(c) for c in store.get_contexts_by_artifact(node.id)]
+            data["contexts"] = _contexts_of(store, kind, node.id)
         elif kind == "execution":
             events = store.get_events_by_execution_ids([node.id])
             others = {a.id: a for a in store.get_artifacts_by_id({ev.artifact_id for ev in events})}
             data["events"] = [dict(_event_dict(e), artifact_type=others[e.artifact_id].type,
                                    artifact_uri=others[e.artifact_id].uri)
                               for e in events if e.artifact_id in others]
-            data["contexts"] = [_context_brief(c) for c in store.get_contexts_by_execution(node.id)]
+            data["contexts"] = _contexts_of(store, kind, node.id)
         else:
             data["parents"] = [_context_brief(c) for c in store.get_parent_contexts_by_context(node.id)]
             data["children"] = [_context_brief(c) for c in store.get_children_contexts_by_context(node.id)]
@@ -366,12 +380,22 @@ def _context_brief(context) -> dict[str, Any]:
     return {"id": context.id, "type": context.type, "name": context.name}
 
 
+def _contexts_of(store, kind: str, node_id: int) -> list[dict[str, Any]]:
+    """The contexts of an artifact or execution that exists; none is an empty list here."""
+    try:
+        contexts = getattr(store, f"get_contexts_by_{kind}")(node_id)
+    except errors.NotFoundError:
+        # MLMD's API reports "in no context" as NotFound; the node itself was found above.
+        return []
+    return [_context_brief(c) for c in sorted(contexts, key=lambda c: c.id)]
+
+
 def _print_show(kind: str, data: dict[str, Any]) -> None:
     from rich.table import Table
 
     console = _console()
     node = data[kind]
-    console.print(f"[bold]{kind} {node['id']}[/bold]  {_escape(node['type'])}"
+    console.print(f"[bold]{_short_id(kind, node['id'])}[/bold] {kind} {node['id']}  {_escape(node['type'])}"
                   + (f"  [dim]{_escape(node['name'])}[/dim]" if node.get("name") else ""))
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="dim")
@@ -383,21 +407,21 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
     fields.add_row("type id", str(node["type_id"]))
     fields.add_row("created", _time(node["create_time_since_epoch"]))
     fields.add_row("updated", _time(node["last_update_time_since_epoch"]))
-    console.print(fields)
+    console.print(fields, soft_wrap=False)
     props = [(k, v, "property") for k, v in node["properties"].items()]
     props += [(k, v, "custom") for k, v in node["custom_properties"].items()]
     if props:
         table = Table(title="properties", title_justify="left")
         for column in ("name", "value", "kind"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="ellipsis")
         for name, value, which in props:
             table.add_row(_escape(name), _escape(json.dumps(value, default=str)), which)
-        console.print(table)
+        console.print(table, soft_wrap=False)
     if "events" in data:
         table = Table(title=f"events ({len(data['events'])})", title_justify="left")
         other = "execution" if kind == "artifact" else "artifact"
         for column in ("event", other, "type", "path", "time"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, overflow="ellipsis")
         for event in data["events"]:
             if kind == "artifact":
                 who, what = event["execution_id"], event["execution_type"]
@@ -405,9 +429,11 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
                 who, what = event["artifact_id"], event["artifact_type"]
                 if event.get("artifact_uri"):
                     what += f" {event['artifact_uri']}"
-            table.add_row(event["type"], str(who), _escape(what),
+            table.add_row(event["type"], _short_id(other, who), _escape(what),
                           _escape("/".join(map(str, event["path"]))), _time(event["milliseconds_since_epoch"]))
-        console.print(table)
+        console.print(table, soft_wrap=False)
+    if kind != "context" and not data["contexts"]:
+        console.print("[bold]contexts[/bold]: none")
     for section in ("contexts", "parents", "children"):
         if data.get(section):
             items = ", ".join(f"{c['id']} {c['type']} {c['name']!r}" for c in data[section])
@@ -421,6 +447,14 @@ def _print_show(kind: str, data: dict[str, Any]) -> None:
 
 
 # -- trace ----------------------------------------------------------------------------
+#: A straight run longer than this is folded to its two first and two last nodes.
+_FOLD_RUN_OVER = 8
+#: A node with more inputs (or outputs) than this shows the first _SIBLINGS_SHOWN of them.
+_FOLD_SIBLINGS_OVER, _SIBLINGS_SHOWN = 30, 25
+#: Branch levels drawn indented; deeper branches are folded behind a re-rooting hint.
+_MAX_INDENT_LEVELS = 12
+
+
 def _walk(store, node_id: int, *, execution: bool, down: bool, depth: int | None, as_of: str | None = None):
     if depth is not None and depth < 0:
         raise errors.InvalidArgumentError(f"--depth must be >= 0, got {depth}")
@@ -445,59 +479,193 @@ def _moment(text: str | None) -> dt.datetime | int | None:
             "a zone is given) or milliseconds since the epoch") from e
 
 
-def _node_label(data: dict[str, Any]) -> str:
-    kind = data["kind"]
-    detail = data.get("name") or data.get("uri") or ""
-    colour = "blue" if kind == "artifact" else "dark_orange3"
-    state_colour = {"LIVE": "green", "COMPLETE": "green", "CACHED": "green", "FAILED": "red"}.get(
-        data["state"], "yellow")
-    text = f"[{colour}]{kind} {data['id']}[/{colour}] [bold]{_escape(data['type'])}[/bold]"
-    if detail:
-        text += f" {_escape(detail)}"
-    return text + f" [{state_colour}]{data['state']}[/{state_colour}]"
+def _trace_items(graph, root, down: bool) -> list[dict[str, Any]]:
+    """The provenance DAG unfolded into a tree, as a flat pre-order list.
 
-
-def _trace_tree(graph, root, down: bool) -> dict[str, Any]:
-    """The provenance DAG unfolded into a tree: repeats and cycles are marked, not expanded."""
+    Each item names its ``parent`` (an index into the list, None for the root) and its
+    ``depth``. A node is expanded once, where the pre-order first meets it; later meetings
+    are marked ``repeat`` and an edge back into the current path ``cycle``, neither expanded.
+    The walk is iterative and linear in the size of the tree, so any depth works.
+    """
+    items: list[dict[str, Any]] = []
     expanded: set = set()
+    on_path: set = set()
 
-    def next_of(node):
-        neighbours = graph.successors(node) if down else graph.predecessors(node)
-        return sorted(neighbours)
-
-    def entry(node, edge) -> dict[str, Any]:
+    def entry(node, parent: int | None, depth: int) -> dict[str, Any]:
         data = graph.nodes[node]
         item = {"key": f"{node[0]}:{node[1]}", "kind": node[0], "id": node[1], "type": data["type"],
-                "state": data["state"]}
+                "state": data["state"], "parent": parent, "depth": depth}
         for field in ("name", "uri"):
             if data.get(field):
                 item[field] = data[field]
-        if edge is not None:
-            item["via"] = edge
+        if parent is not None:
+            edge = graph.edges[items[parent]["node"], node] if down else graph.edges[node, items[parent]["node"]]
+            item["via"] = edge.get("key") or edge.get("event_type", "").lower()
+        item["node"] = node
         return item
 
-    # Iterative depth-first unfolding (deep chains must not hit Python's recursion limit). A node
-    # is expanded where the pre-order first meets it, so "(shown above)" is always true.
-    top = entry(root, None)
-    stack = [(root, top, (root,))]
+    # ("leave", node) pops a node off the current path once its subtree is done.
+    stack: list[tuple] = [("enter", root, None, 0)]
     while stack:
-        node, item, path = stack.pop()
+        step = stack.pop()
+        if step[0] == "leave":
+            on_path.discard(step[1])
+            continue
+        _, node, parent, depth = step
+        item = entry(node, parent, depth)
+        index = len(items)
+        items.append(item)
+        if parent is not None and node in on_path:
+            item["cycle"] = True
+            continue
         if node in expanded:
             item["repeat"] = True
             continue
         expanded.add(node)
-        item["children"] = []
-        pending = []
-        for other in next_of(node):
-            edge_data = graph.edges[node, other] if down else graph.edges[other, node]
-            child = entry(other, edge_data.get("key") or edge_data.get("event_type", "").lower())
-            item["children"].append(child)
-            if other in path:
-                child["cycle"] = True
-            else:
-                pending.append((other, child, path + (other,)))
-        stack.extend(reversed(pending))
-    return top
+        on_path.add(node)
+        stack.append(("leave", node))
+        neighbours = graph.successors(node) if down else graph.predecessors(node)
+        stack.extend(("enter", other, index, depth + 1) for other in sorted(neighbours, reverse=True))
+    for item in items:
+        del item["node"]
+    return items
+
+
+def _short_id(kind: str, node_id: int) -> str:
+    from lineage.render import short_id
+
+    return short_id(kind, node_id)
+
+
+class _TraceText:
+    """Lays out trace items as lines: straight runs unindented, long runs and wide fans folded.
+
+    Every node of the walk is either on a line of its own or counted on a fold line that
+    says how to see it.
+    """
+
+    def __init__(self, items: list[dict[str, Any]], *, down: bool, expand: bool, width: int | None):
+        self.items, self.down, self.expand, self.width = items, down, expand, width
+        self.children: list[list[int]] = [[] for _ in items]
+        for index, item in enumerate(items):
+            if item["parent"] is not None:
+                self.children[item["parent"]].append(index)
+        # Expanded nodes below each item (itself included), bottom-up: parents precede children.
+        self.weight = [0 if item.get("repeat") or item.get("cycle") else 1 for item in items]
+        for index in range(len(items) - 1, 0, -1):
+            self.weight[items[index]["parent"]] += self.weight[index]
+        self.lines: list[Any] = []
+        self.shown: set[str] = set()
+
+    # -- one line -------------------------------------------------------------------
+    def _node_line(self, prefix: str, index: int):
+        from rich.text import Text
+
+        item = self.items[index]
+        arrow = "→" if self.down else "←"
+        colour = "blue" if item["kind"] == "artifact" else "dark_orange3"
+        state_colour = {"LIVE": "green", "COMPLETE": "green", "CACHED": "green", "FAILED": "red"}.get(
+            item["state"], "yellow")
+        via = f"{arrow} {item['via']} " if "via" in item else ""
+        token = _short_id(item["kind"], item["id"])
+        detail = item.get("name") or item.get("uri") or ""
+        mark, mark_style = "", ""
+        if item.get("cycle"):
+            mark, mark_style = " ↻ cycle: already on this path", "bold red"
+        elif item.get("repeat"):
+            # Lines come in pre-order, so its expanded place is above: drawn, or inside a fold.
+            mark = " (shown above)" if item["key"] in self.shown else " (folded above)"
+            mark_style = "dim"
+        else:
+            self.shown.add(item["key"])
+        type_name = item["type"]
+        if self.width:
+            # Too wide: shorten the uri or name (keeping its end), then the type; never the id.
+            fixed = len(prefix) + len(via) + len(token) + 1 + len(item["state"]) + 1 + len(mark)
+            room = self.width - 1 - fixed - len(type_name) - (1 if detail else 0)
+            if len(detail) > room:
+                detail = "…" + detail[-(room - 1):] if room >= 6 else ""
+                room = self.width - 1 - fixed - (len(detail) + 1 if detail else 0)
+                if len(type_name) > room:
+                    type_name = type_name[: max(room - 1, 1)] + "…"
+        parts = [(prefix, "dim"), (via, "dim"), (token, f"bold {colour}"), (" ", ""), (type_name, "bold")]
+        if detail:
+            parts += [(" ", ""), (detail, "")]
+        parts += [(" ", ""), (item["state"], state_colour), (mark, mark_style)]
+        return Text.assemble(*parts)
+
+    def _fold(self, prefix: str, text: str) -> None:
+        """Adds a fold line; in a terminal too narrow for it, over several, broken between words."""
+        from rich.text import Text
+
+        chunks = [text]
+        if self.width:
+            room, chunks = max(self.width - 1 - len(prefix) - 2, 20), []
+            for word in text.split(" "):
+                if chunks and len(chunks[-1]) + 1 + len(word) <= room:
+                    chunks[-1] += " " + word
+                else:
+                    chunks.append(word)
+        for chunk in chunks:
+            self.lines.append(Text.assemble((prefix, "dim"), ("┆ ", "yellow"), (chunk, "yellow")))
+
+    def _span(self, indices: list[int]) -> str:
+        first, last = self.items[indices[0]], self.items[indices[-1]]
+        ends = [_short_id(first["kind"], first["id"])]
+        if len(indices) > 1:
+            ends.append(_short_id(last["kind"], last["id"]))
+        return " … ".join(ends)
+
+    # -- the whole tree --------------------------------------------------------------
+    def render(self) -> list[Any]:
+        """The lines, top to bottom; ``shown`` then holds the keys that have a line."""
+        # Entries: ("node", index, prefix of its line, prefix below it, indent level) or
+        # ("fold", prefix, text), printed once the siblings before it are done.
+        stack: list[tuple] = [("node", 0, "", "", 0)]
+        while stack:
+            entry = stack.pop()
+            if entry[0] == "fold":
+                self._fold(entry[1], entry[2])
+                continue
+            _, index, own, rest, level = entry
+            run = [index]
+            while len(self.children[run[-1]]) == 1:
+                run.append(self.children[run[-1]][0])
+            self.lines.append(self._node_line(own, run[0]))
+            tail = run[1:]
+            if len(run) > _FOLD_RUN_OVER and not self.expand:
+                # Inside a straight run every node but the last has one child, so each is expanded.
+                hidden = run[2:-2]
+                self.lines.append(self._node_line(rest, run[1]))
+                self._fold(rest, f"{len(hidden)} more in a straight line ({self._span(hidden)}): --expand shows them")
+                tail = run[-2:]
+            for i in tail:
+                self.lines.append(self._node_line(rest, i))
+            last = self.items[run[-1]]
+            kids = self.children[run[-1]]
+            if not kids:
+                continue
+            token = _short_id(last["kind"], last["id"])
+            if level >= _MAX_INDENT_LEVELS:
+                flag = " --execution" if last["kind"] == "execution" else ""
+                self._fold(rest, f"{self.weight[run[-1]] - 1} more in {len(kids)} branches beyond {token}: "
+                           f"lineage trace {last['id']}{flag}{' --down' if self.down else ''} shows them")
+                continue
+            shown, hidden = kids, []
+            if len(kids) > _FOLD_SIBLINGS_OVER and not self.expand:
+                shown, hidden = kids[:_SIBLINGS_SHOWN], kids[_SIBLINGS_SHOWN:]
+            entries: list[tuple] = []
+            for position, kid in enumerate(shown):
+                end = position == len(shown) - 1 and not hidden
+                entries.append(("node", kid, rest + ("└─ " if end else "├─ "), rest + ("   " if end else "│  "),
+                                level + 1))
+            if hidden:
+                weight = sum(self.weight[i] for i in hidden)
+                entries.append(("fold", rest + "└─ ",
+                                f"{len(hidden)} more {'outputs' if self.down else 'inputs'} of {token} "
+                                f"({self._span(hidden)}), {weight} nodes: --expand shows them"))
+            stack.extend(reversed(entries))
+        return self.lines
 
 
 def _trace(args: argparse.Namespace) -> int:
@@ -505,36 +673,23 @@ def _trace(args: argparse.Namespace) -> int:
         root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth,
                                  as_of=args.as_of)
     graph = provenance.to_networkx()
-    tree = _trace_tree(graph, root, args.down)
+    items = _trace_items(graph, root, args.down)
     if args.json:
-        _emit_json({"direction": "down" if args.down else "up", "nodes": graph.number_of_nodes(),
-                    "events": graph.number_of_edges(), "tree": tree})
+        _emit_json({"direction": "down" if args.down else "up", "root": items[0]["key"],
+                    "nodes": graph.number_of_nodes(), "events": graph.number_of_edges(), "tree": items})
         return EXIT_OK
-    from rich.tree import Tree
-
-    arrow = "→" if args.down else "←"
-
-    def label(item) -> str:
-        text = _node_label({**item, "kind": item["kind"]})
-        if "via" in item:
-            text = f"[dim]{arrow} {_escape(item['via'])}[/dim] " + text
-        if item.get("cycle"):
-            text += " [bold red]↻ cycle: already on this path[/bold red]"
-        elif item.get("repeat"):
-            text += " [dim](shown above)[/dim]"
-        return text
-
-    rich_tree = Tree(label(tree))
-    stack = [(tree, rich_tree)]
-    while stack:
-        item, branch = stack.pop()
-        for child in item.get("children", []):
-            stack.append((child, branch.add(label(child))))
     console = _console()
-    console.print(rich_tree)
+    # A terminal gets lines cut to its width; a pipe gets them whole, for grep.
+    width = console.width if console.is_terminal else None
+    text = _TraceText(items, down=args.down, expand=args.expand, width=width)
+    for line in text.render():
+        console.print(line, soft_wrap=True)
+    total, shown = graph.number_of_nodes(), len(text.shown)
     word = "downstream" if args.down else "upstream"
-    console.print(f"[dim]{graph.number_of_nodes()} nodes {word}"
-                  + (f" within {args.depth} hops" if args.depth is not None else "") + "[/dim]")
+    footer = f"{total} nodes {word}" + (f" within {args.depth} hops" if args.depth is not None else "")
+    if shown < total:
+        footer += f": {shown} shown, {total - shown} folded (the ┆ lines say how to see them)"
+    console.print(footer, style="dim", soft_wrap=True)
     return EXIT_OK
 
 
@@ -547,8 +702,13 @@ def _graph(args: argparse.Namespace) -> int:
     if args.context is None and args.id is None:
         args.parser.error("give an artifact ID (--execution for an execution) or --context CID")
     fmt = args.format
+    if args.json and args.output in (None, "-"):
+        # --json means JSON: with nothing else to write, the drawing itself is the JSON.
+        if fmt not in (None, "json"):
+            args.parser.error(f"--json prints the graph as JSON; for --format {fmt} name a file with -o")
+        fmt = "json"
     if fmt is None:
-        suffix = pathlib.Path(args.output).suffix.lower() if args.output != "-" else ""
+        suffix = pathlib.Path(args.output).suffix.lower() if args.output not in (None, "-") else ""
         fmt = _GRAPH_SUFFIXES.get(suffix, "html")
     with _open(_store_url(args)) as store:
         if args.context is not None:
@@ -556,11 +716,13 @@ def _graph(args: argparse.Namespace) -> int:
             provenance = store.lineage.context_dag(context.id)
             title = f"Context {context.id}: {context.type} {context.name!r}"
             highlight = []
+            stem = f"context-{_short_id('context', context.id)}"
         else:
             root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth,
                                      as_of=args.as_of)
-            title = f"{'Downstream' if args.down else 'Provenance'} of {root[0]} {root[1]}"
+            title = f"{'Downstream' if args.down else 'Provenance'} of {root[0]} {root[1]} ({_short_id(*root)})"
             highlight = [root]
+            stem = f"{'downstream' if args.down else 'provenance'}-{_short_id(*root)}"
     if fmt == "html":
         text = to_html(provenance, title, highlight)
     elif fmt == "svg":
@@ -571,19 +733,25 @@ def _graph(args: argparse.Namespace) -> int:
         text = provenance.to_mermaid()
     else:
         text = provenance.to_json()
-    if args.output == "-":
+    output = args.output
+    if output is None:
+        # A terminal is no place for a page of markup: name a file after the node instead.
+        output = f"{stem}.{_GRAPH_EXTENSIONS[fmt]}" if sys.stdout.isatty() and not args.json else "-"
+    if not text.endswith("\n"):
+        text += "\n"
+    if output == "-":
         sys.stdout.write(text)
+        return EXIT_OK
+    path = pathlib.Path(output)
+    path.write_text(text, encoding="utf-8")
+    summary = {"file": str(path.resolve()), "format": fmt, "artifacts": len(provenance.artifacts),
+               "executions": len(provenance.executions), "events": len(provenance.events)}
+    if args.json:
+        _emit_json(summary)
     else:
-        path = pathlib.Path(args.output)
-        path.write_text(text, encoding="utf-8")
-        summary = {"file": str(path.resolve()), "format": fmt, "artifacts": len(provenance.artifacts),
-                   "executions": len(provenance.executions), "events": len(provenance.events)}
-        if args.json:
-            _emit_json(summary)
-        else:
-            _console(stderr=True).print(
-                f"wrote {summary['artifacts']} artifacts, {summary['executions']} executions and "
-                f"{summary['events']} events as {fmt} to {_escape(summary['file'])}")
+        _console(stderr=True).print(
+            f"wrote {summary['artifacts']} artifacts, {summary['executions']} executions and "
+            f"{summary['events']} events as {fmt} to {_escape(summary['file'])}")
     return EXIT_OK
 
 
@@ -699,12 +867,12 @@ def _stats(args: argparse.Namespace) -> int:
         table.add_row(f"[bold]{kind}[/bold]", "[bold]all[/bold]", f"[bold]{result[kind]['total']}[/bold]",
                       end_section=True)
     table.add_row("[bold]events[/bold]", "", f"[bold]{events}[/bold]")
-    console.print(table)
+    console.print(table, soft_wrap=False)
     path = chain["path"]
     if path:
         def name(key: str) -> str:
             kind, node_id = key.split(":")
-            return f"{labels[(kind, int(node_id))]} {kind} {node_id}"
+            return f"{labels[(kind, int(node_id))]} {_short_id(kind, int(node_id))}"
 
         shown = [name(k) for k in path]
         if len(shown) > 9:
@@ -843,6 +1011,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lineage", description="An ML Metadata store on a graph: explore it, draw its provenance, copy it.",
         epilog=_EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from lineage import __version__
+
+    parser.add_argument("--version", action="version", version=f"lineage {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = _add(commands, "demo", _demo, "record a small pipeline history and show its lineage",
@@ -866,9 +1037,16 @@ def build_parser() -> argparse.ArgumentParser:
     trace = _add(commands, "trace", _trace, "provenance of a node as an indented tree",
                  description="Show where an artifact (or --execution) came from, or with --down what "
                  "came of it, as a tree. A node reached twice is expanded once and marked "
-                 "'(shown above)' after; an edge back into the current path is marked as a cycle.")
+                 "'(shown above)' after; an edge back into the current path is marked as a cycle. "
+                 "A straight run stays at one indentation; a long one shows its two first and two last "
+                 "nodes and the count between (a line starting with ┆), as does a node with many inputs "
+                 "or outputs; --expand shows them all. Artifacts are A<id>, executions E<id>. "
+                 "--json lists every node once per place in the tree, in pre-order, each with the index "
+                 "of its parent in the list and its depth (flat, so any depth parses).")
     trace.add_argument("id", type=int, metavar="ID")
     _add_walk_options(trace)
+    trace.add_argument("--expand", action="store_true",
+                       help="show every node: no folding of long straight runs or of wide fans")
 
     graph = _add(commands, "graph", _graph, "draw provenance as HTML, SVG, DOT, Mermaid or JSON",
                  description="Draw the provenance of an artifact (or --execution), or with --context every "
@@ -878,7 +1056,10 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--context", type=int, metavar="CID", help="draw a context's executions and artifacts")
     graph.add_argument("--format", choices=["html", "svg", "dot", "mermaid", "json"],
                        help="default: from the -o suffix, else html")
-    graph.add_argument("-o", "--output", default="-", metavar="FILE", help="where to write (default: stdout)")
+    graph.add_argument("-o", "--output", metavar="FILE",
+                       help="where to write, - for stdout (default: stdout when it is a pipe or a file; "
+                       "in a terminal, a file named after the node, e.g. provenance-A17.html); with --json "
+                       "and no FILE, the graph as JSON on stdout")
 
     _add(commands, "stats", _stats, "counts per type and the deepest provenance chain")
 
@@ -922,6 +1103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_main(rest)
     parser = build_parser()
     args = parser.parse_args(argv)
+    _quiet_libraries()
     try:
         return args.handler(args)
     except (errors.UnavailableError, errors.DeadlineExceededError, errors.AbortedError,
@@ -948,8 +1130,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _fail(error: errors.StatusError) -> None:
     name = "UnavailableError" if isinstance(error, _Unavailable) else type(error).__name__
-    message = " ".join(str(error.message).split())
-    print(f"lineage: {name}: {message}", file=sys.stderr)
+    lines = str(error.message).rstrip().split("\n")
+    caret = []
+    if len(lines) >= 3 and lines[-1].strip() == "^":
+        # A query and a caret under the mistake: they only line up on lines of their own.
+        lines, caret = lines[:-2], lines[-2:]
+    message = " ".join(" ".join(lines).split())
+    print("\n".join([f"lineage: {name}: {message}", *caret]), file=sys.stderr)
+
+
+def _quiet_libraries() -> None:
+    """Keeps driver and gRPC log lines off stderr: a failure is reported once, as a typed error."""
+    import logging
+
+    # gRPC's C core reads these when it loads; an explicit setting in the environment wins.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+    os.environ.setdefault("GLOG_minloglevel", "3")
+    root = logging.getLogger()
+    if not root.handlers:
+        # Without a handler Python prints WARNING records itself (the neo4j driver logs routing
+        # failures that way just before raising the error we report).
+        root.addHandler(logging.NullHandler())
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ import networkx as nx
 if TYPE_CHECKING:
     from lineage.lineage import NodeKey, ProvenanceGraph
 
-__all__ = ["Layout", "layout", "to_svg", "to_html", "NODE_WIDTH", "NODE_HEIGHT"]
+__all__ = ["Layout", "layout", "short_id", "to_svg", "to_html", "NODE_WIDTH", "NODE_HEIGHT"]
 
 NODE_WIDTH, NODE_HEIGHT = 190, 62
 _COL_GAP = 76
@@ -48,12 +48,18 @@ _STATE_COLOURS = {
     "MARKED_FOR_DELETION": "#ef6c00", "RUNNING": "#1565c0", "NEW": "#1565c0",
     "PENDING": "#1565c0", "CANCELED": "#757575", "UNKNOWN": "#9e9e9e",
 }
+_HALO = "#ffd54f"
 _FADED_STATES = frozenset({"DELETED", "ABANDONED", "CANCELED", "MARKED_FOR_DELETION"})
 _KIND_STYLE = {
     # fill, stroke, corner radius
     "artifact": ("#e8f1fb", "#1f5f9e", 16),
     "execution": ("#fff1e0", "#c25100", 2),
 }
+
+
+def short_id(kind: str, node_id: int) -> str:
+    """``A17``, ``E17`` or ``C17``: artifact, execution and context ids are separate sequences."""
+    return f"{kind[0].upper()}{node_id}"
 
 
 # -- layout -------------------------------------------------------------------------
@@ -332,7 +338,8 @@ def _details(provenance: "ProvenanceGraph", graph: nx.DiGraph) -> dict:
 
 
 def _tooltip(entry: dict) -> str:
-    lines = [f"{entry['kind']} {entry['id']}: {entry['type']}", f"state: {entry['state']}"]
+    lines = [f"{short_id(entry['kind'], entry['id'])} ({entry['kind']} {entry['id']}): {entry['type']}",
+             f"state: {entry['state']}"]
     for field in ("name", "uri", "created", "updated"):
         if entry.get(field):
             lines.append(f"{field}: {entry[field]}")
@@ -410,7 +417,7 @@ def to_svg(
         backwards = (source, target) in places.back_edges
         event_type = data.get("event_type", "")
         label = data.get("key") or event_type.lower()
-        hover = f"{source[0]} {source[1]} \u2192 {target[0]} {target[1]}: {event_type} {label}"
+        hover = f"{short_id(*source)} \u2192 {short_id(*target)}: {event_type} {label}"
         lx, ly = points[-1][0] - _COL_GAP / 2, (points[-2][1] + points[-1][1]) / 2 - 5
         if backwards:
             lx = points[-1][0] + _COL_GAP / 2
@@ -435,12 +442,17 @@ def to_svg(
             classes.append("faded")
         state = entry["state"]
         badge_w = 12 + 6.6 * len(state)
-        id_text = f"#{node_id}"
+        id_text = short_id(kind, node_id)
         type_room = int((NODE_WIDTH - 24 - 7 * len(id_text)) / 7.4)
+        halo = ""
+        if node in highlight:
+            # A yellow halo finds the node a question started from at any zoom.
+            halo = (f'<rect class="halo" x="{_fmt(x - 6)}" y="{_fmt(y - 6)}" width="{NODE_WIDTH + 12}" '
+                    f'height="{NODE_HEIGHT + 12}" rx="{radius + 6}" fill="{_HALO}"/>')
         parts.append(
             f'<g class="{" ".join(classes)}" data-key="{kind}:{node_id}" '
             f'data-type="{html.escape(entry["type"])}" data-state="{state}">'
-            f"<title>{html.escape(_tooltip(entry))}</title>"
+            f"<title>{html.escape(_tooltip(entry))}</title>{halo}"
             f'<rect class="box" x="{_fmt(x)}" y="{_fmt(y)}" width="{NODE_WIDTH}" height="{NODE_HEIGHT}" '
             f'rx="{radius}" fill="{fill}" stroke="{stroke}"/>'
         )
@@ -493,9 +505,11 @@ svg .dim { opacity: .25; }
 
 _PAGE_SCRIPT = """
 (function () {
+  const MIN_OPEN_SCALE = 0.5;
   const svg = document.querySelector('svg.provenance');
   const canvas = document.querySelector('.canvas');
   const details = JSON.parse(document.getElementById('node-details').textContent);
+  const shortId = d => d.kind.charAt(0).toUpperCase() + d.id;
   const baseW = parseFloat(svg.getAttribute('width')), baseH = parseFloat(svg.getAttribute('height'));
   let scale = 1;
   function zoom(s) {
@@ -519,7 +533,7 @@ _PAGE_SCRIPT = """
       ['uri', d.uri], ['created', d.created], ['updated', d.updated]].filter(r => r[1] !== '' && r[1] !== undefined);
     for (const [k, v] of Object.entries(d.properties)) rows.push([k, JSON.stringify(v)]);
     panel.innerHTML = '';
-    const h = document.createElement('h2'); h.textContent = d.type + ' #' + d.id; panel.appendChild(h);
+    const h = document.createElement('h2'); h.textContent = shortId(d) + ' ' + d.type; panel.appendChild(h);
     const table = document.createElement('table');
     for (const [k, v] of rows) {
       const tr = table.insertRow(); tr.insertCell().textContent = k; tr.insertCell().textContent = String(v);
@@ -540,7 +554,7 @@ _PAGE_SCRIPT = """
     let first = null;
     for (const node of svg.querySelectorAll('g.node')) {
       const d = details[node.dataset.key];
-      const hay = [d.kind + ' ' + d.id, '#' + d.id, d.type, d.name, d.uri, d.state].join(' ').toLowerCase();
+      const hay = [d.kind + ' ' + d.id, shortId(d), d.type, d.name, d.uri, d.state].join(' ').toLowerCase();
       const hit = q !== '' && hay.includes(q);
       node.classList.toggle('match', hit);
       if (hit && !first) first = node;
@@ -550,19 +564,17 @@ _PAGE_SCRIPT = """
       canvas.scrollTo({left: box.x * scale - canvas.clientWidth / 3, top: box.y * scale - canvas.clientHeight / 3});
     }
   });
-  // Fit the graph when its text stays legible; otherwise start at full size, scrolled to where
-  // the walk started (an upstream walk starts at the right end).
-  const fitScale = Math.min((canvas.clientWidth - 4) / baseW, (canvas.clientHeight - 4) / baseH);
-  if (fitScale >= 0.7) {
-    fit();
-  } else {
-    zoom(1);
-    const start = svg.querySelector('g.node.start rect');
-    if (start) {
-      const box = start.getBBox();
-      canvas.scrollTo({left: box.x + box.width / 2 - canvas.clientWidth / 2,
-                       top: box.y + box.height / 2 - canvas.clientHeight / 2});
-    }
+  // Open with the whole graph fitted to the window while its text stays legible; a larger one
+  // opens fitted to the window's width (at least at the smallest legible scale), scrolled so
+  // that the node the walk started from is in view.
+  const fitWidth = (canvas.clientWidth - 4) / baseW;
+  const fitScale = Math.min(fitWidth, (canvas.clientHeight - 4) / baseH);
+  zoom(fitScale >= MIN_OPEN_SCALE ? Math.min(1, fitScale) : Math.max(Math.min(1, fitWidth), MIN_OPEN_SCALE));
+  const start = svg.querySelector('g.node.start rect');
+  if (start) {
+    const box = start.getBBox();
+    canvas.scrollTo({left: (box.x + box.width / 2) * scale - canvas.clientWidth / 2,
+                     top: (box.y + box.height / 2) * scale - canvas.clientHeight / 2});
   }
 })();
 """
@@ -583,7 +595,17 @@ def to_html(
     details = details.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     start = ""
     if highlight:
-        start = " Bold outline: " + ", ".join(f"{k} {i}" for k, i in highlight) + "."
+        start = " Bold outline: " + ", ".join(f"{short_id(k, i)} ({k} {i})" for k, i in highlight) + "."
+    # The legend names only what is drawn.
+    kind_legend = ""
+    if artifacts:
+        kind_legend += ('<span><i class="swatch" style="background:#e8f1fb;border-color:#1f5f9e;border-radius:7px">'
+                        '</i>artifact A&lt;id&gt;</span>\n')
+    if executions:
+        kind_legend += ('<span><i class="swatch" style="background:#fff1e0;border-color:#c25100;'
+                        'border-left-width:6px"></i>execution E&lt;id&gt;</span>\n')
+    if _back_edges(graph):
+        kind_legend += '<span><i class="swatch line" style="border-color:#c62828"></i>cycle edge</span>\n'
     states = sorted({d["state"] for _, d in graph.nodes(data=True)})
     state_legend = "".join(
         f'<span><i class="dot" style="background:{_STATE_COLOURS.get(s, "#555")}"></i>{html.escape(s)}</span>'
@@ -600,10 +622,7 @@ def to_html(
 Data flows left to right; hover a node for its details.{html.escape(start)}</p>
 <div class="bar">
 <span class="legend">
-<span><i class="swatch" style="background:#e8f1fb;border-color:#1f5f9e;border-radius:7px"></i>artifact</span>
-<span><i class="swatch" style="background:#fff1e0;border-color:#c25100;border-left-width:6px"></i>execution</span>
-<span><i class="swatch line" style="border-color:#c62828"></i>cycle edge</span>
-{state_legend}</span>
+{kind_legend}{state_legend}</span>
 <span><button id="zoom-out" title="zoom out">&minus;</button> <span id="zoom-level">100%</span>
 <button id="zoom-in" title="zoom in">+</button> <button id="zoom-1">100%</button>
 <button id="zoom-fit">fit</button></span>

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+import lineage
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -20,7 +22,9 @@ def test_demo_on_the_default_memory_store(run, tmp_path):
     assert result.code == 0, result.err
     for line in ("Recorded 3 daily runs", "1. Which data trained the latest model (artifact 17)?",
                  "/data/raw/day1, /data/raw/day3", "model 11 (/models/day2); pushed to serving: /serving/taxi/2",
-                 "yes: execution 17 already made model 17", "the step must run", "The store lived in memory"):
+                 "yes: execution 17 already made model 17", "the step must run", "The store lived in memory",
+                 "Why /data/raw/day1 too: SchemaGen ran once, on day 1's statistics",
+                 "RawData A1 → StatisticsGen E2 → Statistics A2 → SchemaGen E3 → Schema A3 → Trainer E17 → Model A17"):
         assert line in result.out
     page = picture.read_text()
     assert "Provenance of model 17" in page and page.count('class="node ') == 12
@@ -95,9 +99,14 @@ def test_a_real_process_exits_with_the_documented_codes(tmp_path):
     assert user.returncode == 1 and "Traceback" not in user.stderr
     usage = _lineage("show")
     assert usage.returncode == 2 and "usage: lineage show" in usage.stderr
-    unavailable = _lineage("stats", "--db", "bolt://127.0.0.1:1")
-    assert unavailable.returncode == 3
-    assert unavailable.stderr.count("\n") == 1 and "Traceback" not in unavailable.stderr
+    for url in ("bolt://127.0.0.1:1", "neo4j://127.0.0.1:1"):
+        # One line, the error: no driver log lines (neo4j:// logs its routing failure) before it.
+        unavailable = _lineage("stats", "--db", url)
+        assert unavailable.returncode == 3
+        assert unavailable.stderr.count("\n") == 1, unavailable.stderr
+        assert unavailable.stderr.startswith("lineage: UnavailableError: cannot open the store at")
+    version = _lineage("--version")
+    assert version.returncode == 0 and version.stdout == f"lineage {lineage.__version__}\n"
 
 
 def test_the_installed_entry_point_and_serve_delegation():

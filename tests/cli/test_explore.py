@@ -83,7 +83,10 @@ def test_ls_mistakes_exit_1_with_one_line(demo_store, run):
     url, _ = demo_store
     malformed = run("ls", "artifacts", "--db", url, "--filter", "uri LIKE")
     assert malformed.code == 1
-    assert malformed.err.count("\n") == 1 and malformed.err.startswith("lineage: InvalidArgumentError")
+    # One line for the error, then the query with a caret under where it went wrong.
+    first, query, caret = malformed.err.rstrip("\n").split("\n")
+    assert first.startswith("lineage: InvalidArgumentError") and "(line 1, column 9)" in first
+    assert query == "  uri LIKE" and caret == " " * 10 + "^"
     unknown = run("ls", "artifacts", "--db", url, "--type", "NoSuchType")
     assert unknown.code == 1 and "NoSuchType" in unknown.err
     assert run("ls", "types", "--db", url, "--filter", "id = 1").code == 2
@@ -120,6 +123,26 @@ def test_show_execution_and_context(demo_store, run):
     assert "children" in pipeline.out and "taxi-day-3" in pipeline.out
 
 
+def test_show_a_node_in_no_context(store_url, run):
+    store = lineage.connect(store_url)
+    try:
+        data = store.put_artifact_type(pb.ArtifactType(name="DataSet"))
+        step = store.put_execution_type(pb.ExecutionType(name="Trainer"))
+        [artifact] = store.put_artifacts([pb.Artifact(type_id=data, uri="path/to/data")])
+        [execution] = store.put_executions([pb.Execution(type_id=step)])
+        store.put_events([pb.Event(artifact_id=artifact, execution_id=execution, type=pb.Event.INPUT)])
+    finally:
+        store.close()
+    for kind, node_id in (("artifact", artifact), ("execution", execution)):
+        shown = run("show", kind, str(node_id), "--db", store_url, "--json")
+        assert shown.code == 0, shown.err
+        assert shown.json()["contexts"] == [] and len(shown.json()["events"]) == 1
+        text = run("show", kind, str(node_id), "--db", store_url)
+        assert text.code == 0, text.err
+        assert "contexts: none" in text.out
+    assert "E1" in run("show", "artifact", str(artifact), "--db", store_url).out
+
+
 def test_show_unknown_id_exits_1(demo_store, run):
     url, _ = demo_store
     result = run("show", "artifact", "9999", "--db", url)
@@ -130,19 +153,20 @@ def test_show_unknown_id_exits_1(demo_store, run):
 
 # -- trace --------------------------------------------------------------------------
 def _keys(tree) -> list[str]:
-    found = [tree["key"]]
-    for child in tree.get("children", []):
-        found += _keys(child)
-    return found
+    return [item["key"] for item in tree]
+
+
+def _children(tree, index: int = 0) -> list[dict]:
+    return [item for item in tree if item["parent"] == index]
 
 
 def test_trace_up_unfolds_the_dag_once(demo_store, run):
     url, _ = demo_store
     traced = run("trace", str(LATEST_MODEL), "--db", url, "--json").json()
     tree = traced["tree"]
-    assert tree["key"] == "artifact:17"
-    assert [c["key"] for c in tree["children"]] == ["execution:17"]
-    assert tree["children"][0]["via"] == "model"
+    assert tree[0]["key"] == traced["root"] == "artifact:17" and tree[0]["parent"] is None
+    assert [c["key"] for c in _children(tree)] == ["execution:17"]
+    assert tree[1]["via"] == "model" and tree[1]["depth"] == 1
     keys = _keys(tree)
     # Every upstream node appears; the schema (read by Transform and by Trainer) is expanded once.
     assert set(keys) == {f"{k}:{i}" for k, i in (
@@ -153,7 +177,9 @@ def test_trace_up_unfolds_the_dag_once(demo_store, run):
     assert traced["nodes"] == 12
     text = run("trace", str(LATEST_MODEL), "--db", url)
     assert text.code == 0
-    assert "(shown above)" in text.out and "Trainer" in text.out and "← model" in text.out
+    assert "(shown above)" in text.out and "← model E17 Trainer COMPLETE" in text.out
+    assert text.out.splitlines()[0] == "A17 Model /models/day3 LIVE"
+    assert text.out.splitlines()[-1] == "12 nodes upstream"
 
 
 def test_trace_down_depth_and_execution(demo_store, run):
@@ -164,8 +190,8 @@ def test_trace_down_depth_and_execution(demo_store, run):
     one_hop = run("trace", str(LATEST_MODEL), "--depth", "1", "--db", url, "--json").json()
     assert _keys(one_hop["tree"]) == ["artifact:17", "execution:17"]
     from_execution = run("trace", str(LATEST_TRAINER), "--execution", "--db", url, "--json").json()
-    assert from_execution["tree"]["key"] == "execution:17"
-    assert sorted(c["key"] for c in from_execution["tree"]["children"]) == ["artifact:16", "artifact:3"]
+    assert from_execution["tree"][0]["key"] == "execution:17"
+    assert sorted(c["key"] for c in _children(from_execution["tree"])) == ["artifact:16", "artifact:3"]
     assert run("trace", "9999", "--db", url).code == 1
     assert run("trace", "1", "--depth", "-2", "--db", url).code == 1
 
@@ -194,8 +220,9 @@ def test_trace_marks_a_cycle_instead_of_looping(store_url, run):
     traced = run("trace", str(a), "--db", store_url, "--json").json()
     tree = traced["tree"]
     # a <- e2 <- b <- e1 <- a: the last one closes the cycle.
-    leaf = tree["children"][0]["children"][0]["children"][0]["children"][0]
-    assert leaf["key"] == f"artifact:{a}" and leaf["cycle"] is True and "children" not in leaf
+    assert [item["parent"] for item in tree] == [None, 0, 1, 2, 3]
+    leaf = tree[-1]
+    assert leaf["key"] == f"artifact:{a}" and leaf["cycle"] is True and leaf["depth"] == 4
     text = run("trace", str(a), "--db", store_url)
     assert "cycle" in text.out
 
@@ -238,6 +265,16 @@ def test_graph_writes_a_file_with_the_format_from_its_suffix(demo_store, run, tm
     dot = run("graph", str(LATEST_MODEL), "--db", url, "-o", str(tmp_path / "p.gv"))
     assert dot.code == 0 and (tmp_path / "p.gv").read_text().startswith("digraph")
     assert "wrote 6 artifacts, 6 executions" in dot.err
+
+
+def test_graph_json_means_json(demo_store, run, tmp_path):
+    url, _ = demo_store
+    as_json = run("graph", str(LATEST_MODEL), "--db", url, "--json")
+    assert as_json.code == 0, as_json.err
+    assert len(json.loads(as_json.out)["nodes"]) == 12
+    assert run("graph", str(LATEST_MODEL), "--db", url, "--json", "--format", "svg").code == 2
+    piped = run("graph", str(LATEST_MODEL), "--db", url)
+    assert piped.code == 0 and piped.out.startswith("<!DOCTYPE html>")
 
 
 def test_graph_of_a_context(demo_store, run):
@@ -283,3 +320,62 @@ def test_stats_of_an_empty_store(store_url, run):
     stats = run("stats", "--db", store_url, "--json").json()
     assert stats["artifacts"]["total"] == 0 and stats["events"] == 0
     assert stats["deepest_chain"]["events"] == 0
+
+
+def test_trace_of_a_10000_step_chain_answers_whole(run, shared_memory):
+    """A 10,000-step chain (20,001 nodes): --json lists every node with its parent, the text folds."""
+    from .test_terminal import write_chain
+
+    url = "memory://deep-chain"
+    store = lineage.connect(url)
+    write_chain(store, 10_000)
+    traced = run("trace", "10001", "--db", url, "--json")
+    assert traced.code == 0, traced.err
+    answer = traced.json()
+    assert (answer["nodes"], answer["events"], answer["root"]) == (20_001, 20_000, "artifact:10001")
+    tree = answer["tree"]
+    expected = ["artifact:10001"] + [k for i in range(10_000, 0, -1) for k in (f"execution:{i}", f"artifact:{i}")]
+    assert _keys(tree) == expected
+    assert [item["parent"] for item in tree] == [None, *range(20_000)]
+    assert [item["depth"] for item in tree] == list(range(20_001))
+    assert tree[-1]["uri"] == "/chain/step/1" and tree[-1]["via"] == "input"
+    text = run("trace", "10001", "--db", url)
+    assert text.code == 0, text.err
+    assert text.out.splitlines() == [
+        "A10001 Data /chain/step/10001 LIVE",
+        "← output E10000 Step COMPLETE",
+        "┆ 19997 more in a straight line (A10000 … A2): --expand shows them",
+        "← output E1 Step COMPLETE",
+        "← input A1 Data /chain/step/1 LIVE",
+        "20001 nodes upstream: 4 shown, 19997 folded (the ┆ lines say how to see them)",
+    ]
+    expanded = run("trace", "1", "--down", "--expand", "--db", url)
+    lines = expanded.out.splitlines()
+    assert len(lines) == 20_002 and lines[-1] == "20001 nodes downstream"
+    assert lines[-2] == "→ output A10001 Data /chain/step/10001 LIVE"
+
+
+def test_trace_says_when_a_repeat_was_folded_above(run, shared_memory):
+    from .test_terminal import write_chain
+
+    url = "memory://fold-and-repeat"
+    store = lineage.connect(url)
+    write_chain(store, 12)  # A1 -> E1 -> A2 -> ... -> E12 -> A13
+    # A second writer of A6 (written by E5 too), reading A1: A6 is reached twice going down.
+    [other] = store.put_executions([pb.Execution(type_id=store.get_execution_type("Step").id)])
+    store.put_events([pb.Event(artifact_id=1, execution_id=other, type=pb.Event.INPUT),
+                      pb.Event(artifact_id=6, execution_id=other, type=pb.Event.OUTPUT)])
+    lines = run("trace", "1", "--down", "--db", url).out.splitlines()
+    assert lines == [
+        "A1 Data /chain/step/1 LIVE",
+        "├─ → input E1 Step COMPLETE",
+        "│  → output A2 Data /chain/step/2 LIVE",
+        "│  ┆ 20 more in a straight line (E2 … A12): --expand shows them",
+        "│  → input E12 Step COMPLETE",
+        "│  → output A13 Data /chain/step/13 LIVE",
+        "└─ → input E13 Step UNKNOWN",
+        "   → output A6 Data /chain/step/6 LIVE (folded above)",
+        "26 nodes downstream: 6 shown, 20 folded (the ┆ lines say how to see them)",
+    ]
+    expanded = run("trace", "1", "--down", "--expand", "--db", url).out.splitlines()
+    assert "   → output A6 Data /chain/step/6 LIVE (shown above)" in expanded

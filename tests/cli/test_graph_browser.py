@@ -206,7 +206,7 @@ def test_a_200_node_graph_in_chromium(chromium, request, tmp_path, run):
     assert len(details) == 200 and details["artifact:1"]["uri"] == "/data/vocabulary"
     text = " ".join(parsed.texts)
     for label in ("Vocabulary", "RawData", "Model", "Metrics", "Ingest", "Train", "Evaluate",
-                  "/data/raw/day-32", "/models/day-07", "#100", "LIVE", "COMPLETE", "FAILED", "DELETED"):
+                  "/data/raw/day-32", "/models/day-07", "A100", "E100", "LIVE", "COMPLETE", "FAILED", "DELETED"):
         assert label in text, label
     assert {n["state"] for n in parsed.nodes} == {"LIVE", "DELETED", "COMPLETE", "FAILED"}
     assert all("faded" in n["classes"] for n in parsed.nodes if n["state"] == "DELETED")
@@ -238,3 +238,79 @@ def test_a_200_node_graph_in_chromium(chromium, request, tmp_path, run):
     if keep:
         shutil.copy(shot, os.path.join(keep, "sweep-200.png"))
         shutil.copy(page, os.path.join(keep, "sweep-200.html"))
+
+
+def _open_in_chromium(chromium, page, tmp_path, name: str):
+    """The page's DOM after its script ran, and a screenshot of its first view."""
+    base = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}",
+            f"--window-size={WINDOW[0]},{WINDOW[1]}"]
+    dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=300)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    parsed = _Boxes()
+    parsed.feed(dom.stdout)
+    shot = tmp_path / f"{name}.png"
+    done = subprocess.run([*base, f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
+    keep = os.environ.get("LINEAGE_KEEP_SCREENSHOTS")
+    if keep:
+        shutil.copy(shot, os.path.join(keep, f"{name}.png"))
+    return parsed, _png_pixels(shot)
+
+
+def _halo_pixels(rows, top: int = 0) -> list[tuple[int, int]]:
+    """Where the queried node's halo colour (#ffd54f) shows in a screenshot, as (x, y)."""
+    halo = bytes.fromhex("ffd54f")
+    return [(i // 3, y) for y, row in enumerate(rows[top:], start=top) for i in range(0, len(row), 3)
+            if row[i:i + 3] == halo]
+
+
+def test_the_demo_picture_opens_fitted_with_its_answer_in_view(chromium, tmp_path, run):
+    page = tmp_path / "demo.html"
+    assert run("demo", "-o", str(page)).code == 0
+    parsed, (width, height, rows) = _open_in_chromium(chromium, page, tmp_path, "demo")
+    text = " ".join(parsed.texts)
+    # Artifact 17 and execution 17 carry different labels; the legend names what is drawn only.
+    labels = {n["key"]: n for n in parsed.nodes}
+    assert "A17" in text and "E17" in text and "#17" not in text
+    assert "cycle edge" not in text and "artifact A<id>" in text and "execution E<id>" in text
+    # The whole drawing fits the window at the scale the page chose, so the raw data of both
+    # days (A1, A14) is on screen with the model.
+    scale = int(parsed.zoom_level.rstrip("%")) / 100
+    assert 0.5 <= scale < 1
+    right = max(box[0] + box[2] for box in (n["box"] for n in parsed.nodes))
+    assert right * scale <= width
+    assert {"artifact:1", "artifact:14", "artifact:17"} <= set(labels)
+    # The model the demo asks about wears the halo, and it is in the first screenshot.
+    halo = _halo_pixels(rows)
+    assert len(halo) > 200
+    model_x = (labels["artifact:17"]["box"][0] + 95) * scale
+    assert all(abs(x - model_x) < 120 * scale + 10 for x, _ in halo)
+
+
+def test_a_1000_node_picture_is_usable(chromium, request, tmp_path, run):
+    url = make_store_url("memory", request, tmp_path)
+    with lineage.connect(url) as store:
+        seed_sweep(store, chains=250)
+    page = tmp_path / "big.html"
+    result = run("graph", "1", "--down", "--db", url, "-o", str(page), "--json")
+    assert result.code == 0, result.err
+    assert result.json()["artifacts"] + result.json()["executions"] == 1001
+    parsed, (width, height, rows) = _open_in_chromium(chromium, page, tmp_path, "big-1000")
+    assert len(parsed.nodes) == 1001
+    # No two boxes overlap (checked column by column: boxes share x exactly within a column).
+    columns: dict[float, list] = {}
+    for node in parsed.nodes:
+        columns.setdefault(node["box"][0], []).append(node["box"])
+    for boxes in columns.values():
+        boxes.sort(key=lambda b: b[1])
+        assert all(a[1] + a[3] <= b[1] for a, b in zip(boxes, boxes[1:]))
+    xs = sorted(columns)
+    assert all(b - a >= columns[a][0][2] for a, b in zip(xs, xs[1:]))  # columns never touch
+    assert max(len(c) for c in columns.values()) == 250
+    # Legible (not shrunk to fit), and the queried vocabulary (A1) is in the first screenshot.
+    assert parsed.zoom_level == "100%"
+    assert "Vocabulary" in " ".join(parsed.texts)
+    halo = _halo_pixels(rows)
+    assert len(halo) > 200
+    assert all(x < 300 for x, _ in halo)
