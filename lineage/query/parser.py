@@ -37,7 +37,8 @@ from lineage.errors import InvalidArgumentError
 from lineage.proto import metadata_store_pb2 as _pb
 from lineage.query import ast
 
-__all__ = ["parse_filter", "MAX_QUERY_LENGTH", "MAX_ALIASES", "MAX_PROPERTIES", "MAX_TERMS"]
+__all__ = ["parse_filter", "MAX_QUERY_LENGTH", "MAX_ALIASES", "MAX_LINKED_ALIASES", "MAX_PROPERTIES",
+           "MAX_TERMS"]
 
 # Limits on one query. Each bounds a cost that grows with the query rather than
 # with the data: parsing and compiling (length, terms), the joins a SQL backend
@@ -47,6 +48,10 @@ __all__ = ["parse_filter", "MAX_QUERY_LENGTH", "MAX_ALIASES", "MAX_PROPERTIES", 
 MAX_QUERY_LENGTH = 65536
 #: Distinct neighbour aliases (``contexts_a``, ``events_0``...) in a query.
 MAX_ALIASES = 16
+#: Aliases tied together by conditions that read several of them (an OR across
+#: aliases, ``contexts_a.id = contexts_b.id``): such aliases are joined with one
+#: another, and planning that join grows exponentially with their number.
+MAX_LINKED_ALIASES = 4
 #: Distinct (custom) property names in a query.
 MAX_PROPERTIES = 32
 #: Predicates and arithmetic terms in a query.
@@ -300,6 +305,15 @@ class _Resolver:
 
     def resolve(self, tree) -> ast.Expr:
         expr = self.expr(tree)
+        if len(self.aliases) > MAX_LINKED_ALIASES:
+            conjuncts = expr.items if isinstance(expr, ast.And) else (expr,)
+            for group in ast.linked_groups(conjuncts):
+                linked = ast.neighbours(ast.And(tuple(group)))
+                if len(linked) > MAX_LINKED_ALIASES:
+                    raise self.fail(
+                        f"the query ties {len(linked)} aliases together "
+                        f"({', '.join(n.key for n in linked)}); at most {MAX_LINKED_ALIASES} may be "
+                        "read by conditions that also read another alias")
         if self.properties:
             checks = tuple(self.properties)
             items = expr.items if isinstance(expr, ast.And) else (expr,)

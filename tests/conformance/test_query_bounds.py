@@ -59,6 +59,8 @@ def test_many_aliases_each_with_its_own_predicate_are_answered(store, one_in_con
 def test_limits_on_aliases_properties_terms_and_length(store, one_in_context):
     assert "more than 16 aliases" in refused(
         store, " AND ".join(f"contexts_c{i}.type = 'Run'" for i in range(20)))
+    assert "ties 5 aliases together" in refused(
+        store, " OR ".join(f"contexts_c{i}.type = 'Run'" for i in range(5)))
     assert "more than 32 distinct properties" in refused(
         store, " OR ".join(f"custom_properties.p{i}.int_value = 1" for i in range(500)))
     assert "predicates and terms" in refused(store, "id" + " + 1" * 5000 + " > 0")

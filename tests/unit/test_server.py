@@ -62,12 +62,6 @@ def _dataset(type_id: int, uri: str, name: str | None = None, rows: int = 1) -> 
     return artifact
 
 
-def _bulky(artifact: pb.Artifact, size: int) -> pb.Artifact:
-    """Adds a custom property of about ``size`` bytes (a struct: strings that long are refused)."""
-    artifact.custom_properties["blob"].struct_value.update({"text": "x" * size})
-    return artifact
-
-
 def _without_times(messages):
     stripped = []
     for m in messages:
@@ -265,18 +259,26 @@ def test_failed_request_writes_nothing(store):
 # ------------------------------------------------------- limits and concurrency
 
 
+def _with_blob(artifact: pb.Artifact, size: int) -> pb.Artifact:
+    # A proto_value is stored as bytes, outside any index, so only the message limit bounds it.
+    blob = artifact.custom_properties["blob"].proto_value
+    blob.type_url = "type.googleapis.com/test.Blob"
+    blob.value = b"y" * size
+    return artifact
+
+
 def test_oversize_messages_are_rejected_and_the_server_keeps_serving(service):
     limit = 64 * 1024
     with server.serve(service, "127.0.0.1", 0, max_message_bytes=limit) as handle, \
             _client(handle.port) as store:
         type_id = _dataset_type(store)
-        huge = _bulky(_dataset(type_id, "path/huge", "huge"), 2 * limit)
+        huge = _with_blob(_dataset(type_id, "x", "huge"), 2 * limit)
         with pytest.raises(errors.ResourceExhaustedError):
             store.put_artifacts([huge])
         assert store.get_artifacts() == [], "a rejected request must write nothing"
 
         # Each artifact fits, but reading them all back does not.
-        ids = [store.put_artifacts([_bulky(_dataset(type_id, f"path/a{i}", f"a{i}"), limit // 3)])[0]
+        ids = [store.put_artifacts([_with_blob(_dataset(type_id, "y", f"a{i}"), limit // 3)])[0]
                for i in range(4)]
         with pytest.raises(errors.ResourceExhaustedError):
             store.get_artifacts_by_id(ids)
