@@ -37,6 +37,11 @@ NODE_WIDTH, NODE_HEIGHT = 190, 62
 _COL_GAP = 76
 _NODE_GAP, _WAYPOINT_GAP = 18, 8
 _MARGIN = 24
+_BAND_GAP = 56
+#: The window a picture is laid out for (a laptop's browser window below the page header) and
+#: the largest scale it opens at; the page fits whatever window it is opened in.
+_VIEW = (1600, 880)
+_MAX_OPEN_SCALE = 1.5
 _SWEEPS = 12
 _PLACEMENT_ROUNDS = 8
 #: Above this many edges, edge labels start hidden (the page has a toggle).
@@ -170,6 +175,38 @@ def _place(order: list, desired: dict, heights: dict, gaps) -> dict:
     return tops
 
 
+def _band_width(columns: int, wrapped: bool) -> float:
+    """A band's width; wrapped edges turn down half a gap right of its last column."""
+    return 2 * _MARGIN + columns * NODE_WIDTH + (columns - 1) * _COL_GAP + (_COL_GAP / 2 if wrapped else 0)
+
+
+def _columns_per_band(columns_used: int, flow, column: dict, top: dict, heights: dict) -> int:
+    """How many columns go in one band so the picture fits a typical window at the largest scale.
+
+    A long history is one wide row; wrapping it into bands stacked top to bottom uses
+    the window's height instead of shrinking everything to fit its width.
+    """
+    extent: dict[int, tuple[float, float]] = {}
+    for node in flow:
+        low, high = extent.get(column[node], (top[node], top[node] + heights[node]))
+        extent[column[node]] = (min(low, top[node]), max(high, top[node] + heights[node]))
+    best, best_scale = columns_used, -1.0
+    for bands in range(1, columns_used + 1):
+        per_band = -(-columns_used // bands)
+        if bands > 1 and -(-columns_used // per_band) < bands:
+            continue  # the same split as a smaller number of bands
+        height = 2 * _MARGIN - _BAND_GAP
+        for start in range(0, columns_used, per_band):
+            spans = [extent[c] for c in range(start, min(start + per_band, columns_used)) if c in extent]
+            if spans:
+                height += max(h for _, h in spans) - min(lo for lo, _ in spans) + _BAND_GAP
+        width = _band_width(per_band, per_band < columns_used)
+        scale = min(_MAX_OPEN_SCALE, _VIEW[0] / width, _VIEW[1] / height)
+        if scale > best_scale + 1e-9:
+            best, best_scale = per_band, scale
+    return best
+
+
 def layout(graph: nx.DiGraph) -> Layout:
     """Lays out a directed graph left to right (see the module docstring)."""
     back = _back_edges(graph)
@@ -256,31 +293,52 @@ def layout(graph: nx.DiGraph) -> Layout:
                 desired[node] = wanted - heights[node] / 2
             top.update(_place(layer, desired, heights, gaps))
 
-    lowest = min(top.values(), default=0.0)
-    boxes = {}
-    for node in graph:
-        boxes[node] = (_MARGIN + column[node] * (NODE_WIDTH + _COL_GAP), _MARGIN + top[node] - lowest)
+    columns_used = max(column[n] for n in graph) + 1 if len(graph) else 1
+    per_band = _columns_per_band(columns_used, flow, column, top, heights)
+    band_top: dict[int, float] = {}
+    band_bottom: dict[int, float] = {}
+    for node in flow:
+        band = column[node] // per_band
+        band_top[band] = min(band_top.get(band, top[node]), top[node])
+        band_bottom[band] = max(band_bottom.get(band, top[node] + heights[node]), top[node] + heights[node])
+    # Each band starts below the previous one and the gap under it carries the wrapped edges.
+    band_y, y = {}, float(_MARGIN)
+    for band in sorted(band_top):
+        band_y[band] = y - band_top[band]
+        y += band_bottom[band] - band_top[band] + _BAND_GAP
+    wrap_y = {band: band_y[band] + band_bottom[band] + _BAND_GAP / 2 for band in band_y}
+
+    def band_of(node) -> int:
+        return column[node] // per_band
 
     def x_of(node) -> float:
-        return _MARGIN + column[node] * (NODE_WIDTH + _COL_GAP)
+        return _MARGIN + (column[node] % per_band) * (NODE_WIDTH + _COL_GAP)
 
     def y_of(node) -> float:
-        return _MARGIN + top[node] - lowest + heights[node] / 2
+        return band_y[band_of(node)] + top[node] + heights[node] / 2
+
+    boxes = {node: (x_of(node), band_y[band_of(node)] + top[node]) for node in graph}
 
     routes = {}
     for (s, t), chain in chains.items():
         points = [(x_of(s) + NODE_WIDTH, y_of(s))]
-        for waypoint in chain[1:-1]:
-            points += [(x_of(waypoint), y_of(waypoint)), (x_of(waypoint) + NODE_WIDTH, y_of(waypoint))]
-        points.append((x_of(t), y_of(t)))
+        for before, after in zip(chain, chain[1:]):
+            if band_of(before) != band_of(after):
+                # Wrapping to the next band: down into the gap below this band, left along it,
+                # then into the next band from its left margin.
+                points += [(x_of(before) + NODE_WIDTH + _COL_GAP / 2, wrap_y[band_of(before)]),
+                           (_MARGIN / 2, wrap_y[band_of(before)])]
+            if after is t:
+                points.append((x_of(t), y_of(t)))
+            else:
+                points += [(x_of(after), y_of(after)), (x_of(after) + NODE_WIDTH, y_of(after))]
         # One layout edge may stand for a forward edge and a reversed back edge at once.
         if graph.has_edge(s, t) and (s, t) not in back:
             routes[(s, t)] = points
         if (t, s) in back:
             routes[(t, s)] = list(reversed(points))
-    columns_used = max(column[n] for n in graph) + 1 if len(graph) else 1
-    width = 2 * _MARGIN + columns_used * NODE_WIDTH + (columns_used - 1) * _COL_GAP
-    height = 2 * _MARGIN + max((top[n] - lowest + heights[n] for n in flow), default=NODE_HEIGHT)
+    width = _band_width(min(per_band, columns_used), per_band < columns_used)
+    height = y - _BAND_GAP + _MARGIN if band_top else 2 * _MARGIN + NODE_HEIGHT
     return Layout(boxes, routes, back, width, height)
 
 
@@ -290,18 +348,18 @@ def _fmt(number: float) -> str:
 
 
 def _path(points: list[tuple[float, float]], backwards: bool) -> str:
-    """Cubic segments with horizontal tangents between gaps, straight runs through waypoints."""
+    """Level segments straight, the others cubic with horizontal tangents at both ends."""
     (x, y), rest = points[0], points[1:]
     parts = [f"M {_fmt(x)} {_fmt(y)}"]
-    for i, (nx_, ny) in enumerate(rest):
-        crossing_gap = (i % 2 == 0)  # points alternate: gap, waypoint column, gap, ...
-        if crossing_gap:
-            bend = max(24.0, abs(nx_ - x) / 2) * (-1 if backwards else 1)
+    for nx_, ny in rest:
+        if ny == y:
+            parts.append(f"L {_fmt(nx_)} {_fmt(ny)}")
+        else:
+            direction = (nx_ > x) - (nx_ < x) or (-1 if backwards else 1)
+            bend = max(24.0, abs(nx_ - x) / 2) * direction
             parts.append(
                 f"C {_fmt(x + bend)} {_fmt(y)}, {_fmt(nx_ - bend)} {_fmt(ny)}, {_fmt(nx_)} {_fmt(ny)}"
             )
-        else:
-            parts.append(f"L {_fmt(nx_)} {_fmt(ny)}")
         x, y = nx_, ny
     return " ".join(parts)
 
@@ -421,6 +479,9 @@ def to_svg(
         lx, ly = points[-1][0] - _COL_GAP / 2, (points[-2][1] + points[-1][1]) / 2 - 5
         if backwards:
             lx = points[-1][0] + _COL_GAP / 2
+        elif points[-2][0] == _MARGIN / 2:
+            # Wrapped from the band above: labelled where it leaves its source.
+            lx, ly = points[0][0] + _COL_GAP / 2, points[0][1] - 5
         parts.append(
             f'<g class="edge{" back" if backwards else ""}" data-source="{source[0]}:{source[1]}" '
             f'data-target="{target[0]}:{target[1]}">'
@@ -505,7 +566,7 @@ svg .dim { opacity: .25; }
 
 _PAGE_SCRIPT = """
 (function () {
-  const MIN_OPEN_SCALE = 0.5;
+  const MIN_OPEN_SCALE = 0.5, MAX_OPEN_SCALE = {MAX};
   const svg = document.querySelector('svg.provenance');
   const canvas = document.querySelector('.canvas');
   const details = JSON.parse(document.getElementById('node-details').textContent);
@@ -517,7 +578,7 @@ _PAGE_SCRIPT = """
     svg.setAttribute('width', baseW * scale); svg.setAttribute('height', baseH * scale);
     document.getElementById('zoom-level').textContent = Math.round(scale * 100) + '%';
   }
-  function fit() { zoom(Math.min(1, (canvas.clientWidth - 4) / baseW, (canvas.clientHeight - 4) / baseH)); }
+  function fit() { zoom(Math.min(MAX_OPEN_SCALE, (canvas.clientWidth - 4) / baseW, (canvas.clientHeight - 4) / baseH)); }
   document.getElementById('zoom-fit').onclick = fit;
   document.getElementById('zoom-1').onclick = () => zoom(1);
   document.getElementById('zoom-in').onclick = () => zoom(scale * 1.25);
@@ -569,7 +630,7 @@ _PAGE_SCRIPT = """
   // that the node the walk started from is in view.
   const fitWidth = (canvas.clientWidth - 4) / baseW;
   const fitScale = Math.min(fitWidth, (canvas.clientHeight - 4) / baseH);
-  zoom(fitScale >= MIN_OPEN_SCALE ? Math.min(1, fitScale) : Math.max(Math.min(1, fitWidth), MIN_OPEN_SCALE));
+  zoom(fitScale >= MIN_OPEN_SCALE ? Math.min(MAX_OPEN_SCALE, fitScale) : Math.max(Math.min(1, fitWidth), MIN_OPEN_SCALE));
   const start = svg.querySelector('g.node.start rect');
   if (start) {
     const box = start.getBBox();
@@ -634,6 +695,6 @@ Data flows left to right; hover a node for its details.{html.escape(start)}</p>
 {to_svg(provenance, title, highlight)}</div>
 <div id="details"></div></main>
 <script type="application/json" id="node-details">{details}</script>
-<script>{_PAGE_SCRIPT}</script>
+<script>{_PAGE_SCRIPT.replace("{MAX}", str(_MAX_OPEN_SCALE))}</script>
 </body></html>
 """

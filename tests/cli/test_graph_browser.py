@@ -274,17 +274,24 @@ def test_the_demo_picture_opens_fitted_with_its_answer_in_view(chromium, tmp_pat
     labels = {n["key"]: n for n in parsed.nodes}
     assert "A17" in text and "E17" in text and "#17" not in text
     assert "cycle edge" not in text and "artifact A<id>" in text and "execution E<id>" in text
-    # The whole drawing fits the window at the scale the page chose, so the raw data of both
-    # days (A1, A14) is on screen with the model.
+    # The long history is wrapped into bands that fill the window: the whole drawing fits at the
+    # scale the page chose, which is larger than 100%, and it uses most of the window's width and
+    # height, so the raw data of both days (A1, A14), the first steps and the model are on screen.
     scale = int(parsed.zoom_level.rstrip("%")) / 100
-    assert 0.5 <= scale < 1
-    right = max(box[0] + box[2] for box in (n["box"] for n in parsed.nodes))
-    assert right * scale <= width
-    assert {"artifact:1", "artifact:14", "artifact:17"} <= set(labels)
+    assert 1 < scale <= 1.5
+    boxes = {n["key"]: n["box"] for n in parsed.nodes}
+    right = max(x + w for x, _, w, _ in boxes.values())
+    bottom = max(y + h for _, y, _, h in boxes.values())
+    assert 0.6 * width <= right * scale <= width
+    assert 0.5 * (height - 118) <= bottom * scale <= height - 80
+    assert len({y for _, y, _, _ in boxes.values()}) >= 3  # more than one row of boxes
+    assert {"artifact:1", "artifact:14", "execution:1", "execution:2", "artifact:17"} <= set(labels)
+    inked_rows = [y for y, row in enumerate(rows) if any(min(row[i:i + 3]) < 200 for i in range(0, len(row), 3))]
+    assert max(inked_rows) > 0.6 * height
     # The model the demo asks about wears the halo, and it is in the first screenshot.
     halo = _halo_pixels(rows)
     assert len(halo) > 200
-    model_x = (labels["artifact:17"]["box"][0] + 95) * scale
+    model_x = (boxes["artifact:17"][0] + 95) * scale
     assert all(abs(x - model_x) < 120 * scale + 10 for x, _ in halo)
 
 
