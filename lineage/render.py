@@ -659,7 +659,7 @@ _PAGE_SCRIPT = """
     svg = view;
     baseW = parseFloat(svg.getAttribute('viewBox').split(' ')[2]);
     baseH = parseFloat(svg.getAttribute('viewBox').split(' ')[3]);
-    svg.classList.toggle('hide-labels', !labels.checked);
+    labels.checked = !svg.classList.contains('hide-labels');  // each view keeps its own setting
     if (toggle) toggle.textContent = svg.dataset.view === 'folded' ? 'open all folds' : 'fold straight runs';
   }
   function scrollToBox(box, where) {
@@ -672,7 +672,6 @@ _PAGE_SCRIPT = """
   document.getElementById('zoom-in').onclick = () => zoom(scale * 1.25);
   document.getElementById('zoom-out').onclick = () => zoom(scale / 1.25);
   const labels = document.getElementById('edge-labels');
-  labels.checked = !views[0].classList.contains('hide-labels');
   labels.onchange = () => svg.classList.toggle('hide-labels', !labels.checked);
   const panel = document.getElementById('details');
   function show(key) {
