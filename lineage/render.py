@@ -9,7 +9,14 @@ The layout needs no external tool and stays legible at a few hundred nodes:
   routed between nodes rather than across them and take part in ordering;
 * rows: barycenter sweeps order each column to reduce crossings (the best
   order seen is kept), then nodes are pulled towards their neighbours with
-  an exact least-squares placement that never lets two boxes overlap.
+  an exact least-squares placement that never lets two boxes overlap;
+* bands: a history longer than it is wide is cut into bands of columns stacked
+  top to bottom, as many as make it fit a typical window at the largest scale;
+  edges into the next band run along the gap between the two.
+
+In HTML pages, long straight runs (one input and one output per node) are folded
+into one box each; clicking a fold shows every node with the fold's first node
+marked, so a history of a thousand steps opens as a page of boxes.
 
 Artifacts are rounded blue boxes, executions square orange boxes with a dark
 band; each shows its type, id, name or uri and a coloured state badge, and
@@ -37,6 +44,13 @@ NODE_WIDTH, NODE_HEIGHT = 190, 62
 _COL_GAP = 76
 _NODE_GAP, _WAYPOINT_GAP = 18, 8
 _MARGIN = 24
+_BAND_GAP = 56
+#: The window a picture is laid out for (a laptop's browser window below the page header) and
+#: the largest scale it opens at; the page fits whatever window it is opened in.
+_VIEW = (1600, 880)
+_MAX_OPEN_SCALE = 1.5
+#: Straight runs of this many nodes or more are folded into one box in HTML pages.
+_FOLD_AT = 5
 _SWEEPS = 12
 _PLACEMENT_ROUNDS = 8
 #: Above this many edges, edge labels start hidden (the page has a toggle).
@@ -170,6 +184,38 @@ def _place(order: list, desired: dict, heights: dict, gaps) -> dict:
     return tops
 
 
+def _band_width(columns: int, wrapped: bool) -> float:
+    """A band's width; wrapped edges turn down half a gap right of its last column."""
+    return 2 * _MARGIN + columns * NODE_WIDTH + (columns - 1) * _COL_GAP + (_COL_GAP / 2 if wrapped else 0)
+
+
+def _columns_per_band(columns_used: int, flow, column: dict, top: dict, heights: dict) -> int:
+    """How many columns go in one band so the picture fits a typical window at the largest scale.
+
+    A long history is one wide row; wrapping it into bands stacked top to bottom uses
+    the window's height instead of shrinking everything to fit its width.
+    """
+    extent: dict[int, tuple[float, float]] = {}
+    for node in flow:
+        low, high = extent.get(column[node], (top[node], top[node] + heights[node]))
+        extent[column[node]] = (min(low, top[node]), max(high, top[node] + heights[node]))
+    best, best_scale = columns_used, -1.0
+    for bands in range(1, columns_used + 1):
+        per_band = -(-columns_used // bands)
+        if bands > 1 and -(-columns_used // per_band) < bands:
+            continue  # the same split as a smaller number of bands
+        height = 2 * _MARGIN - _BAND_GAP
+        for start in range(0, columns_used, per_band):
+            spans = [extent[c] for c in range(start, min(start + per_band, columns_used)) if c in extent]
+            if spans:
+                height += max(h for _, h in spans) - min(lo for lo, _ in spans) + _BAND_GAP
+        width = _band_width(per_band, per_band < columns_used)
+        scale = min(_MAX_OPEN_SCALE, _VIEW[0] / width, _VIEW[1] / height)
+        if scale > best_scale + 1e-9:
+            best, best_scale = per_band, scale
+    return best
+
+
 def layout(graph: nx.DiGraph) -> Layout:
     """Lays out a directed graph left to right (see the module docstring)."""
     back = _back_edges(graph)
@@ -256,32 +302,89 @@ def layout(graph: nx.DiGraph) -> Layout:
                 desired[node] = wanted - heights[node] / 2
             top.update(_place(layer, desired, heights, gaps))
 
-    lowest = min(top.values(), default=0.0)
-    boxes = {}
-    for node in graph:
-        boxes[node] = (_MARGIN + column[node] * (NODE_WIDTH + _COL_GAP), _MARGIN + top[node] - lowest)
+    columns_used = max(column[n] for n in graph) + 1 if len(graph) else 1
+    per_band = _columns_per_band(columns_used, flow, column, top, heights)
+    band_top: dict[int, float] = {}
+    band_bottom: dict[int, float] = {}
+    for node in flow:
+        band = column[node] // per_band
+        band_top[band] = min(band_top.get(band, top[node]), top[node])
+        band_bottom[band] = max(band_bottom.get(band, top[node] + heights[node]), top[node] + heights[node])
+    # Each band starts below the previous one and the gap under it carries the wrapped edges.
+    band_y, y = {}, float(_MARGIN)
+    for band in sorted(band_top):
+        band_y[band] = y - band_top[band]
+        y += band_bottom[band] - band_top[band] + _BAND_GAP
+    wrap_y = {band: band_y[band] + band_bottom[band] + _BAND_GAP / 2 for band in band_y}
+
+    def band_of(node) -> int:
+        return column[node] // per_band
 
     def x_of(node) -> float:
-        return _MARGIN + column[node] * (NODE_WIDTH + _COL_GAP)
+        return _MARGIN + (column[node] % per_band) * (NODE_WIDTH + _COL_GAP)
 
     def y_of(node) -> float:
-        return _MARGIN + top[node] - lowest + heights[node] / 2
+        return band_y[band_of(node)] + top[node] + heights[node] / 2
+
+    boxes = {node: (x_of(node), band_y[band_of(node)] + top[node]) for node in graph}
 
     routes = {}
     for (s, t), chain in chains.items():
         points = [(x_of(s) + NODE_WIDTH, y_of(s))]
-        for waypoint in chain[1:-1]:
-            points += [(x_of(waypoint), y_of(waypoint)), (x_of(waypoint) + NODE_WIDTH, y_of(waypoint))]
-        points.append((x_of(t), y_of(t)))
+        for before, after in zip(chain, chain[1:]):
+            if band_of(before) != band_of(after):
+                # Wrapping to the next band: down into the gap below this band, left along it,
+                # then into the next band from its left margin.
+                points += [(x_of(before) + NODE_WIDTH + _COL_GAP / 2, wrap_y[band_of(before)]),
+                           (_MARGIN / 2, wrap_y[band_of(before)])]
+            if after is t:
+                points.append((x_of(t), y_of(t)))
+            else:
+                points += [(x_of(after), y_of(after)), (x_of(after) + NODE_WIDTH, y_of(after))]
         # One layout edge may stand for a forward edge and a reversed back edge at once.
         if graph.has_edge(s, t) and (s, t) not in back:
             routes[(s, t)] = points
         if (t, s) in back:
             routes[(t, s)] = list(reversed(points))
-    columns_used = max(column[n] for n in graph) + 1 if len(graph) else 1
-    width = 2 * _MARGIN + columns_used * NODE_WIDTH + (columns_used - 1) * _COL_GAP
-    height = 2 * _MARGIN + max((top[n] - lowest + heights[n] for n in flow), default=NODE_HEIGHT)
+    width = _band_width(min(per_band, columns_used), per_band < columns_used)
+    height = y - _BAND_GAP + _MARGIN if band_top else 2 * _MARGIN + NODE_HEIGHT
     return Layout(boxes, routes, back, width, height)
+
+
+def fold_linear_runs(graph: nx.DiGraph, keep: Iterable = ()) -> tuple[nx.DiGraph, list[list]]:
+    """Replaces each straight run of at least ``_FOLD_AT`` nodes by one ``("fold", i)`` node.
+
+    A run is a chain of nodes with one input and one output each (a step reading one
+    artifact and writing one, an artifact read once); nodes in ``keep`` are never folded.
+    Returns the folded graph and the runs, run ``i`` being what ``("fold", i)`` stands for.
+    """
+    keep = set(keep)
+
+    def straight(node) -> bool:
+        return node not in keep and graph.in_degree(node) == 1 and graph.out_degree(node) == 1
+
+    runs = []
+    for node in sorted(graph):
+        if not straight(node) or straight(next(iter(graph.predecessors(node)))):
+            continue
+        run = [node]
+        while True:
+            after = next(iter(graph.successors(run[-1])))
+            if not straight(after) or after == node:
+                break
+            run.append(after)
+        if len(run) >= _FOLD_AT:
+            runs.append(run)
+    folded = graph.copy()
+    for i, run in enumerate(runs):
+        [before] = graph.predecessors(run[0])
+        [after] = graph.successors(run[-1])
+        folded.remove_nodes_from(run)
+        fold = ("fold", i)
+        folded.add_node(fold, kind="fold", id=i, size=len(run))
+        folded.add_edge(before, fold, **graph.edges[before, run[0]])
+        folded.add_edge(fold, after, **graph.edges[run[-1], after])
+    return folded, runs
 
 
 # -- drawing ------------------------------------------------------------------------
@@ -290,18 +393,18 @@ def _fmt(number: float) -> str:
 
 
 def _path(points: list[tuple[float, float]], backwards: bool) -> str:
-    """Cubic segments with horizontal tangents between gaps, straight runs through waypoints."""
+    """Level segments straight, the others cubic with horizontal tangents at both ends."""
     (x, y), rest = points[0], points[1:]
     parts = [f"M {_fmt(x)} {_fmt(y)}"]
-    for i, (nx_, ny) in enumerate(rest):
-        crossing_gap = (i % 2 == 0)  # points alternate: gap, waypoint column, gap, ...
-        if crossing_gap:
-            bend = max(24.0, abs(nx_ - x) / 2) * (-1 if backwards else 1)
+    for nx_, ny in rest:
+        if ny == y:
+            parts.append(f"L {_fmt(nx_)} {_fmt(ny)}")
+        else:
+            direction = (nx_ > x) - (nx_ < x) or (-1 if backwards else 1)
+            bend = max(24.0, abs(nx_ - x) / 2) * direction
             parts.append(
                 f"C {_fmt(x + bend)} {_fmt(y)}, {_fmt(nx_ - bend)} {_fmt(ny)}, {_fmt(nx_)} {_fmt(ny)}"
             )
-        else:
-            parts.append(f"L {_fmt(nx_)} {_fmt(ny)}")
         x, y = nx_, ny
     return " ".join(parts)
 
@@ -359,12 +462,37 @@ def _summary_line(entry: dict) -> str:
     return ""
 
 
+def _fold_box(index: int, run: list, corner: tuple[float, float]) -> str:
+    """A folded run: a stack of cards naming its ends and how many nodes it holds."""
+    x, y = corner
+    first, last = short_id(*run[0]), short_id(*run[-1])
+    artifacts = sum(1 for kind, _ in run if kind == "artifact")
+    hover = (f"{len(run)} nodes folded: {first} ({run[0][0]} {run[0][1]}) to {last} ({run[-1][0]} {run[-1][1]}), "
+             f"{artifacts} artifacts and {len(run) - artifacts} executions in one straight line. Click to open.")
+    stack = "".join(
+        f'<rect x="{_fmt(x + d)}" y="{_fmt(y + d)}" width="{NODE_WIDTH - 8}" height="{NODE_HEIGHT - 8}" rx="6" '
+        'fill="#f1f3f4" stroke="#5f6368"/>' for d in (8, 4)
+    )
+    return (
+        f'<g class="fold" data-key="fold:{index}" data-first="{run[0][0]}:{run[0][1]}" '
+        f'data-last="{run[-1][0]}:{run[-1][1]}" data-size="{len(run)}">'
+        f"<title>{html.escape(hover)}</title>{stack}"
+        f'<rect class="box" x="{_fmt(x)}" y="{_fmt(y)}" width="{NODE_WIDTH - 8}" height="{NODE_HEIGHT - 8}" '
+        'rx="6" fill="#f8f9fa" stroke="#5f6368" stroke-width="1.6"/>'
+        f'<text class="type" x="{_fmt(x + 12)}" y="{_fmt(y + 19)}">{len(run)} nodes folded</text>'
+        f'<text class="sub" x="{_fmt(x + 12)}" y="{_fmt(y + 36)}">{first} \u2192 \u2026 \u2192 {last}</text>'
+        f'<text class="nid" x="{_fmt(x + 12)}" y="{_fmt(y + 49)}">click to open</text></g>'
+    )
+
+
 _SVG_STYLE = """
 .edge path { fill: none; stroke: #8a8f98; stroke-width: 1.3; }
 .edge.back path { stroke: #c62828; stroke-dasharray: 5 3; }
 .edge text { font-size: 10px; fill: #5f6368; paint-order: stroke; stroke: #fff; stroke-width: 3px; }
 .edge.hot path { stroke: #111; stroke-width: 2.4; }
-.node { cursor: pointer; }
+.node, .fold { cursor: pointer; }
+.fold text { pointer-events: none; }
+.fold:hover .box { stroke-width: 3; }
 .node text { pointer-events: none; }
 .node .box { stroke-width: 1.6; }
 .node.start .box { stroke-width: 3.2; }
@@ -384,6 +512,7 @@ def to_svg(
     provenance: "ProvenanceGraph",
     title: str = "provenance",
     highlight: Iterable["NodeKey"] = (),
+    fold: bool = False,
 ) -> str:
     """Draws a provenance graph as a standalone SVG document.
 
@@ -391,16 +520,18 @@ def to_svg(
         provenance: What to draw.
         title: The document title.
         highlight: Nodes to emphasise (say, where a trace started).
+        fold: Draw each long straight run as one folded box (see ``fold_linear_runs``).
     """
-    graph = provenance.to_networkx()
-    places = layout(graph)
-    details = _details(provenance, graph)
+    full = provenance.to_networkx()
     highlight = set(highlight)
+    graph, runs = fold_linear_runs(full, highlight) if fold else (full, [])
+    places = layout(graph)
+    details = _details(provenance, full)
     labels_hidden = graph.number_of_edges() > _LABELS_SHOWN_UP_TO
     width, height = _fmt(places.width), _fmt(places.height)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="provenance{" hide-labels" if labels_hidden else ""}" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'data-view="{"folded" if runs else "all"}" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
         'font-family="Helvetica, Arial, sans-serif" font-size="12">',
         f"<title>{html.escape(title)}</title>",
         f"<style>{_SVG_STYLE}</style>",
@@ -421,6 +552,9 @@ def to_svg(
         lx, ly = points[-1][0] - _COL_GAP / 2, (points[-2][1] + points[-1][1]) / 2 - 5
         if backwards:
             lx = points[-1][0] + _COL_GAP / 2
+        elif points[-2][0] == _MARGIN / 2:
+            # Wrapped from the band above: labelled where it leaves its source.
+            lx, ly = points[0][0] + _COL_GAP / 2, points[0][1] - 5
         parts.append(
             f'<g class="edge{" back" if backwards else ""}" data-source="{source[0]}:{source[1]}" '
             f'data-target="{target[0]}:{target[1]}">'
@@ -430,7 +564,9 @@ def to_svg(
         )
     parts.append("</g>")
     parts.append('<g class="nodes">')
-    for node in sorted(graph):
+    for i, run in enumerate(runs):
+        parts.append(_fold_box(i, run, places.boxes[("fold", i)]))
+    for node in sorted(n for n in graph if n[0] != "fold"):
         kind, node_id = node
         entry = details[f"{kind}:{node_id}"]
         x, y = places.boxes[node]
@@ -505,27 +641,38 @@ svg .dim { opacity: .25; }
 
 _PAGE_SCRIPT = """
 (function () {
-  const MIN_OPEN_SCALE = 0.5;
-  const svg = document.querySelector('svg.provenance');
+  const MIN_OPEN_SCALE = 0.5, MAX_OPEN_SCALE = {MAX};
+  // One or two views: the picture with long straight runs folded, and every node.
+  const views = Array.from(document.querySelectorAll('svg.provenance'));
   const canvas = document.querySelector('.canvas');
   const details = JSON.parse(document.getElementById('node-details').textContent);
   const shortId = d => d.kind.charAt(0).toUpperCase() + d.id;
-  const baseW = parseFloat(svg.getAttribute('width')), baseH = parseFloat(svg.getAttribute('height'));
-  let scale = 1;
+  const toggle = document.getElementById('unfold');
+  let svg = null, baseW = 0, baseH = 0, scale = 1;
   function zoom(s) {
     scale = Math.max(0.1, Math.min(3, s));
     svg.setAttribute('width', baseW * scale); svg.setAttribute('height', baseH * scale);
     document.getElementById('zoom-level').textContent = Math.round(scale * 100) + '%';
   }
-  function fit() { zoom(Math.min(1, (canvas.clientWidth - 4) / baseW, (canvas.clientHeight - 4) / baseH)); }
+  function use(view) {
+    for (const v of views) v.style.display = v === view ? '' : 'none';
+    svg = view;
+    baseW = parseFloat(svg.getAttribute('viewBox').split(' ')[2]);
+    baseH = parseFloat(svg.getAttribute('viewBox').split(' ')[3]);
+    labels.checked = !svg.classList.contains('hide-labels');  // each view keeps its own setting
+    if (toggle) toggle.textContent = svg.dataset.view === 'folded' ? 'open all folds' : 'fold straight runs';
+  }
+  function scrollToBox(box, where) {
+    canvas.scrollTo({left: (box.x + box.width / 2) * scale - canvas.clientWidth * where,
+                     top: (box.y + box.height / 2) * scale - canvas.clientHeight / 2});
+  }
+  function fit() { zoom(Math.min(MAX_OPEN_SCALE, (canvas.clientWidth - 4) / baseW, (canvas.clientHeight - 4) / baseH)); }
   document.getElementById('zoom-fit').onclick = fit;
   document.getElementById('zoom-1').onclick = () => zoom(1);
   document.getElementById('zoom-in').onclick = () => zoom(scale * 1.25);
   document.getElementById('zoom-out').onclick = () => zoom(scale / 1.25);
   const labels = document.getElementById('edge-labels');
-  labels.checked = !svg.classList.contains('hide-labels');
   labels.onchange = () => svg.classList.toggle('hide-labels', !labels.checked);
-  const edges = Array.from(svg.querySelectorAll('g.edge'));
   const panel = document.getElementById('details');
   function show(key) {
     const d = details[key]; if (!d) return;
@@ -540,17 +687,38 @@ _PAGE_SCRIPT = """
     }
     panel.appendChild(table); panel.style.display = 'block';
   }
-  for (const node of svg.querySelectorAll('g.node')) {
-    const key = node.dataset.key;
-    node.addEventListener('mouseenter', () => {
-      show(key);
-      for (const e of edges) e.classList.toggle('hot', e.dataset.source === key || e.dataset.target === key);
-    });
-    node.addEventListener('mouseleave', () => { for (const e of edges) e.classList.remove('hot'); });
+  for (const view of views) {
+    const edges = Array.from(view.querySelectorAll('g.edge'));
+    for (const node of view.querySelectorAll('g.node, g.fold')) {
+      const key = node.dataset.key;
+      node.addEventListener('mouseenter', () => {
+        show(key);
+        for (const e of edges) e.classList.toggle('hot', e.dataset.source === key || e.dataset.target === key);
+      });
+      node.addEventListener('mouseleave', () => { for (const e of edges) e.classList.remove('hot'); });
+    }
   }
+  // Opening a fold shows every node, at 100%, with the fold's first node marked and in view.
+  function openFold(fold) {
+    const all = views[views.length - 1];
+    if (!fold || all === svg) return;
+    use(all); zoom(1);
+    const first = all.querySelector('g.node[data-key="' + fold.dataset.first + '"]');
+    for (const n of all.querySelectorAll('g.node.match')) n.classList.remove('match');
+    first.classList.add('match');
+    scrollToBox(first.querySelector('rect.box').getBBox(), 0.25);
+  }
+  for (const fold of views[0].querySelectorAll('g.fold')) {
+    fold.addEventListener('click', () => { location.hash = fold.dataset.key; });
+  }
+  window.addEventListener('hashchange', () => openFold(views[0].querySelector('g.fold[data-key="' + location.hash.slice(1) + '"]')));
+  if (toggle) toggle.onclick = () => {
+    if (svg === views[0]) { use(views[views.length - 1]); fit(); } else { history.replaceState(null, '', '#'); use(views[0]); fit(); }
+  };
   const search = document.getElementById('search');
   search.addEventListener('input', () => {
     const q = search.value.trim().toLowerCase();
+    if (q !== '' && svg !== views[views.length - 1]) { use(views[views.length - 1]); zoom(Math.max(scale, MIN_OPEN_SCALE)); }
     let first = null;
     for (const node of svg.querySelectorAll('g.node')) {
       const d = details[node.dataset.key];
@@ -560,22 +728,20 @@ _PAGE_SCRIPT = """
       if (hit && !first) first = node;
     }
     if (first) {
-      const box = first.querySelector('rect').getBBox();
+      const box = first.querySelector('rect.box').getBBox();
       canvas.scrollTo({left: box.x * scale - canvas.clientWidth / 3, top: box.y * scale - canvas.clientHeight / 3});
     }
   });
   // Open with the whole graph fitted to the window while its text stays legible; a larger one
   // opens fitted to the window's width (at least at the smallest legible scale), scrolled so
-  // that the node the walk started from is in view.
+  // that the node the walk started from is in view. A link to a fold opens it.
+  use(views[0]);
   const fitWidth = (canvas.clientWidth - 4) / baseW;
   const fitScale = Math.min(fitWidth, (canvas.clientHeight - 4) / baseH);
-  zoom(fitScale >= MIN_OPEN_SCALE ? Math.min(1, fitScale) : Math.max(Math.min(1, fitWidth), MIN_OPEN_SCALE));
-  const start = svg.querySelector('g.node.start rect');
-  if (start) {
-    const box = start.getBBox();
-    canvas.scrollTo({left: (box.x + box.width / 2) * scale - canvas.clientWidth / 2,
-                     top: (box.y + box.height / 2) * scale - canvas.clientHeight / 2});
-  }
+  zoom(fitScale >= MIN_OPEN_SCALE ? Math.min(MAX_OPEN_SCALE, fitScale) : Math.max(Math.min(1, fitWidth), MIN_OPEN_SCALE));
+  const start = svg.querySelector('g.node.start rect.box');
+  if (start) scrollToBox(start.getBBox(), 0.5);
+  if (location.hash.length > 1) openFold(views[0].querySelector('g.fold[data-key="' + location.hash.slice(1) + '"]'));
 })();
 """
 
@@ -606,6 +772,15 @@ def to_html(
                         'border-left-width:6px"></i>execution E&lt;id&gt;</span>\n')
     if _back_edges(graph):
         kind_legend += '<span><i class="swatch line" style="border-color:#c62828"></i>cycle edge</span>\n'
+    # Long straight runs are folded into boxes; the page also holds the unfolded picture.
+    folded = to_svg(provenance, title, highlight, fold=True)
+    views = folded
+    unfold_button = ""
+    if 'data-view="folded"' in folded.split(">", 1)[0]:
+        views += to_svg(provenance, title, highlight)
+        unfold_button = '<button id="unfold">open all folds</button>'
+        kind_legend += ('<span><i class="swatch" style="background:#f8f9fa;border-color:#5f6368;border-radius:3px">'
+                        '</i>straight run, folded (click)</span>\n')
     states = sorted({d["state"] for _, d in graph.nodes(data=True)})
     state_legend = "".join(
         f'<span><i class="dot" style="background:{_STATE_COLOURS.get(s, "#555")}"></i>{html.escape(s)}</span>'
@@ -625,15 +800,15 @@ Data flows left to right; hover a node for its details.{html.escape(start)}</p>
 {kind_legend}{state_legend}</span>
 <span><button id="zoom-out" title="zoom out">&minus;</button> <span id="zoom-level">100%</span>
 <button id="zoom-in" title="zoom in">+</button> <button id="zoom-1">100%</button>
-<button id="zoom-fit">fit</button></span>
+<button id="zoom-fit">fit</button> {unfold_button}</span>
 <label><input type="checkbox" id="edge-labels"> edge labels</label>
 <input type="search" id="search" placeholder="find: id, type, name, uri, state">
 </div>
 </header>
 <main><div class="canvas">
-{to_svg(provenance, title, highlight)}</div>
+{views}</div>
 <div id="details"></div></main>
 <script type="application/json" id="node-details">{details}</script>
-<script>{_PAGE_SCRIPT}</script>
+<script>{_PAGE_SCRIPT.replace("{MAX}", str(_MAX_OPEN_SCALE))}</script>
 </body></html>
 """

@@ -104,6 +104,9 @@ class _Boxes(html.parser.HTMLParser):
     def __init__(self):
         super().__init__()
         self.nodes: list[dict] = []
+        self.folds: list[dict] = []
+        self.views: list[dict] = []
+        self._group: list = self.nodes
         self.texts: list[str] = []
         self.details_json = ""
         self._in_details = False
@@ -113,11 +116,18 @@ class _Boxes(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         classes = (attrs.get("class") or "").split()
-        if tag == "g" and "node" in classes:
-            self.nodes.append({"key": attrs["data-key"], "type": attrs["data-type"],
+        if tag == "svg":
+            self.views.append({"view": attrs.get("data-view"), "style": attrs.get("style") or ""})
+        elif tag == "g" and "node" in classes:
+            self.nodes.append({"key": attrs["data-key"], "type": attrs["data-type"], "view": self.views[-1]["view"],
                                "state": attrs["data-state"], "classes": classes})
-        elif tag == "rect" and "box" in classes and self.nodes:
-            self.nodes[-1]["box"] = tuple(float(attrs[k]) for k in ("x", "y", "width", "height"))
+            self._group = self.nodes
+        elif tag == "g" and "fold" in classes:
+            self.folds.append({"key": attrs["data-key"], "first": attrs["data-first"], "last": attrs["data-last"],
+                               "size": int(attrs["data-size"])})
+            self._group = self.folds
+        elif tag == "rect" and "box" in classes and self._group:
+            self._group[-1]["box"] = tuple(float(attrs[k]) for k in ("x", "y", "width", "height"))
         elif tag == "script" and attrs.get("id") == "node-details":
             self._in_details = True
         elif tag == "span" and attrs.get("id") == "zoom-level":
@@ -240,16 +250,17 @@ def test_a_200_node_graph_in_chromium(chromium, request, tmp_path, run):
         shutil.copy(page, os.path.join(keep, "sweep-200.html"))
 
 
-def _open_in_chromium(chromium, page, tmp_path, name: str):
+def _open_in_chromium(chromium, page, tmp_path, name: str, fragment: str = ""):
     """The page's DOM after its script ran, and a screenshot of its first view."""
     base = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}",
             f"--window-size={WINDOW[0]},{WINDOW[1]}"]
-    dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=300)
+    address = page.as_uri() + fragment
+    dom = subprocess.run([*base, "--dump-dom", address], capture_output=True, text=True, timeout=300)
     assert dom.returncode == 0, dom.stderr[-2000:]
     parsed = _Boxes()
     parsed.feed(dom.stdout)
     shot = tmp_path / f"{name}.png"
-    done = subprocess.run([*base, f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True,
+    done = subprocess.run([*base, f"--screenshot={shot}", address], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
     keep = os.environ.get("LINEAGE_KEEP_SCREENSHOTS")
@@ -274,17 +285,24 @@ def test_the_demo_picture_opens_fitted_with_its_answer_in_view(chromium, tmp_pat
     labels = {n["key"]: n for n in parsed.nodes}
     assert "A17" in text and "E17" in text and "#17" not in text
     assert "cycle edge" not in text and "artifact A<id>" in text and "execution E<id>" in text
-    # The whole drawing fits the window at the scale the page chose, so the raw data of both
-    # days (A1, A14) is on screen with the model.
+    # The long history is wrapped into bands that fill the window: the whole drawing fits at the
+    # scale the page chose, which is larger than 100%, and it uses most of the window's width and
+    # height, so the raw data of both days (A1, A14), the first steps and the model are on screen.
     scale = int(parsed.zoom_level.rstrip("%")) / 100
-    assert 0.5 <= scale < 1
-    right = max(box[0] + box[2] for box in (n["box"] for n in parsed.nodes))
-    assert right * scale <= width
-    assert {"artifact:1", "artifact:14", "artifact:17"} <= set(labels)
+    assert 1 < scale <= 1.5
+    boxes = {n["key"]: n["box"] for n in parsed.nodes}
+    right = max(x + w for x, _, w, _ in boxes.values())
+    bottom = max(y + h for _, y, _, h in boxes.values())
+    assert 0.6 * width <= right * scale <= width
+    assert 0.5 * (height - 118) <= bottom * scale <= height - 80
+    assert len({y for _, y, _, _ in boxes.values()}) >= 3  # more than one row of boxes
+    assert {"artifact:1", "artifact:14", "execution:1", "execution:2", "artifact:17"} <= set(labels)
+    inked_rows = [y for y, row in enumerate(rows) if any(min(row[i:i + 3]) < 200 for i in range(0, len(row), 3))]
+    assert max(inked_rows) > 0.6 * height
     # The model the demo asks about wears the halo, and it is in the first screenshot.
     halo = _halo_pixels(rows)
     assert len(halo) > 200
-    model_x = (labels["artifact:17"]["box"][0] + 95) * scale
+    model_x = (boxes["artifact:17"][0] + 95) * scale
     assert all(abs(x - model_x) < 120 * scale + 10 for x, _ in halo)
 
 
@@ -314,3 +332,65 @@ def test_a_1000_node_picture_is_usable(chromium, request, tmp_path, run):
     halo = _halo_pixels(rows)
     assert len(halo) > 200
     assert all(x < 300 for x, _ in halo)
+
+
+def seed_chains(store, branches: int = 25, steps: int = 20) -> None:
+    """``branches`` histories of ``steps`` one-in, one-out steps, each starting from a vocabulary.
+
+    Artifact 1 is the vocabulary; every fifth branch reads it again at step 10, so its
+    straight run is broken in two there. 1 + branches * steps * 2 nodes in all.
+    """
+    data = store.put_artifact_type(pb.ArtifactType(name="Data"))
+    [vocabulary] = store.put_artifacts([pb.Artifact(type_id=store.put_artifact_type(pb.ArtifactType(name="Vocabulary")),
+                                                    uri="/data/vocabulary", state=pb.Artifact.LIVE)])
+    kinds = [store.put_execution_type(pb.ExecutionType(name=f"Step{i:02d}")) for i in range(steps)]
+    for branch in range(branches):
+        previous = vocabulary
+        for step in range(steps):
+            inputs = [previous] + ([vocabulary] if step == 10 and branch % 5 == 0 else [])
+            pairs = [(store.get_artifacts_by_id([a])[0], pb.Event(type=pb.Event.INPUT)) for a in inputs]
+            pairs.append((pb.Artifact(type_id=data, uri=f"/branch-{branch:02d}/step-{step:02d}", state=pb.Artifact.LIVE),
+                          pb.Event(type=pb.Event.OUTPUT)))
+            _, ids, _ = store.put_execution(
+                pb.Execution(type_id=kinds[step], last_known_state=pb.Execution.COMPLETE), pairs, [])
+            previous = ids[-1]
+
+
+def test_a_1000_node_history_folds_its_straight_runs(chromium, request, tmp_path, run):
+    url = make_store_url("memory", request, tmp_path)
+    with lineage.connect(url) as store:
+        seed_chains(store)
+    page = tmp_path / "chains.html"
+    result = run("graph", "1", "--down", "--db", url, "-o", str(page), "--json")
+    assert result.code == 0, result.err
+    assert result.json()["artifacts"] + result.json()["executions"] == 1001
+    parsed, (width, height, rows) = _open_in_chromium(chromium, page, tmp_path, "chains-1000")
+    # Two views: the folded picture shown first, every node hidden until asked for.
+    assert [v["view"] for v in parsed.views] == ["folded", "all"]
+    assert "none" not in parsed.views[0]["style"] and "display: none" in parsed.views[1]["style"]
+    shown = [n for n in parsed.nodes if n["view"] == "folded"]
+    every = [n for n in parsed.nodes if n["view"] == "all"]
+    assert len(every) == 1001 and len({n["key"] for n in every}) == 1001
+    # Nothing silently dropped: each node is drawn or counted in exactly one fold.
+    assert len(shown) + sum(f["size"] for f in parsed.folds) == 1001
+    assert len(shown) + len(parsed.folds) < 100
+    assert {f["size"] for f in parsed.folds} == {39, 20, 18}
+    # No two boxes of the folded picture overlap.
+    boxes = [n["box"] for n in shown] + [f["box"] for f in parsed.folds]
+    assert all(not _overlaps(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    # Legible, and the queried vocabulary (A1) wears the halo in the first screenshot.
+    assert int(parsed.zoom_level.rstrip("%")) >= 100
+    assert "39 nodes folded" in " ".join(parsed.texts)
+    halo = _halo_pixels(rows)
+    assert len(halo) > 200 and all(x < 300 for x, _ in halo)
+
+    # A fold opens (a click sets the address's fragment): every node at 100%, its first node
+    # marked and in the first screenshot.
+    fold = parsed.folds[3]
+    opened, (_, _, rows) = _open_in_chromium(chromium, page, tmp_path, "chains-open", "#" + fold["key"])
+    assert "display: none" in opened.views[0]["style"] and "none" not in opened.views[1]["style"]
+    assert opened.zoom_level == "100%"
+    [marked] = [n for n in opened.nodes if "match" in n["classes"]]
+    assert marked["key"] == fold["first"] and marked["view"] == "all"
+    magenta = bytes.fromhex("d500f9")
+    assert sum(row[i:i + 3] == magenta for row in rows for i in range(0, len(row), 3)) > 200

@@ -11,7 +11,7 @@ import pytest
 
 from lineage.lineage import ProvenanceGraph
 from lineage.proto import metadata_store_pb2 as pb
-from lineage.render import NODE_HEIGHT, NODE_WIDTH, layout, to_html, to_svg
+from lineage.render import NODE_HEIGHT, NODE_WIDTH, fold_linear_runs, layout, to_html, to_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -66,8 +66,9 @@ def test_layout_has_no_overlaps_and_routes_every_edge(seed, executions, cycles):
         assert placed.back_edges and placed.back_edges <= set(graph.edges())
     else:
         assert placed.back_edges == set()
-        # Without cycles every edge runs left to right.
-        assert all(placed.boxes[s][0] < placed.boxes[t][0] for s, t in graph.edges())
+        # Without cycles every edge runs left to right, or down into a later band.
+        assert all(placed.boxes[s][0] < placed.boxes[t][0] or placed.boxes[s][1] + NODE_HEIGHT < placed.boxes[t][1]
+                   for s, t in graph.edges())
 
 
 def test_layout_is_deterministic():
@@ -113,3 +114,61 @@ def test_edge_labels_start_hidden_only_on_large_graphs():
     large = to_svg(random_provenance(3, 120))
     assert "hide-labels" not in small.split(">", 1)[0]
     assert "hide-labels" in large.split(">", 1)[0]
+
+
+def test_a_long_row_wraps_into_bands_that_fit_a_window():
+    """A 30-step chain is one row 8,000 px wide; wrapped into bands it fits a window's aspect."""
+    artifacts = [pb.Artifact(id=i, type="Data", state=pb.Artifact.LIVE) for i in range(1, 17)]
+    runs = [pb.Execution(id=i, type="Step", last_known_state=pb.Execution.COMPLETE) for i in range(1, 16)]
+    events = []
+    for i in range(1, 16):
+        events.append(pb.Event(artifact_id=i, execution_id=i, type=pb.Event.INPUT))
+        events.append(pb.Event(artifact_id=i + 1, execution_id=i, type=pb.Event.OUTPUT))
+    graph = ProvenanceGraph(artifacts, runs, events).to_networkx()
+    placed = layout(graph)
+    assert _overlapping(placed.boxes) == []
+    rows = sorted({y for _, y in placed.boxes.values()})
+    assert len(rows) > 1
+    assert 1 < placed.width / placed.height < 3
+    # Every edge still starts on its source's right side and ends on its target's left side.
+    for (source, target), points in placed.routes.items():
+        assert points[0] == (placed.boxes[source][0] + NODE_WIDTH, placed.boxes[source][1] + NODE_HEIGHT / 2)
+        assert points[-1] == (placed.boxes[target][0], placed.boxes[target][1] + NODE_HEIGHT / 2)
+        assert all(0 <= x <= placed.width and 0 <= y <= placed.height for x, y in points)
+
+
+def _chain(length: int) -> ProvenanceGraph:
+    """A1 -> E1 -> A2 -> ... -> A<length + 1>, plus E<length + 1> reading A1 and A3 (a join)."""
+    artifacts = [pb.Artifact(id=i, type="Data", state=pb.Artifact.LIVE) for i in range(1, length + 2)]
+    runs = [pb.Execution(id=i, type="Step", last_known_state=pb.Execution.COMPLETE) for i in range(1, length + 2)]
+    events = []
+    for i in range(1, length + 1):
+        events.append(pb.Event(artifact_id=i, execution_id=i, type=pb.Event.INPUT))
+        events.append(pb.Event(artifact_id=i + 1, execution_id=i, type=pb.Event.OUTPUT))
+    events += [pb.Event(artifact_id=a, execution_id=length + 1, type=pb.Event.INPUT) for a in (1, 3)]
+    return ProvenanceGraph(artifacts, runs, events)
+
+
+def test_straight_runs_fold_into_one_node_and_keep_every_node_accounted_for():
+    graph = _chain(20).to_networkx()
+    folded, runs = fold_linear_runs(graph)
+    # A1 and A3 have two readers, so the run is E3 .. E20 (A4 .. A20 between): 35 nodes.
+    assert runs == [[("execution", 3)] + [n for i in range(4, 21) for n in (("artifact", i), ("execution", i))]]
+    assert set(folded) == (set(graph) - set(runs[0])) | {("fold", 0)}
+    assert list(folded.predecessors(("fold", 0))) == [("artifact", 3)]
+    assert list(folded.successors(("fold", 0))) == [("artifact", 21)]
+    # A kept node (the queried one) is never folded: the run breaks around it.
+    _, split = fold_linear_runs(graph, keep=[("artifact", 12)])
+    assert all(("artifact", 12) not in run for run in split) and len(split) == 2
+    # Short runs stay as they are, and plain SVG never folds.
+    assert fold_linear_runs(_chain(4).to_networkx())[1] == []
+    assert 'class="fold"' not in to_svg(_chain(20)) and 'class="fold"' in to_svg(_chain(20), fold=True)
+
+
+def test_html_holds_a_folded_view_and_every_node():
+    page = to_html(_chain(20), highlight=[("artifact", 1)])
+    svgs = re.findall(r'<svg [^>]*data-view="(\w+)"', page)
+    assert svgs == ["folded", "all"]
+    assert 'id="unfold"' in page and "straight run, folded" in page
+    small = to_html(_chain(4))
+    assert re.findall(r'<svg [^>]*data-view="(\w+)"', small) == ["all"] and 'id="unfold"' not in small
