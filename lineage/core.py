@@ -259,10 +259,6 @@ def _shape(field) -> str:
     return _OTHER if field.message_type.full_name == "google.protobuf.Any" else _ONE_MESSAGE
 
 
-
-
-
-
 def _reads(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
     """Runs an RPC that only reads in one reading transaction."""
 
