@@ -182,7 +182,7 @@ def _refuse_deleting_execution(store, backend_name: str, execution_id: int) -> N
                       "BEGIN SELECT RAISE(ABORT, 'refused by trigger'); END"]
     else:
         statements = [
-            "CREATE FUNCTION refuse_purge() RETURNS trigger AS $$ BEGIN "
+            "CREATE OR REPLACE FUNCTION refuse_purge() RETURNS trigger AS $$ BEGIN "
             f"IF OLD.id = {execution_id} THEN RAISE EXCEPTION 'refused by trigger'; END IF; "
             "RETURN OLD; END $$ LANGUAGE plpgsql",
             'CREATE TRIGGER refuse_purge BEFORE DELETE ON Execution FOR EACH ROW EXECUTE FUNCTION refuse_purge()',
@@ -200,7 +200,21 @@ def test_a_purge_that_fails_half_way_leaves_everything(store, backend_name):
     assert graph.artifacts and graph.executions
     # Artifacts are deleted before executions: the refusal comes after rows are gone.
     _refuse_deleting_execution(store, backend_name, graph.executions[-1].id)
-    before = snapshot(store)
-    with pytest.raises(errors.StatusError):
-        store.lineage.purge("artifact", history.artifacts[:1], with_downstream=True)
-    assert snapshot(store) == before
+    try:
+        before = snapshot(store)
+        with pytest.raises(errors.StatusError):
+            store.lineage.purge("artifact", history.artifacts[:1], with_downstream=True)
+        assert snapshot(store) == before
+    finally:
+        _drop_refusal(store, backend_name)
+
+
+def _drop_refusal(store, backend_name: str) -> None:
+    """Removes the trigger again: the server's database outlives the test."""
+    import sqlalchemy as sa
+
+    statements = ["DROP TRIGGER IF EXISTS refuse_purge"] if backend_name.startswith("sqlite") else [
+        "DROP TRIGGER IF EXISTS refuse_purge ON Execution", "DROP FUNCTION IF EXISTS refuse_purge()"]
+    with store._service.backend.database.engine.begin() as connection:
+        for statement in statements:
+            connection.execute(sa.text(statement))
