@@ -244,8 +244,13 @@ def _timed(fn: Callable[[], int], repeat: int) -> tuple[list[float], int]:
     return times, size
 
 
-def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str) -> dict[str, Any]:
-    """Builds the history in a fresh store of one target and times every shape."""
+def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
+            profile: str | None = None) -> dict[str, Any]:
+    """Builds the history in a fresh store of one target and times every shape.
+
+    With ``profile``, the shapes whose label holds it run once more under
+    cProfile, whose top entries go to stderr.
+    """
     target = TARGETS[target_name]
     mlmd, pb, version = load_api(target.impl)
     config, db_path = connection_config(pb, target, workdir)
@@ -282,6 +287,8 @@ def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str) 
         median = statistics.median(times) * 1000
         result["shapes"][label] = {"median_ms": median, "size": size, "n": len(times)}
         log(f"[{target_name}] {label}: {median:.2f} ms, {size} results, {len(times)} calls")
+        if profile is not None and profile in label:
+            _profile(call)
 
     sub_times = []
     for run in range(SUBGRAPH_RUNS):
@@ -292,6 +299,18 @@ def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str) 
     result["shapes"]["put_lineage_subgraph"] = {"median_ms": statistics.median(sub_times) * 1000,
                                                 "size": len(sub_times)}
     return result
+
+
+def _profile(call: Callable[[], int]) -> None:
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(call)
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    log(out.getvalue())
 
 
 # ---------------------------------------------------------------- driver
@@ -369,8 +388,16 @@ def drive(args: argparse.Namespace) -> int:
     if servers:
         server_urls(servers)
     started = dt.datetime.now(dt.timezone.utc)
+    reused: dict[str, Any] = {}
+    if args.reuse:
+        reused = json.loads(args.reuse.read_text())["targets"]
     results = {}
     for name in targets:
+        kept = reused.get(name)
+        if kept is not None and "failed" not in kept and kept["runs"] == args.runs and kept["steps"] == args.steps:
+            log(f"== {name}: from {args.reuse}")
+            results[name] = kept
+            continue
         results[name] = _run_child(pythons[TARGETS[name].impl], name, args)
         if TARGETS[name].backend in SERVER_URL_ENV:
             drop_database(TARGETS[name].backend, results[name].get("database"))
@@ -394,7 +421,7 @@ def drive(args: argparse.Namespace) -> int:
     path.write_text(json.dumps({"started": started.isoformat(timespec="seconds"),
                                 "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                             "load1": load},
-                                "settings": vars(args) | {"out": str(args.out)},
+                                "settings": {k: str(v) for k, v in vars(args).items()},
                                 "geometric_means": means, "targets": results}, indent=2) + "\n")
     print(f"results: {path}")
     wrong = any("WRONG" in cell for row in rows for cell in row)
@@ -409,6 +436,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=10, help="steps per run, before the Trainer")
     p.add_argument("--repeat", type=int, default=7, help="most calls per shape")
     p.add_argument("--mlmd-python", help="interpreter with ml-metadata (default: scripts/mlmd-venv)")
+    p.add_argument("--reuse", type=Path,
+                   help="a results file of an earlier run: its targets of the same size are not run again")
+    p.add_argument("--profile", help="with --target: profile the shapes whose label holds this text")
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
     args = p.parse_args(argv)
     if min(args.runs, args.steps, args.repeat) < 1:
@@ -417,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         return drive(args)
     workdir = tempfile.mkdtemp(prefix="lineage-shapes-")
     try:
-        result = measure(args.target, args.runs, args.steps, args.repeat, workdir)
+        result = measure(args.target, args.runs, args.steps, args.repeat, workdir, args.profile)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     json.dump(result, sys.stdout)

@@ -12,6 +12,7 @@ its inverse, replayed in reverse when the transaction fails.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 from collections import defaultdict
@@ -21,6 +22,7 @@ import networkx as nx
 
 import bisect
 import functools
+import math
 import operator
 
 from lineage.traversal import INPUT_EVENT_TYPES
@@ -62,8 +64,24 @@ class MemoryBackend:
         self._by_external_id: dict[Kind, dict[str, int]] = {k: {} for k in KINDS}
         # (kind, is_custom, property name, value kind, value) -> ids
         self._by_property: dict[tuple, set[int]] = defaultdict(set)
+        # (kind, is_custom, property name, value kind) -> ids holding such a value,
+        # so a range over one property visits only its holders.
+        self._by_property_name: dict[tuple, set[int]] = defaultdict(set)
+        # The same key -> (value, id) pairs in order, built when a range asks
+        # for them and dropped when a holder changes.
+        self._sorted_values: dict[tuple, list[tuple]] = {}
+        # (time, id) in order per kind and time field: the newest or oldest
+        # nodes of a kind without a sort.
+        self._by_time: dict[Kind, dict[str, list[tuple[int, int]]]] = {
+            k: {f: [] for f in _TIME_FIELDS} for k in KINDS}
         self._fingerprints: dict[int, tuple[str, ...]] = {}
         self._by_fingerprint: dict[str, set[int]] = defaultdict(set)
+        # Every change bumps the generation; a listing's sorted answer is kept
+        # for the pages that follow it while the generation stays the same, so
+        # paging through N results costs N, not N^2 / page size.
+        self._generation = 0
+        self._listings: collections.OrderedDict[tuple, tuple[int, list[Node]]] = (
+            collections.OrderedDict())
 
     # -- transactions -------------------------------------------------------
     @contextlib.contextmanager
@@ -85,6 +103,7 @@ class MemoryBackend:
             except BaseException:
                 if outermost:
                     undo, self._undo = self._undo, None
+                    self._generation += 1
                     for step in reversed(undo or ()):
                         step()
                 raise
@@ -94,6 +113,7 @@ class MemoryBackend:
                     self._undo = None
 
     def _record(self, step: Callable[[], None]) -> None:
+        self._generation += 1
         if self._undo is not None:
             self._undo.append(step)
 
@@ -174,6 +194,19 @@ class MemoryBackend:
                 key = _value_key(value)
                 if key is not None:
                     op(self._by_property[(kind, is_custom, name, *key)], node_id)
+                    op(self._by_property_name[(kind, is_custom, name, key[0])], node_id)
+                    self._sorted_values.pop((kind, is_custom, name, key[0]), None)
+        for field, ordered in self._by_time[kind].items():
+            entry = (getattr(node, field), node_id)
+            if add:
+                if not ordered or ordered[-1] < entry:
+                    ordered.append(entry)  # the common case: a new node is the newest
+                else:
+                    bisect.insort(ordered, entry)
+            else:
+                at = bisect.bisect_left(ordered, entry)
+                if at < len(ordered) and ordered[at] == entry:
+                    del ordered[at]
 
     def insert_nodes(self, kind: Kind, nodes: Sequence[Node]) -> list[int]:
         ids = []
@@ -286,64 +319,195 @@ class MemoryBackend:
         return set(self._by_property.get((kind, is_custom, name, value_kind, value), ()))
 
     def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
-        if query.filter is None:
-            candidates = None
+        if query.filter is None and query.order_field in _TIME_FIELDS:
+            return self._list_by_time(kind, query)
+        ordered = self._ordered(kind, query.filter, query.order_field, query.ascending,
+                                keep=query.limit is not None)
+        start = 0
+        if query.after is not None:
+            value, node_id = query.after
+            field = query.order_field
+            if query.ascending:
+                start = bisect.bisect_right(ordered, (value, node_id),
+                                            key=lambda n: (getattr(n, field), n.id))
+            else:
+                start = bisect.bisect_right(ordered, (-value, -node_id),
+                                            key=lambda n: (-getattr(n, field), -n.id))
+        end = None if query.limit is None else start + query.limit
+        return ordered[start:end]
+
+    def _list_by_time(self, kind: Kind, query: ListQuery) -> list[Node]:
+        """A page of every node of a kind in time order, read off the time index."""
+        ordered = self._by_time[kind][query.order_field]
+        stored = self._nodes[kind]
+        if query.ascending:
+            start = 0 if query.after is None else bisect.bisect_right(ordered, tuple(query.after))
+            end = len(ordered) if query.limit is None else min(len(ordered), start + query.limit)
+            return [stored[ordered[i][1]] for i in range(start, end)]
+        stop = len(ordered) if query.after is None else bisect.bisect_left(ordered, tuple(query.after))
+        start = 0 if query.limit is None else max(0, stop - query.limit)
+        return [stored[ordered[i][1]] for i in range(stop - 1, start - 1, -1)]
+
+    def _ordered(self, kind: Kind, expr, field: str, ascending: bool, keep: bool) -> list[Node]:
+        """Every match of a filter in list order.
+
+        With ``keep``, the answer is kept for the pages that follow while
+        nothing changes.
+        """
+        key = (kind, expr, field, ascending)
+        kept = self._listings.get(key)
+        if kept is not None and kept[0] == self._generation:
+            self._listings.move_to_end(key)
+            return kept[1]
+        if expr is None:
+            # Ids are allocated in increasing order, so the dict order is id order.
             matches = list(self._nodes[kind].values())
         else:
-            candidates = self._plan(kind, query.filter)
-            predicate = _compiled(query.filter, kind)
+            candidates = self._plan(kind, expr)
+            predicate = _compiled(expr, kind)
             matches = [n for n in self.iter_nodes(kind, candidates) if predicate(n, self)]
-        field = query.order_field
-        if field == "id":
-            # Ids are allocated in increasing order, so the dict order is already sorted.
             if candidates is not None:
                 matches.sort(key=_ID)
-            if not query.ascending:
+        if field == "id":
+            if not ascending:
                 matches.reverse()
         else:
-            matches.sort(key=lambda n: (getattr(n, field), n.id), reverse=not query.ascending)
-        if query.after is not None:
-            matches = _after(matches, field, query.after, query.ascending)
-        return matches if query.limit is None else matches[: query.limit]
+            get = operator.attrgetter(field)
+            matches.sort(key=lambda n: (get(n), n.id), reverse=not ascending)
+        if keep:
+            self._listings[key] = (self._generation, matches)
+            if len(self._listings) > _KEPT_LISTINGS:
+                self._listings.popitem(last=False)
+        return matches
 
     def _plan(self, kind: Kind, expr) -> list[int] | None:
         """Narrows a filter to candidate ids through the indexes; None means every node."""
-        candidates: set[int] | None = None
         conjuncts = expr.items if isinstance(expr, qast.And) else (expr,)
+        # Bounds on one property are read together off its sorted values.
+        lookups = [(_RANGE_RANK, functools.partial(self._property_range, kind, prop, bounds))
+                   for prop, bounds in _property_ranges(conjuncts).items()]
+        lookups += [(_selectivity_rank(term), functools.partial(self._index_hit, kind, term))
+                    for term in conjuncts if not _is_property_range(term)]
         # Selective lookups first; once few candidates remain the predicate is
         # cheaper than building another broad id set (a whole type, say).
-        for term in sorted(conjuncts, key=_selectivity_rank):
+        candidates: set[int] | None = None
+        for _, lookup in sorted(lookups, key=operator.itemgetter(0)):
             if candidates is not None and len(candidates) <= _ENOUGH_CANDIDATES:
                 break
-            found = self._index_hit(kind, term)
+            found = lookup()
             if found is not None:
                 candidates = found if candidates is None else candidates & found
         return None if candidates is None else list(candidates)
 
     def _index_hit(self, kind: Kind, term) -> set[int] | None:
-        if isinstance(term, qast.Like) and isinstance(term.left, qast.Attribute) and term.left.neighbour is None:
-            return self._like_hit(kind, term.left.name, term.pattern)
-        if isinstance(term, qast.InList) and isinstance(term.left, qast.Attribute):
+        """Ids that may satisfy ``term`` (a superset), from the indexes; None if unindexed."""
+        if isinstance(term, qast.And):
+            found = self._plan(kind, term)
+            return None if found is None else set(found)
+        if isinstance(term, qast.Or):
             hits: set[int] = set()
-            for value in term.values:
-                found = self._index_hit(kind, qast.Comparison(term.left, "=", value))
+            for item in term.items:
+                found = self._index_hit(kind, item)
                 if found is None:
                     return None
                 hits |= found
             return hits
-        if not isinstance(term, qast.Comparison) or term.op != "=":
+        left = getattr(term, "left", None)
+        if isinstance(left, qast.Attribute) and left.neighbour is not None:
+            return self._neighbour_hit(kind, left, term)
+        if isinstance(term, qast.Like) and isinstance(left, qast.Attribute):
+            return self._like_hit(kind, left.name, term.pattern)
+        if isinstance(term, qast.InList) and isinstance(left, (qast.Attribute, qast.Property)):
+            hits = set()
+            for value in term.values:
+                found = self._index_hit(kind, qast.Comparison(left, "=", value))
+                if found is None:
+                    return None
+                hits |= found
+            return hits
+        if not isinstance(term, qast.Comparison):
             return None
-        left, value = term.left, term.value
+        value = term.value
         if isinstance(value, (qast.Attribute, qast.Property)):
             return None
         if isinstance(left, qast.Property):
-            return self.candidate_ids_by_property(kind, left.is_custom, left.name, left.value_kind, value)
-        if left.neighbour is None:
+            if term.op == "=":
+                return self.candidate_ids_by_property(kind, left.is_custom, left.name, left.value_kind, value)
+            if _is_property_range(term):
+                return self._property_range(kind, left, _bounds(term.op, value, _NO_BOUNDS))
+            # A comparison with NULL is never true: only holders of such a value can match.
+            return set(self._by_property_name.get((kind, left.is_custom, left.name, left.value_kind), ()))
+        if term.op == "=":
             return self.candidate_ids(kind, left.name, value)
-        if left.name == "id" and left.neighbour.relation == "contexts":
-            key = _ATTRIBUTION if kind == "artifact" else _ASSOCIATION
-            return set(self._linked(("context", value), key, False))
+        if left.name == "id" and term.op in (">", ">=", "<", "<=") and isinstance(value, int):
+            return self._id_range(kind, term.op, value)
         return None
+
+    def _property_range(self, kind: Kind, prop: qast.Property, bounds: tuple) -> set[int]:
+        """Ids whose property value lies within ``(low, low_open, high, high_open)``."""
+        key = (kind, prop.is_custom, prop.name, prop.value_kind)
+        ordered = self._sorted_values.get(key)
+        if ordered is None:
+            holders = self._by_property_name.get(key, ())
+            stored = self._nodes[kind]
+            props = "custom_properties" if prop.is_custom else "properties"
+            pairs = ((getattr(getattr(stored[i], props)[prop.name], prop.value_kind), i) for i in holders)
+            # NaN matches no range and would break the order.
+            ordered = sorted(p for p in pairs if p[0] == p[0])
+            self._sorted_values[key] = ordered
+        low, low_open, high, high_open = bounds
+        start = 0
+        if low is not None:
+            # (value, -inf) sorts before every id of that value, (value, inf) after.
+            start = bisect.bisect_left(ordered, (low, math.inf if low_open else -math.inf))
+        end = len(ordered)
+        if high is not None:
+            end = bisect.bisect_left(ordered, (high, -math.inf if high_open else math.inf))
+        return {ordered[i][1] for i in range(start, end)}
+
+    def _id_range(self, kind: Kind, op: str, value: int) -> set[int] | None:
+        """Stored ids in a range, read off the id sequence when the range is the smaller side."""
+        stored = self._nodes[kind]
+        top = self._next_id[kind]
+        low, high = (value + 1, top) if op == ">" else (value, top) if op == ">=" else (
+            (1, value) if op == "<" else (1, value + 1))
+        low, high = max(low, 1), min(high, top)
+        if high - low > len(stored) // 2:
+            return None  # most nodes match: the scan is as cheap
+        return {i for i in range(low, high) if i in stored}
+
+    def _neighbour_hit(self, kind: Kind, left: qast.Attribute, term) -> set[int] | None:
+        """Ids linked to a neighbour that may satisfy ``term`` (on the neighbour's own field)."""
+        relation = left.neighbour.relation
+        if relation == "events":
+            # events_x.execution_id = e on artifacts (artifact_id on executions): the
+            # nodes on the other side of that node's events.
+            other = "execution" if kind == "artifact" else "artifact"
+            if (not isinstance(term, qast.Comparison) or term.op != "="
+                    or left.name != f"{other}_id" or not isinstance(term.value, int)):
+                return None
+            return {e.artifact_id if kind == "artifact" else e.execution_id
+                    for _, e in self._events_of((other, term.value))}
+        link = _LINKS.get((kind, relation))
+        if link is None:
+            return None
+        neighbour_kind, key, outgoing = link
+        plain = qast.Attribute(left.name)
+        if isinstance(term, qast.Comparison):
+            inner = qast.Comparison(plain, term.op, term.value)
+        elif isinstance(term, qast.InList):
+            inner = qast.InList(plain, term.values)
+        elif isinstance(term, qast.Like):
+            inner = qast.Like(plain, term.pattern)
+        else:
+            return None
+        neighbours = self._index_hit(neighbour_kind, inner)
+        if neighbours is None:
+            return None
+        hits: set[int] = set()
+        for neighbour_id in neighbours:
+            hits.update(self._linked((neighbour_kind, neighbour_id), key, outgoing))
+        return hits
 
     def iter_nodes(self, kind: Kind, ids: Iterable[int] | None = None) -> Iterator[Node]:
         """Yields stored nodes of a kind (all, or those among ``ids``) in no set order."""
@@ -477,6 +641,20 @@ class MemoryBackend:
 
 _ID = operator.attrgetter("id")
 
+#: (node kind, relation) -> (neighbour kind, edge key, whether the node is reached
+#: from the neighbour along the edge's direction).
+_LINKS = {
+    ("artifact", "contexts"): ("context", _ATTRIBUTION, False),
+    ("execution", "contexts"): ("context", _ASSOCIATION, False),
+    ("context", "parent_contexts"): ("context", _PARENT, False),
+    ("context", "child_contexts"): ("context", _PARENT, True),
+    ("context", "artifacts"): ("artifact", _ATTRIBUTION, True),
+    ("context", "executions"): ("execution", _ASSOCIATION, True),
+}
+#: Listings whose sorted answers are kept for their next pages.
+_KEPT_LISTINGS = 4
+_TIME_FIELDS = ("create_time_since_epoch", "last_update_time_since_epoch")
+
 
 @functools.lru_cache(maxsize=256)
 def _compiled(expr, kind: Kind):
@@ -499,6 +677,47 @@ def _selectivity_rank(term) -> int:
     return 0
 
 
+_RANGE_OPS = frozenset({"<", "<=", ">", ">="})
+#: Ranges come after exact keys and LIKE, before whole types.
+_RANGE_RANK = 1.5
+_NO_BOUNDS = (None, False, None, False)
+
+
+def _is_property_range(term) -> bool:
+    """Whether ``term`` bounds a number or string property by a literal of its own sort."""
+    if not (isinstance(term, qast.Comparison) and isinstance(term.left, qast.Property)
+            and term.op in _RANGE_OPS):
+        return False
+    value, value_kind = term.value, term.left.value_kind
+    if value_kind == "string_value":
+        return isinstance(value, str)
+    return value_kind in ("int_value", "double_value") and isinstance(value, (int, float)) \
+        and not isinstance(value, bool)
+
+
+def _property_ranges(conjuncts) -> dict:
+    """The bounds the conjuncts set on each property: {property: (low, low_open, high, high_open)}."""
+    ranges: dict = {}
+    for term in conjuncts:
+        if _is_property_range(term):
+            ranges[term.left] = _bounds(term.op, term.value, ranges.get(term.left, _NO_BOUNDS))
+    return ranges
+
+
+def _bounds(op: str, value, bounds: tuple) -> tuple:
+    """Narrows ``(low, low_open, high, high_open)`` by ``<op> value``."""
+    low, low_open, high, high_open = bounds
+    if op in (">", ">="):
+        is_open = op == ">"
+        if low is None or value > low or (value == low and is_open):
+            low, low_open = value, is_open
+    else:
+        is_open = op == "<"
+        if high is None or value < high or (value == high and is_open):
+            high, high_open = value, is_open
+    return low, low_open, high, high_open
+
+
 def _like_literals(pattern: str) -> tuple[list[str], str]:
     """Splits a LIKE pattern into its literal runs and its literal prefix."""
     runs, current, prefix, at_start = [], [], None, True
@@ -515,16 +734,6 @@ def _like_literals(pattern: str) -> tuple[list[str], str]:
         current.append(char)
     runs.append("".join(current))
     return runs, "".join(current) if prefix is None else prefix
-
-
-def _after(nodes: list[Node], field: str, cursor: tuple[int, int], ascending: bool) -> list[Node]:
-    """Drops the nodes at or before a keyset cursor in an already sorted list."""
-    keys = [(getattr(n, field), n.id) for n in nodes]
-    if ascending:
-        return nodes[bisect.bisect_right(keys, cursor):]
-    # Descending: keys decrease, so search on negated keys.
-    negated = [(-a, -b) for a, b in keys]
-    return nodes[bisect.bisect_right(negated, (-cursor[0], -cursor[1])):]
 
 
 def open_backend(config: pb.ConnectionConfig, migration_options: pb.MigrationOptions) -> MemoryBackend:
