@@ -248,8 +248,8 @@ def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
             profile: str | None = None) -> dict[str, Any]:
     """Builds the history in a fresh store of one target and times every shape.
 
-    With ``profile``, the shapes whose label holds it run once more under
-    cProfile, whose top entries go to stderr.
+    With ``profile`` (comma-separated texts), the shapes whose label holds one
+    of them run once more under cProfile, whose top entries go to stderr.
     """
     target = TARGETS[target_name]
     mlmd, pb, version = load_api(target.impl)
@@ -287,7 +287,7 @@ def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
         median = statistics.median(times) * 1000
         result["shapes"][label] = {"median_ms": median, "size": size, "n": len(times)}
         log(f"[{target_name}] {label}: {median:.2f} ms, {size} results, {len(times)} calls")
-        if profile is not None and profile in label:
+        if profile is not None and any(part and part in label for part in profile.split(",")):
             _profile(call)
 
     sub_times = []
@@ -393,7 +393,7 @@ def drive(args: argparse.Namespace) -> int:
         reused = json.loads(args.reuse.read_text())["targets"]
     results = {}
     for name in targets:
-        kept = reused.get(name)
+        kept = reused.get(name) if TARGETS[name].impl == "mlmd" else None
         if kept is not None and "failed" not in kept and kept["runs"] == args.runs and kept["steps"] == args.steps:
             log(f"== {name}: from {args.reuse}")
             results[name] = kept
@@ -437,8 +437,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=7, help="most calls per shape")
     p.add_argument("--mlmd-python", help="interpreter with ml-metadata (default: scripts/mlmd-venv)")
     p.add_argument("--reuse", type=Path,
-                   help="a results file of an earlier run: its targets of the same size are not run again")
-    p.add_argument("--profile", help="with --target: profile the shapes whose label holds this text")
+                   help="a results file of an earlier run: its ml-metadata targets of the same size "
+                        "are taken from it instead of run again")
+    p.add_argument("--profile", help="with --target: profile the shapes whose label holds one of these comma-separated texts")
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
     args = p.parse_args(argv)
     if min(args.runs, args.steps, args.repeat) < 1:
