@@ -1,10 +1,11 @@
-"""The in-memory backend: a NetworkX MultiDiGraph serving as the fake database.
+"""The in-memory backend: the fake database, in plain dictionaries of ids.
 
-Nodes are keyed ``(kind, id)`` and carry their proto; edges follow the flow of
-data: an input event runs artifact -> execution, an output event execution ->
-artifact, an attribution artifact -> context, an association execution ->
-context, and a parent link child -> parent. Dictionaries beside the graph index
-types, names, uris, external ids and property values so lookups never scan.
+Nodes are kept serialized by kind and id; events by sequence number, with the
+events of each artifact and execution listed beside them; attributions,
+associations and parent links as lists of ids both ways. Dictionaries index
+types, names, uris, external ids, property values and times so lookups never
+scan. Plain dicts of ids cost a fraction of a graph library's per-node and
+per-edge dicts, and the lineage walk needs nothing more than these lists.
 
 Atomicity comes from an undo log: every mutation inside a transaction records
 its inverse, replayed in reverse when the transaction fails.
@@ -18,22 +19,20 @@ import threading
 from collections import defaultdict
 from typing import Callable, Iterable, Iterator, Sequence
 
-import networkx as nx
-
 import bisect
 import functools
 import math
 import operator
 
 from lineage.traversal import INPUT_EVENT_TYPES
-from lineage.backends.base import KINDS, Kind, ListQuery, Node, NodeType
+from lineage.backends.base import KINDS, NODE_CLASSES, Kind, ListQuery, Node, NodeType
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast as qast
 
 __all__ = ["MemoryBackend", "INPUT_EVENT_TYPES", "open_backend"]
 
 
-_EVENT, _ATTRIBUTION, _ASSOCIATION, _PARENT = "event", "attribution", "association", "parent"
+_ATTRIBUTION, _ASSOCIATION, _PARENT = "attribution", "association", "parent"
 
 
 def _value_key(value: pb.Value):
@@ -48,16 +47,28 @@ class MemoryBackend:
     """Stores everything in one process; thread-safe through a re-entrant lock."""
 
     def __init__(self) -> None:
-        self.graph = nx.MultiDiGraph()
         self._lock = threading.RLock()
         self._undo: list[Callable[[], None]] | None = None
         self._depth = 0
         self._next_id = {"type": 1, **{kind: 1 for kind in KINDS}}
         self._event_seq = 0
+        # Edges as plain dicts of ids: a node's links are a short list, where a
+        # graph library spends a dict per node and two per edge.
+        # Events: sequence number -> serialized Event, and per artifact or
+        # execution the sequence numbers of its events.
+        self._events: dict[int, bytes] = {}
+        self._events_by: dict[Kind, dict[int, list[int]]] = {"artifact": {}, "execution": {}}
+        # Link kind -> (source id -> target ids, target id -> source ids); sources
+        # are artifacts (attribution), executions (association) or child contexts.
+        self._links: dict[str, tuple[dict[int, list[int]], dict[int, list[int]]]] = {
+            key: ({}, {}) for key in (_ATTRIBUTION, _ASSOCIATION, _PARENT)}
         self._types: dict[Kind, dict[int, NodeType]] = {kind: {} for kind in KINDS}
         self._type_by_name: dict[tuple[Kind, str, str], int] = {}
         self._parent_types: dict[Kind, dict[int, list[int]]] = {kind: {} for kind in KINDS}
-        self._nodes: dict[Kind, dict[int, Node]] = {kind: {} for kind in KINDS}
+        # Nodes are kept serialized: a few hundred bytes each instead of the
+        # kilobytes of a live message; reads parse what they return.
+        self._nodes: dict[Kind, dict[int, bytes]] = {kind: {} for kind in KINDS}
+        self._parse = {kind: NODE_CLASSES[kind].FromString for kind in KINDS}
         self._by_type: dict[Kind, dict[int, set[int]]] = {k: defaultdict(set) for k in KINDS}
         self._by_name: dict[Kind, dict[str, set[int]]] = {k: defaultdict(set) for k in KINDS}
         self._by_uri: dict[str, set[int]] = defaultdict(set)
@@ -212,8 +223,7 @@ class MemoryBackend:
         ids = []
         for node in nodes:
             node.id = self._allocate(kind)
-            self._nodes[kind][node.id] = node
-            self.graph.add_node((kind, node.id))
+            self._nodes[kind][node.id] = node.SerializeToString()
             self._index(kind, node, add=True)
             self._record(lambda node=node: self._remove_node(kind, node))
             ids.append(node.id)
@@ -222,22 +232,21 @@ class MemoryBackend:
     def _remove_node(self, kind: Kind, node: Node) -> None:
         self._index(kind, node, add=False)
         del self._nodes[kind][node.id]
-        self.graph.remove_node((kind, node.id))
 
     def update_nodes(self, kind: Kind, nodes: Sequence[Node]) -> None:
         for node in nodes:
-            old = self._nodes[kind][node.id]
+            old = self._parse[kind](self._nodes[kind][node.id])
             self._replace_node(kind, old, node)
             self._record(lambda old=old, node=node: self._replace_node(kind, node, old))
 
     def _replace_node(self, kind: Kind, old: Node, new: Node) -> None:
         self._index(kind, old, add=False)
-        self._nodes[kind][new.id] = new
+        self._nodes[kind][new.id] = new.SerializeToString()
         self._index(kind, new, add=True)
 
     def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
-        stored = self._nodes[kind]
-        return [stored[i] for i in sorted(set(ids)) if i in stored]
+        stored, parse = self._nodes[kind], self._parse[kind]
+        return [parse(stored[i]) for i in sorted(set(ids)) if i in stored]
 
     def find_nodes(
         self,
@@ -339,14 +348,14 @@ class MemoryBackend:
     def _list_by_time(self, kind: Kind, query: ListQuery) -> list[Node]:
         """A page of every node of a kind in time order, read off the time index."""
         ordered = self._by_time[kind][query.order_field]
-        stored = self._nodes[kind]
+        stored, parse = self._nodes[kind], self._parse[kind]
         if query.ascending:
             start = 0 if query.after is None else bisect.bisect_right(ordered, tuple(query.after))
             end = len(ordered) if query.limit is None else min(len(ordered), start + query.limit)
-            return [stored[ordered[i][1]] for i in range(start, end)]
+            return [parse(stored[ordered[i][1]]) for i in range(start, end)]
         stop = len(ordered) if query.after is None else bisect.bisect_left(ordered, tuple(query.after))
         start = 0 if query.limit is None else max(0, stop - query.limit)
-        return [stored[ordered[i][1]] for i in range(stop - 1, start - 1, -1)]
+        return [parse(stored[ordered[i][1]]) for i in range(stop - 1, start - 1, -1)]
 
     def _ordered(self, kind: Kind, expr, field: str, ascending: bool, keep: bool) -> list[Node]:
         """Every match of a filter in list order.
@@ -361,7 +370,7 @@ class MemoryBackend:
             return kept[1]
         if expr is None:
             # Ids are allocated in increasing order, so the dict order is id order.
-            matches = list(self._nodes[kind].values())
+            matches = list(self.iter_nodes(kind))
         else:
             candidates = self._plan(kind, expr)
             predicate = _compiled(expr, kind)
@@ -449,9 +458,9 @@ class MemoryBackend:
         ordered = self._sorted_values.get(key)
         if ordered is None:
             holders = self._by_property_name.get(key, ())
-            stored = self._nodes[kind]
             props = "custom_properties" if prop.is_custom else "properties"
-            pairs = ((getattr(getattr(stored[i], props)[prop.name], prop.value_kind), i) for i in holders)
+            pairs = ((getattr(getattr(node, props)[prop.name], prop.value_kind), node.id)
+                     for node in self.iter_nodes(kind, holders))
             # NaN matches no range and would break the order.
             ordered = sorted(p for p in pairs if p[0] == p[0])
             self._sorted_values[key] = ordered
@@ -511,43 +520,43 @@ class MemoryBackend:
 
     def iter_nodes(self, kind: Kind, ids: Iterable[int] | None = None) -> Iterator[Node]:
         """Yields stored nodes of a kind (all, or those among ``ids``) in no set order."""
-        stored = self._nodes[kind]
+        stored, parse = self._nodes[kind], self._parse[kind]
         if ids is None:
-            yield from stored.values()
+            for data in stored.values():
+                yield parse(data)
         else:
             for node_id in ids:
-                node = stored.get(node_id)
-                if node is not None:
-                    yield node
+                data = stored.get(node_id)
+                if data is not None:
+                    yield parse(data)
 
     # -- edges --------------------------------------------------------------
-    def _add_edge(self, source, target, key, data) -> None:
-        self.graph.add_edge(source, target, key=key, **data)
-        self._record(lambda: self.graph.remove_edge(source, target, key=key))
-
     def insert_events(self, events: Sequence[pb.Event]) -> None:
         for event in events:
-            artifact = ("artifact", event.artifact_id)
-            execution = ("execution", event.execution_id)
             self._event_seq += 1
             seq = self._event_seq
-            self._record(lambda seq=seq: setattr(self, "_event_seq", seq - 1))
-            if event.type in INPUT_EVENT_TYPES:
-                source, target = artifact, execution
-            else:
-                source, target = execution, artifact
-            self._add_edge(source, target, (_EVENT, seq), {"event": event, "seq": seq})
+            self._events[seq] = event.SerializeToString()
+            touched = ((self._events_by["artifact"], event.artifact_id),
+                       (self._events_by["execution"], event.execution_id))
+            for index, node_id in touched:
+                index.setdefault(node_id, []).append(seq)
+
+            def undo(seq=seq, touched=touched) -> None:
+                del self._events[seq]
+                for index, node_id in touched:
+                    seqs = index[node_id]
+                    seqs.remove(seq)
+                    if not seqs:
+                        del index[node_id]
+                self._event_seq = seq - 1
+
+            self._record(undo)
 
     def _events_of(self, node) -> Iterator[tuple[int, pb.Event]]:
-        # The adjacency dicts directly: networkx's edge views cost more than the walk.
-        succ, pred = self.graph._succ, self.graph._pred
-        if node not in succ:
-            return
-        for adjacency in (succ[node], pred[node]):
-            for edges in adjacency.values():
-                for key, data in edges.items():
-                    if key[0] == _EVENT:
-                        yield key[1], data["event"]
+        kind, node_id = node
+        events = self._events
+        for seq in self._events_by[kind].get(node_id, ()):
+            yield seq, _parse_event(events[seq])
 
     def get_events(
         self,
@@ -555,30 +564,45 @@ class MemoryBackend:
         artifact_ids: Iterable[int] | None = None,
         execution_ids: Iterable[int] | None = None,
     ) -> list[pb.Event]:
-        found: dict[int, pb.Event] = {}
+        seqs: set[int] = set()
         for kind, ids in (("artifact", artifact_ids), ("execution", execution_ids)):
+            index = self._events_by[kind]
             for node_id in ids or ():
-                found.update(self._events_of((kind, node_id)))
-        return [found[seq] for seq in sorted(found)]
+                seqs.update(index.get(node_id, ()))
+        events = self._events
+        return [_parse_event(events[seq]) for seq in sorted(seqs)]
 
-    def _insert_links(self, pairs, source_kind: Kind, target_kind: Kind, key: str) -> None:
+    def _insert_links(self, pairs, key: str) -> None:
+        forward, backward = self._links[key]
         for source_id, target_id in pairs:
-            self._add_edge((source_kind, source_id), (target_kind, target_id), key, {})
+            targets = forward.setdefault(source_id, [])
+            if target_id in targets:
+                continue  # a link is stored once
+            targets.append(target_id)
+            backward.setdefault(target_id, []).append(source_id)
+
+            def undo(source_id=source_id, target_id=target_id) -> None:
+                for index, one, other in ((forward, source_id, target_id), (backward, target_id, source_id)):
+                    linked = index[one]
+                    linked.remove(other)
+                    if not linked:
+                        del index[one]
+
+            self._record(undo)
 
     def insert_attributions(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links(pairs, "artifact", "context", _ATTRIBUTION)
+        self._insert_links(pairs, _ATTRIBUTION)
 
     def insert_associations(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links(pairs, "execution", "context", _ASSOCIATION)
+        self._insert_links(pairs, _ASSOCIATION)
 
     def insert_parent_contexts(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links(pairs, "context", "context", _PARENT)
+        self._insert_links(pairs, _PARENT)
 
     def _linked(self, node, key: str, outgoing: bool) -> list[int]:
-        adjacency = (self.graph._succ if outgoing else self.graph._pred).get(node)
-        if not adjacency:
-            return []
-        return sorted(other[1] for other, edges in adjacency.items() if key in edges)
+        """Ids linked to ``node`` by ``key`` links: those it points to, or those pointing to it."""
+        forward, backward = self._links[key]
+        return sorted((forward if outgoing else backward).get(node[1], ()))
 
     def get_context_links(
         self, kind: Kind, *, node_ids: Iterable[int] | None = None,
@@ -640,6 +664,7 @@ class MemoryBackend:
 
 
 _ID = operator.attrgetter("id")
+_parse_event = pb.Event.FromString
 
 #: (node kind, relation) -> (neighbour kind, edge key, whether the node is reached
 #: from the neighbour along the edge's direction).
