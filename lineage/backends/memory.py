@@ -17,7 +17,7 @@ import collections
 import contextlib
 import threading
 from collections import defaultdict
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, Union
 
 import bisect
 import functools
@@ -70,23 +70,27 @@ class MemoryBackend:
         self._nodes: dict[Kind, dict[int, bytes]] = {kind: {} for kind in KINDS}
         self._parse = {kind: NODE_CLASSES[kind].FromString for kind in KINDS}
         self._by_type: dict[Kind, dict[int, set[int]]] = {k: defaultdict(set) for k in KINDS}
-        self._by_name: dict[Kind, dict[str, set[int]]] = {k: defaultdict(set) for k in KINDS}
-        self._by_uri: dict[str, set[int]] = defaultdict(set)
+        # Indexes whose keys mostly name one node hold that id itself, and a set
+        # only once a second node shares the key (see _add_id): an empty set
+        # alone costs more than the node's serialized record.
+        self._by_name: dict[Kind, dict[str, _Ids]] = {k: {} for k in KINDS}
+        self._by_uri: dict[str, _Ids] = {}
         self._by_external_id: dict[Kind, dict[str, int]] = {k: {} for k in KINDS}
         # (kind, is_custom, property name, value kind, value) -> ids
-        self._by_property: dict[tuple, set[int]] = defaultdict(set)
+        self._by_property: dict[tuple, _Ids] = {}
         # (kind, is_custom, property name, value kind) -> ids holding such a value,
         # so a range over one property visits only its holders.
         self._by_property_name: dict[tuple, set[int]] = defaultdict(set)
         # The same key -> (value, id) pairs in order, built when a range asks
         # for them and dropped when a holder changes.
         self._sorted_values: dict[tuple, list[tuple]] = {}
-        # (time, id) in order per kind and time field: the newest or oldest
-        # nodes of a kind without a sort.
-        self._by_time: dict[Kind, dict[str, list[tuple[int, int]]]] = {
+        # (time, id) in order per kind and time field, each pair packed into
+        # one int (see _time_key): the newest or oldest nodes without a sort.
+        self._by_time: dict[Kind, dict[str, list[int]]] = {
             k: {f: [] for f in _TIME_FIELDS} for k in KINDS}
-        self._fingerprints: dict[int, tuple[str, ...]] = {}
-        self._by_fingerprint: dict[str, set[int]] = defaultdict(set)
+        # Fingerprints as their 32-byte digests, not 64-character hex strings.
+        self._fingerprints: dict[int, tuple[bytes | str, ...]] = {}
+        self._by_fingerprint: dict[bytes | str, _Ids] = {}
         # Every change bumps the generation; a listing's sorted answer is kept
         # for the pages that follow it while the generation stays the same, so
         # paging through N results costs N, not N^2 / page size.
@@ -191,10 +195,11 @@ class MemoryBackend:
         node_id = node.id
         op = set.add if add else set.discard
         op(self._by_type[kind][node.type_id], node_id)
+        change = _add_id if add else _discard_id
         if node.HasField("name"):
-            op(self._by_name[kind][node.name], node_id)
+            change(self._by_name[kind], node.name, node_id)
         if kind == "artifact" and node.HasField("uri"):
-            op(self._by_uri[node.uri], node_id)
+            change(self._by_uri, node.uri, node_id)
         if node.HasField("external_id"):
             if add:
                 self._by_external_id[kind][node.external_id] = node_id
@@ -204,11 +209,11 @@ class MemoryBackend:
             for name, value in props.items():
                 key = _value_key(value)
                 if key is not None:
-                    op(self._by_property[(kind, is_custom, name, *key)], node_id)
+                    change(self._by_property, (kind, is_custom, name, *key), node_id)
                     op(self._by_property_name[(kind, is_custom, name, key[0])], node_id)
                     self._sorted_values.pop((kind, is_custom, name, key[0]), None)
         for field, ordered in self._by_time[kind].items():
-            entry = (getattr(node, field), node_id)
+            entry = _time_key(getattr(node, field), node_id)
             if add:
                 if not ordered or ordered[-1] < entry:
                     ordered.append(entry)  # the common case: a new node is the newest
@@ -266,9 +271,9 @@ class MemoryBackend:
         if type_ids is not None:
             narrow(i for t in type_ids for i in self._by_type[kind].get(t, ()))
         if name is not None:
-            narrow(self._by_name[kind].get(name, ()))
+            narrow(_ids(self._by_name[kind].get(name)))
         if uri is not None:
-            narrow(self._by_uri.get(uri, ()))
+            narrow(_ids(self._by_uri.get(uri)))
         if external_ids is not None:
             index = self._by_external_id[kind]
             narrow(index[e] for e in external_ids if e in index)
@@ -292,9 +297,9 @@ class MemoryBackend:
                     ids |= self._by_type[kind].get(type_.id, set())
             return ids
         if attribute == "name":
-            return set(self._by_name[kind].get(value, ()))
+            return _ids(self._by_name[kind].get(value))
         if attribute == "uri" and kind == "artifact":
-            return set(self._by_uri.get(value, ()))
+            return _ids(self._by_uri.get(value))
         if attribute == "external_id":
             node_id = self._by_external_id[kind].get(value)
             return set() if node_id is None else {node_id}
@@ -318,14 +323,14 @@ class MemoryBackend:
         hits: set[int] = set()
         for key in keys:
             if key.startswith(prefix):
-                hits |= index[key]
+                hits |= _ids(index[key])
         return hits
 
     def candidate_ids_by_property(
         self, kind: Kind, is_custom: bool, name: str, value_kind: str, value
     ) -> set[int]:
         """Ids whose (custom) property ``name`` holds exactly ``value``."""
-        return set(self._by_property.get((kind, is_custom, name, value_kind, value), ()))
+        return _ids(self._by_property.get((kind, is_custom, name, value_kind, value)))
 
     def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
         if query.filter is None and query.order_field in _TIME_FIELDS:
@@ -349,13 +354,16 @@ class MemoryBackend:
         """A page of every node of a kind in time order, read off the time index."""
         ordered = self._by_time[kind][query.order_field]
         stored, parse = self._nodes[kind], self._parse[kind]
+        cursor = None if query.after is None else _time_key(*query.after)
         if query.ascending:
-            start = 0 if query.after is None else bisect.bisect_right(ordered, tuple(query.after))
+            start = 0 if cursor is None else bisect.bisect_right(ordered, cursor)
             end = len(ordered) if query.limit is None else min(len(ordered), start + query.limit)
-            return [parse(stored[ordered[i][1]]) for i in range(start, end)]
-        stop = len(ordered) if query.after is None else bisect.bisect_left(ordered, tuple(query.after))
-        start = 0 if query.limit is None else max(0, stop - query.limit)
-        return [parse(stored[ordered[i][1]]) for i in range(stop - 1, start - 1, -1)]
+            picked = range(start, end)
+        else:
+            stop = len(ordered) if cursor is None else bisect.bisect_left(ordered, cursor)
+            start = 0 if query.limit is None else max(0, stop - query.limit)
+            picked = range(stop - 1, start - 1, -1)
+        return [parse(stored[ordered[i] & _ID_MASK]) for i in picked]
 
     def _ordered(self, kind: Kind, expr, field: str, ascending: bool, keep: bool) -> list[Node]:
         """Every match of a filter in list order.
@@ -630,18 +638,22 @@ class MemoryBackend:
     # -- cache index ----------------------------------------------------------
     def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
         old = self._fingerprints.get(execution_id, ())
-        self._swap_fingerprints(execution_id, old, tuple(fingerprints))
-        self._record(lambda: self._swap_fingerprints(execution_id, tuple(fingerprints), old))
+        new = tuple(_digest(f) for f in fingerprints)
+        self._swap_fingerprints(execution_id, old, new)
+        self._record(lambda: self._swap_fingerprints(execution_id, new, old))
 
-    def _swap_fingerprints(self, execution_id: int, old: tuple[str, ...], new: tuple[str, ...]) -> None:
+    def _swap_fingerprints(self, execution_id: int, old: tuple, new: tuple) -> None:
         for fingerprint in old:
-            self._by_fingerprint[fingerprint].discard(execution_id)
+            _discard_id(self._by_fingerprint, fingerprint, execution_id)
         for fingerprint in new:
-            self._by_fingerprint[fingerprint].add(execution_id)
-        self._fingerprints[execution_id] = new
+            _add_id(self._by_fingerprint, fingerprint, execution_id)
+        if new:
+            self._fingerprints[execution_id] = new
+        else:
+            self._fingerprints.pop(execution_id, None)
 
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
-        return sorted(self._by_fingerprint.get(fingerprint, ()), reverse=True)
+        return sorted(_ids(self._by_fingerprint.get(_digest(fingerprint))), reverse=True)
 
     # -- neighbours for filter predicates -------------------------------------
     def neighbours(self, kind: Kind, node_id: int, relation: str) -> list:
@@ -664,6 +676,59 @@ class MemoryBackend:
 
 
 _ID = operator.attrgetter("id")
+
+_ID_BITS = 40
+_ID_MASK = (1 << _ID_BITS) - 1
+
+
+def _time_key(time: int, node_id: int) -> int:
+    """Packs (time, id) into one int of the same order; ids stay below 2**40."""
+    return (time << _ID_BITS) | node_id
+
+
+#: One id, or a set of two or more.
+_Ids = Union[int, set]
+
+
+def _add_id(index: dict, key, node_id: int) -> None:
+    held = index.get(key)
+    if held is None:
+        index[key] = node_id
+    elif type(held) is int:
+        if held != node_id:
+            index[key] = {held, node_id}
+    else:
+        held.add(node_id)
+
+
+def _discard_id(index: dict, key, node_id: int) -> None:
+    held = index.get(key)
+    if held is None:
+        return
+    if type(held) is int:
+        if held == node_id:
+            del index[key]
+        return
+    held.discard(node_id)
+    if len(held) == 1:
+        index[key] = next(iter(held))
+
+
+def _ids(held: _Ids | None) -> set[int]:
+    """The ids an index entry holds, as a new set."""
+    if held is None:
+        return set()
+    return {held} if type(held) is int else set(held)
+
+
+def _digest(fingerprint: str) -> bytes | str:
+    """A hex SHA-256 fingerprint as its 32 bytes; any other text as itself."""
+    if len(fingerprint) == 64:
+        try:
+            return bytes.fromhex(fingerprint)
+        except ValueError:
+            pass
+    return fingerprint
 _parse_event = pb.Event.FromString
 
 #: (node kind, relation) -> (neighbour kind, edge key, whether the node is reached
