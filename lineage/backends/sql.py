@@ -821,7 +821,7 @@ class SqlBackend:
         node = _NODE_TABLES[kind]
         if query.filter is not None:
             clause = sql_compiler.compile_filter(query.filter, kind, self._dialect)
-            from_, conditions = clause.from_, [clause.where]
+            from_, conditions = clause.from_, [*_context_members(kind, node, query.filter), clause.where]
         else:
             from_, conditions = node, []
         order_column = node.c[query.order_field]
@@ -1128,6 +1128,32 @@ class SqlBackend:
         return sql_traverse.traverse(
             self, artifact_ids, execution_ids, direction=direction, max_hops=max_hops,
             event_types=event_types, stop_artifacts=stop_artifacts, stop_executions=stop_executions)
+
+
+def _context_members(kind: Kind, node: sa.Table, expr) -> list:
+    """Redundant ``id IN (members of context c)`` conditions for the filter's ``contexts_x.id = c``.
+
+    The filter's join checks each node for a link to the context; given the
+    context's members as a set as well, the database starts from those few
+    nodes instead of walking every node in list order (the listing of a
+    context's executions, newest first, is the orchestrators' question).
+    """
+    if kind not in _LINK_TABLES:
+        return []
+    from lineage.query import ast
+
+    table, owner = _LINK_TABLES[kind]
+    found = []
+    for term in expr.items if isinstance(expr, ast.And) else (expr,):
+        left = getattr(term, "left", None)
+        if (isinstance(term, ast.Comparison) and term.op == "=" and isinstance(left, ast.Attribute)
+                and left.name == "id" and left.neighbour is not None
+                and left.neighbour.relation == "contexts"
+                and isinstance(term.value, int) and not isinstance(term.value, bool)):
+            members = sa.select(table.c[owner]).where(
+                table.c.context_id == sa.bindparam(None, term.value, type_=sa.BigInteger()))
+            found.append(node.c.id.in_(members))
+    return found
 
 
 class _Transaction:
