@@ -268,8 +268,8 @@ class MemoryBackend:
             nonlocal candidates
             candidates = set(ids) if candidates is None else candidates & set(ids)
 
-        if type_ids is not None:
-            narrow(i for t in type_ids for i in self._by_type[kind].get(t, ()))
+        # Names, uris and external ids pick out a few nodes; a type may hold
+        # most of them, so it only filters what those picked.
         if name is not None:
             narrow(_ids(self._by_name[kind].get(name)))
         if uri is not None:
@@ -277,6 +277,12 @@ class MemoryBackend:
         if external_ids is not None:
             index = self._by_external_id[kind]
             narrow(index[e] for e in external_ids if e in index)
+        if type_ids is not None:
+            by_type = [self._by_type[kind].get(t, ()) for t in type_ids]
+            if candidates is None:
+                narrow(i for ids in by_type for i in ids)
+            else:
+                candidates = {i for i in candidates if any(i in ids for ids in by_type)}
         if candidates is None:
             candidates = set(self._nodes[kind])
         return self.get_nodes(kind, candidates)
