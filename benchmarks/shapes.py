@@ -231,17 +231,23 @@ class ShapeWorkload(Workload):
         ]
 
 
-def _timed(fn: Callable[[], int], repeat: int) -> tuple[list[float], int]:
-    """Calls ``fn`` at least ``MIN_REPEAT`` and at most ``repeat`` times, within ``BUDGET_S``."""
+def _timed(fn: Callable[[], int], repeat: int) -> tuple[list[float], list[float], int]:
+    """Calls ``fn`` at least ``MIN_REPEAT`` and at most ``repeat`` times, within ``BUDGET_S``.
+
+    Returns:
+        Wall times, CPU times of this process, and the last result size.
+    """
     times: list[float] = []
+    cpu: list[float] = []
     size = -1
     while len(times) < repeat:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         size = fn()
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         if len(times) >= MIN_REPEAT and sum(times) > BUDGET_S:
             break
-    return times, size
+    return times, cpu, size
 
 
 def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
@@ -279,13 +285,14 @@ def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
 
     for label, call in wl.shapes():
         try:
-            times, size = _timed(call, repeat)
+            times, cpu, size = _timed(call, repeat)
         except Exception as e:  # noqa: BLE001 - a failing shape is a result
             result["errors"][label] = f"{type(e).__name__}: {e}"[:300]
             log(f"[{target_name}] {label}: {result['errors'][label]}")
             continue
         median = statistics.median(times) * 1000
-        result["shapes"][label] = {"median_ms": median, "size": size, "n": len(times)}
+        result["shapes"][label] = {"median_ms": median, "cpu_ms": statistics.median(cpu) * 1000,
+                                   "size": size, "n": len(times)}
         log(f"[{target_name}] {label}: {median:.2f} ms, {size} results, {len(times)} calls")
         if profile is not None and any(part and part in label for part in profile.split(",")):
             _profile(call)
@@ -329,8 +336,13 @@ def _run_child(python: str, target: str, args: argparse.Namespace) -> dict[str, 
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def build_table(results: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]], dict[str, float]]:
-    """One row per shape: medians, result size, ml-metadata / lineage ratios; and geometric means."""
+def build_table(results: dict[str, dict[str, Any]], metric: str = "median_ms"
+                ) -> tuple[list[str], list[list[str]], dict[str, float]]:
+    """One row per shape: medians, result size, ml-metadata / lineage ratios; and geometric means.
+
+    ``metric`` is ``median_ms`` (wall) or ``cpu_ms`` (this process's CPU; ingest
+    rows have wall times only, and a server's work is not in it).
+    """
     from run import fmt
 
     names = [n for n in results if "failed" not in results[n]]
@@ -348,13 +360,13 @@ def build_table(results: dict[str, dict[str, Any]]) -> tuple[list[str], list[lis
         row = [label, "/".join(str(s) for s in sorted(sizes))]
         for n in names:
             entry = results[n]["shapes"].get(label)
-            row.append(fmt(entry["median_ms"]) if entry else "error")
+            row.append(fmt(entry.get(metric, entry["median_ms"])) if entry else "error")
         for ours, base in pairs:
             a, b = results[ours]["shapes"].get(label), results[base]["shapes"].get(label)
             if not a or not b:
                 row.append("-")
                 continue
-            ratio = b["median_ms"] / a["median_ms"]
+            ratio = b.get(metric, b["median_ms"]) / a.get(metric, a["median_ms"])
             logs[ours].append(math.log(ratio))
             wrong = "" if a["size"] == b["size"] else " WRONG"
             row.append(f"{ratio:.2f}x{wrong}")
@@ -401,13 +413,15 @@ def drive(args: argparse.Namespace) -> int:
         results[name] = _run_child(pythons[TARGETS[name].impl], name, args)
         if TARGETS[name].backend in SERVER_URL_ENV:
             drop_database(TARGETS[name].backend, results[name].get("database"))
-    header, rows, means = build_table(results)
+    metric = "cpu_ms" if args.cpu else "median_ms"
+    header, rows, means = build_table(results, metric)
     executions = args.runs * (args.steps + 1)
     try:
         load = os.getloadavg()[0]
     except OSError:
         load = float("nan")
-    title = (f"{args.runs} runs x {args.steps + 1} executions = {executions:,} executions; medians of "
+    title = (f"{args.runs} runs x {args.steps + 1} executions = {executions:,} executions; "
+             f"{'CPU' if args.cpu else 'wall'} medians of "
              f"{MIN_REPEAT}-{args.repeat} calls; ratio = ml-metadata / lineage (above 1 = lineage faster); "
              f"load {load:.1f}")
     print_table(title, header, rows)
@@ -436,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=10, help="steps per run, before the Trainer")
     p.add_argument("--repeat", type=int, default=7, help="most calls per shape")
     p.add_argument("--mlmd-python", help="interpreter with ml-metadata (default: scripts/mlmd-venv)")
+    p.add_argument("--cpu", action="store_true",
+                   help="compare the CPU time of the measuring process instead of wall time "
+                        "(in-process stores on a busy machine)")
     p.add_argument("--reuse", type=Path,
                    help="a results file of an earlier run: its ml-metadata targets of the same size "
                         "are taken from it instead of run again")
