@@ -406,7 +406,9 @@ def drive(args: argparse.Namespace) -> int:
     results = {}
     for name in targets:
         kept = reused.get(name) if TARGETS[name].impl == "mlmd" else None
-        if kept is not None and "failed" not in kept and kept["runs"] == args.runs and kept["steps"] == args.steps:
+        if (kept is not None and "failed" not in kept and kept["runs"] == args.runs
+                and kept["steps"] == args.steps
+                and (not args.cpu or any("cpu_ms" in e for e in kept["shapes"].values()))):
             log(f"== {name}: from {args.reuse}")
             results[name] = kept
             continue
