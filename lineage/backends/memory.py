@@ -76,11 +76,9 @@ class MemoryBackend:
         self._by_name: dict[Kind, dict[str, _Ids]] = {k: {} for k in KINDS}
         self._by_uri: dict[str, _Ids] = {}
         self._by_external_id: dict[Kind, dict[str, int]] = {k: {} for k in KINDS}
-        # (kind, is_custom, property name, value kind, value) -> ids
-        self._by_property: dict[tuple, _Ids] = {}
-        # (kind, is_custom, property name, value kind) -> ids holding such a value,
-        # so a range over one property visits only its holders.
-        self._by_property_name: dict[tuple, set[int]] = defaultdict(set)
+        # (kind, is_custom, property name, value kind) -> value -> ids: one
+        # property's values together, so a range or a != visits its holders only.
+        self._by_property: dict[tuple, dict[object, _Ids]] = {}
         # The same key -> (value, id) pairs in order, built when a range asks
         # for them and dropped when a holder changes.
         self._sorted_values: dict[tuple, list[tuple]] = {}
@@ -209,9 +207,14 @@ class MemoryBackend:
             for name, value in props.items():
                 key = _value_key(value)
                 if key is not None:
-                    change(self._by_property, (kind, is_custom, name, *key), node_id)
-                    op(self._by_property_name[(kind, is_custom, name, key[0])], node_id)
-                    self._sorted_values.pop((kind, is_custom, name, key[0]), None)
+                    prefix = (kind, is_custom, name, key[0])
+                    values = self._by_property.get(prefix)
+                    if values is None:
+                        values = self._by_property[prefix] = {}
+                    change(values, key[1], node_id)
+                    if not values:
+                        del self._by_property[prefix]
+                    self._sorted_values.pop(prefix, None)
         for field, ordered in self._by_time[kind].items():
             entry = _time_key(getattr(node, field), node_id)
             if add:
@@ -336,7 +339,7 @@ class MemoryBackend:
         self, kind: Kind, is_custom: bool, name: str, value_kind: str, value
     ) -> set[int]:
         """Ids whose (custom) property ``name`` holds exactly ``value``."""
-        return _ids(self._by_property.get((kind, is_custom, name, value_kind, value)))
+        return _ids(self._by_property.get((kind, is_custom, name, value_kind), {}).get(value))
 
     def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
         if query.filter is None and query.order_field in _TIME_FIELDS:
@@ -459,24 +462,37 @@ class MemoryBackend:
             if _is_property_range(term):
                 return self._property_range(kind, left, _bounds(term.op, value, _NO_BOUNDS))
             # A comparison with NULL is never true: only holders of such a value can match.
-            return set(self._by_property_name.get((kind, left.is_custom, left.name, left.value_kind), ()))
+            return self._holders((kind, left.is_custom, left.name, left.value_kind))
         if term.op == "=":
             return self.candidate_ids(kind, left.name, value)
         if left.name == "id" and term.op in (">", ">=", "<", "<=") and isinstance(value, int):
             return self._id_range(kind, term.op, value)
         return None
 
+    def _holders(self, key: tuple) -> set[int]:
+        """Ids holding any value of one (kind, is_custom, name, value kind)."""
+        found: set[int] = set()
+        for held in self._by_property.get(key, {}).values():
+            if type(held) is int:
+                found.add(held)
+            else:
+                found |= held
+        return found
+
     def _property_range(self, kind: Kind, prop: qast.Property, bounds: tuple) -> set[int]:
         """Ids whose property value lies within ``(low, low_open, high, high_open)``."""
         key = (kind, prop.is_custom, prop.name, prop.value_kind)
         ordered = self._sorted_values.get(key)
         if ordered is None:
-            holders = self._by_property_name.get(key, ())
-            props = "custom_properties" if prop.is_custom else "properties"
-            pairs = ((getattr(getattr(node, props)[prop.name], prop.value_kind), node.id)
-                     for node in self.iter_nodes(kind, holders))
-            # NaN matches no range and would break the order.
-            ordered = sorted(p for p in pairs if p[0] == p[0])
+            ordered = []
+            for value, held in self._by_property.get(key, {}).items():
+                if value != value:
+                    continue  # NaN matches no range and would break the order
+                if type(held) is int:
+                    ordered.append((value, held))
+                else:
+                    ordered.extend((value, i) for i in held)
+            ordered.sort()
             self._sorted_values[key] = ordered
         low, low_open, high, high_open = bounds
         start = 0
