@@ -1,10 +1,11 @@
-"""The in-memory backend: a NetworkX MultiDiGraph serving as the fake database.
+"""The in-memory backend: the fake database, in plain dictionaries of ids.
 
-Nodes are keyed ``(kind, id)`` and carry their proto; edges follow the flow of
-data: an input event runs artifact -> execution, an output event execution ->
-artifact, an attribution artifact -> context, an association execution ->
-context, and a parent link child -> parent. Dictionaries beside the graph index
-types, names, uris, external ids and property values so lookups never scan.
+Nodes are kept serialized by kind and id; events by sequence number, with the
+events of each artifact and execution listed beside them; attributions,
+associations and parent links as lists of ids both ways. Dictionaries index
+types, names, uris, external ids, property values and times so lookups never
+scan. Plain dicts of ids cost a fraction of a graph library's per-node and
+per-edge dicts, and the lineage walk needs nothing more than these lists.
 
 Atomicity comes from an undo log: every mutation inside a transaction records
 its inverse, replayed in reverse when the transaction fails.
@@ -12,19 +13,19 @@ its inverse, replayed in reverse when the transaction fails.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 from collections import defaultdict
-from typing import Callable, Iterable, Iterator, Sequence
-
-import networkx as nx
+from typing import Callable, Iterable, Iterator, Sequence, Union
 
 import bisect
 import functools
+import math
 import operator
 
 from lineage.traversal import INPUT_EVENT_TYPES
-from lineage.backends.base import KINDS, Kind, ListQuery, Node, NodeType, statement_timeout
+from lineage.backends.base import KINDS, NODE_CLASSES, Kind, ListQuery, Node, NodeType, statement_timeout
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast as qast
 from lineage.query.python_compiler import compile_predicate, time_limit
@@ -32,7 +33,7 @@ from lineage.query.python_compiler import compile_predicate, time_limit
 __all__ = ["MemoryBackend", "INPUT_EVENT_TYPES", "open_backend"]
 
 
-_EVENT, _ATTRIBUTION, _ASSOCIATION, _PARENT = "event", "attribution", "association", "parent"
+_ATTRIBUTION, _ASSOCIATION, _PARENT = "attribution", "association", "parent"
 
 
 def _value_key(value: pb.Value):
@@ -49,24 +50,54 @@ class MemoryBackend:
     def __init__(self) -> None:
         # Bounds the filter evaluation of one call, as the databases bound a statement.
         self._timeout = statement_timeout()
-        self.graph = nx.MultiDiGraph()
         self._lock = threading.RLock()
         self._undo: list[Callable[[], None]] | None = None
         self._depth = 0
         self._next_id = {"type": 1, **{kind: 1 for kind in KINDS}}
         self._event_seq = 0
+        # Edges as plain dicts of ids: a node's links are a short list, where a
+        # graph library spends a dict per node and two per edge.
+        # Events: sequence number -> serialized Event, and per artifact or
+        # execution the sequence numbers of its events.
+        self._events: dict[int, bytes] = {}
+        self._events_by: dict[Kind, dict[int, list[int]]] = {"artifact": {}, "execution": {}}
+        # Link kind -> (source id -> target ids, target id -> source ids); sources
+        # are artifacts (attribution), executions (association) or child contexts.
+        self._links: dict[str, tuple[dict[int, list[int]], dict[int, list[int]]]] = {
+            key: ({}, {}) for key in (_ATTRIBUTION, _ASSOCIATION, _PARENT)}
         self._types: dict[Kind, dict[int, NodeType]] = {kind: {} for kind in KINDS}
         self._type_by_name: dict[tuple[Kind, str, str], int] = {}
         self._parent_types: dict[Kind, dict[int, list[int]]] = {kind: {} for kind in KINDS}
-        self._nodes: dict[Kind, dict[int, Node]] = {kind: {} for kind in KINDS}
+        # Nodes are kept serialized: a few hundred bytes each instead of the
+        # kilobytes of a live message; reads parse what they return.
+        self._nodes: dict[Kind, dict[int, bytes]] = {kind: {} for kind in KINDS}
+        self._parse = {kind: NODE_CLASSES[kind].FromString for kind in KINDS}
         self._by_type: dict[Kind, dict[int, set[int]]] = {k: defaultdict(set) for k in KINDS}
-        self._by_name: dict[Kind, dict[str, set[int]]] = {k: defaultdict(set) for k in KINDS}
-        self._by_uri: dict[str, set[int]] = defaultdict(set)
+        # Indexes whose keys mostly name one node hold that id itself, and a set
+        # only once a second node shares the key (see _add_id): an empty set
+        # alone costs more than the node's serialized record.
+        self._by_name: dict[Kind, dict[str, _Ids]] = {k: {} for k in KINDS}
+        self._by_uri: dict[str, _Ids] = {}
         self._by_external_id: dict[Kind, dict[str, int]] = {k: {} for k in KINDS}
-        # (kind, is_custom, property name, value kind, value) -> ids
-        self._by_property: dict[tuple, set[int]] = defaultdict(set)
-        self._fingerprints: dict[int, tuple[str, ...]] = {}
-        self._by_fingerprint: dict[str, set[int]] = defaultdict(set)
+        # (kind, is_custom, property name, value kind) -> value -> ids: one
+        # property's values together, so a range or a != visits its holders only.
+        self._by_property: dict[tuple, dict[object, _Ids]] = {}
+        # The same key -> (value, id) pairs in order, built when a range asks
+        # for them and dropped when a holder changes.
+        self._sorted_values: dict[tuple, list[tuple]] = {}
+        # (time, id) in order per kind and time field, each pair packed into
+        # one int (see _time_key): the newest or oldest nodes without a sort.
+        self._by_time: dict[Kind, dict[str, list[int]]] = {
+            k: {f: [] for f in _TIME_FIELDS} for k in KINDS}
+        # Fingerprints as their 32-byte digests, not 64-character hex strings.
+        self._fingerprints: dict[int, tuple[bytes | str, ...]] = {}
+        self._by_fingerprint: dict[bytes | str, _Ids] = {}
+        # Every change bumps the generation; a listing's sorted answer is kept
+        # for the pages that follow it while the generation stays the same, so
+        # paging through N results costs N, not N^2 / page size.
+        self._generation = 0
+        self._listings: collections.OrderedDict[tuple, tuple[int, list[Node]]] = (
+            collections.OrderedDict())
 
     # -- transactions -------------------------------------------------------
     @contextlib.contextmanager
@@ -88,6 +119,7 @@ class MemoryBackend:
             except BaseException:
                 if outermost:
                     undo, self._undo = self._undo, None
+                    self._generation += 1
                     for step in reversed(undo or ()):
                         step()
                 raise
@@ -97,6 +129,7 @@ class MemoryBackend:
                     self._undo = None
 
     def _record(self, step: Callable[[], None]) -> None:
+        self._generation += 1
         if self._undo is not None:
             self._undo.append(step)
 
@@ -163,10 +196,11 @@ class MemoryBackend:
         node_id = node.id
         op = set.add if add else set.discard
         op(self._by_type[kind][node.type_id], node_id)
+        change = _add_id if add else _discard_id
         if node.HasField("name"):
-            op(self._by_name[kind][node.name], node_id)
+            change(self._by_name[kind], node.name, node_id)
         if kind == "artifact" and node.HasField("uri"):
-            op(self._by_uri[node.uri], node_id)
+            change(self._by_uri, node.uri, node_id)
         if node.HasField("external_id"):
             if add:
                 self._by_external_id[kind][node.external_id] = node_id
@@ -176,14 +210,31 @@ class MemoryBackend:
             for name, value in props.items():
                 key = _value_key(value)
                 if key is not None:
-                    op(self._by_property[(kind, is_custom, name, *key)], node_id)
+                    prefix = (kind, is_custom, name, key[0])
+                    values = self._by_property.get(prefix)
+                    if values is None:
+                        values = self._by_property[prefix] = {}
+                    change(values, key[1], node_id)
+                    if not values:
+                        del self._by_property[prefix]
+                    self._sorted_values.pop(prefix, None)
+        for field, ordered in self._by_time[kind].items():
+            entry = _time_key(getattr(node, field), node_id)
+            if add:
+                if not ordered or ordered[-1] < entry:
+                    ordered.append(entry)  # the common case: a new node is the newest
+                else:
+                    bisect.insort(ordered, entry)
+            else:
+                at = bisect.bisect_left(ordered, entry)
+                if at < len(ordered) and ordered[at] == entry:
+                    del ordered[at]
 
     def insert_nodes(self, kind: Kind, nodes: Sequence[Node]) -> list[int]:
         ids = []
         for node in nodes:
             node.id = self._allocate(kind)
-            self._nodes[kind][node.id] = node
-            self.graph.add_node((kind, node.id))
+            self._nodes[kind][node.id] = node.SerializeToString()
             self._index(kind, node, add=True)
             self._record(lambda node=node: self._remove_node(kind, node))
             ids.append(node.id)
@@ -192,22 +243,21 @@ class MemoryBackend:
     def _remove_node(self, kind: Kind, node: Node) -> None:
         self._index(kind, node, add=False)
         del self._nodes[kind][node.id]
-        self.graph.remove_node((kind, node.id))
 
     def update_nodes(self, kind: Kind, nodes: Sequence[Node]) -> None:
         for node in nodes:
-            old = self._nodes[kind][node.id]
+            old = self._parse[kind](self._nodes[kind][node.id])
             self._replace_node(kind, old, node)
             self._record(lambda old=old, node=node: self._replace_node(kind, node, old))
 
     def _replace_node(self, kind: Kind, old: Node, new: Node) -> None:
         self._index(kind, old, add=False)
-        self._nodes[kind][new.id] = new
+        self._nodes[kind][new.id] = new.SerializeToString()
         self._index(kind, new, add=True)
 
     def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
-        stored = self._nodes[kind]
-        return [stored[i] for i in sorted(set(ids)) if i in stored]
+        stored, parse = self._nodes[kind], self._parse[kind]
+        return [parse(stored[i]) for i in sorted(set(ids)) if i in stored]
 
     def find_nodes(
         self,
@@ -224,15 +274,21 @@ class MemoryBackend:
             nonlocal candidates
             candidates = set(ids) if candidates is None else candidates & set(ids)
 
-        if type_ids is not None:
-            narrow(i for t in type_ids for i in self._by_type[kind].get(t, ()))
+        # Names, uris and external ids pick out a few nodes; a type may hold
+        # most of them, so it only filters what those picked.
         if name is not None:
-            narrow(self._by_name[kind].get(name, ()))
+            narrow(_ids(self._by_name[kind].get(name)))
         if uri is not None:
-            narrow(self._by_uri.get(uri, ()))
+            narrow(_ids(self._by_uri.get(uri)))
         if external_ids is not None:
             index = self._by_external_id[kind]
             narrow(index[e] for e in external_ids if e in index)
+        if type_ids is not None:
+            by_type = [self._by_type[kind].get(t, ()) for t in type_ids]
+            if candidates is None:
+                narrow(i for ids in by_type for i in ids)
+            else:
+                candidates = {i for i in candidates if any(i in ids for ids in by_type)}
         if candidates is None:
             candidates = set(self._nodes[kind])
         return self.get_nodes(kind, candidates)
@@ -253,9 +309,9 @@ class MemoryBackend:
                     ids |= self._by_type[kind].get(type_.id, set())
             return ids
         if attribute == "name":
-            return set(self._by_name[kind].get(value, ()))
+            return _ids(self._by_name[kind].get(value))
         if attribute == "uri" and kind == "artifact":
-            return set(self._by_uri.get(value, ()))
+            return _ids(self._by_uri.get(value))
         if attribute == "external_id":
             node_id = self._by_external_id[kind].get(value)
             return set() if node_id is None else {node_id}
@@ -279,115 +335,262 @@ class MemoryBackend:
         hits: set[int] = set()
         for key in keys:
             if key.startswith(prefix):
-                hits |= index[key]
+                hits |= _ids(index[key])
         return hits
 
     def candidate_ids_by_property(
         self, kind: Kind, is_custom: bool, name: str, value_kind: str, value
     ) -> set[int]:
         """Ids whose (custom) property ``name`` holds exactly ``value``."""
-        return set(self._by_property.get((kind, is_custom, name, value_kind, value), ()))
+        return _ids(self._by_property.get((kind, is_custom, name, value_kind), {}).get(value))
 
     def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
-        if query.filter is None:
-            candidates = None
-            matches = list(self._nodes[kind].values())
+        if query.filter is None and query.order_field in _TIME_FIELDS:
+            return self._list_by_time(kind, query)
+        ordered = self._ordered(kind, query.filter, query.order_field, query.ascending,
+                                keep=query.limit is not None)
+        start = 0
+        if query.after is not None:
+            value, node_id = query.after
+            field = query.order_field
+            if query.ascending:
+                start = bisect.bisect_right(ordered, (value, node_id),
+                                            key=lambda n: (getattr(n, field), n.id))
+            else:
+                start = bisect.bisect_right(ordered, (-value, -node_id),
+                                            key=lambda n: (-getattr(n, field), -n.id))
+        end = None if query.limit is None else start + query.limit
+        return ordered[start:end]
+
+    def _list_by_time(self, kind: Kind, query: ListQuery) -> list[Node]:
+        """A page of every node of a kind in time order, read off the time index."""
+        ordered = self._by_time[kind][query.order_field]
+        stored, parse = self._nodes[kind], self._parse[kind]
+        cursor = None if query.after is None else _time_key(*query.after)
+        if query.ascending:
+            start = 0 if cursor is None else bisect.bisect_right(ordered, cursor)
+            end = len(ordered) if query.limit is None else min(len(ordered), start + query.limit)
+            picked = range(start, end)
         else:
-            candidates = self._plan(kind, query.filter)
-            predicate = _compiled(query.filter, kind)
+            stop = len(ordered) if cursor is None else bisect.bisect_left(ordered, cursor)
+            start = 0 if query.limit is None else max(0, stop - query.limit)
+            picked = range(stop - 1, start - 1, -1)
+        return [parse(stored[ordered[i] & _ID_MASK]) for i in picked]
+
+    def _ordered(self, kind: Kind, expr, field: str, ascending: bool, keep: bool) -> list[Node]:
+        """Every match of a filter in list order.
+
+        With ``keep``, the answer is kept for the pages that follow while
+        nothing changes.
+        """
+        key = (kind, expr, field, ascending)
+        kept = self._listings.get(key)
+        if kept is not None and kept[0] == self._generation:
+            self._listings.move_to_end(key)
+            return kept[1]
+        if expr is None:
+            # Ids are allocated in increasing order, so the dict order is id order.
+            matches = list(self.iter_nodes(kind))
+        else:
+            candidates = self._plan(kind, expr)
+            predicate = _compiled(expr, kind)
             with time_limit(self._timeout):
                 matches = [n for n in self.iter_nodes(kind, candidates) if predicate(n, self)]
-        field = query.order_field
-        if field == "id":
-            # Ids are allocated in increasing order, so the dict order is already sorted.
             if candidates is not None:
                 matches.sort(key=_ID)
-            if not query.ascending:
+        if field == "id":
+            if not ascending:
                 matches.reverse()
         else:
-            matches.sort(key=lambda n: (getattr(n, field), n.id), reverse=not query.ascending)
-        if query.after is not None:
-            matches = _after(matches, field, query.after, query.ascending)
-        return matches if query.limit is None else matches[: query.limit]
+            get = operator.attrgetter(field)
+            matches.sort(key=lambda n: (get(n), n.id), reverse=not ascending)
+        if keep:
+            self._listings[key] = (self._generation, matches)
+            if len(self._listings) > _KEPT_LISTINGS:
+                self._listings.popitem(last=False)
+        return matches
 
     def _plan(self, kind: Kind, expr) -> list[int] | None:
         """Narrows a filter to candidate ids through the indexes; None means every node."""
-        candidates: set[int] | None = None
         conjuncts = expr.items if isinstance(expr, qast.And) else (expr,)
+        # Bounds on one property are read together off its sorted values.
+        lookups = [(_RANGE_RANK, functools.partial(self._property_range, kind, prop, bounds))
+                   for prop, bounds in _property_ranges(conjuncts).items()]
+        lookups += [(_selectivity_rank(term), functools.partial(self._index_hit, kind, term))
+                    for term in conjuncts if not _is_property_range(term)]
         # Selective lookups first; once few candidates remain the predicate is
         # cheaper than building another broad id set (a whole type, say).
-        for term in sorted(conjuncts, key=_selectivity_rank):
+        candidates: set[int] | None = None
+        for _, lookup in sorted(lookups, key=operator.itemgetter(0)):
             if candidates is not None and len(candidates) <= _ENOUGH_CANDIDATES:
                 break
-            found = self._index_hit(kind, term)
+            found = lookup()
             if found is not None:
                 candidates = found if candidates is None else candidates & found
         return None if candidates is None else list(candidates)
 
     def _index_hit(self, kind: Kind, term) -> set[int] | None:
-        if isinstance(term, qast.Like) and isinstance(term.left, qast.Attribute) and term.left.neighbour is None:
-            return self._like_hit(kind, term.left.name, term.pattern)
-        if isinstance(term, qast.InList) and isinstance(term.left, qast.Attribute):
+        """Ids that may satisfy ``term`` (a superset), from the indexes; None if unindexed."""
+        if isinstance(term, qast.And):
+            found = self._plan(kind, term)
+            return None if found is None else set(found)
+        if isinstance(term, qast.Or):
             hits: set[int] = set()
-            for value in term.values:
-                found = self._index_hit(kind, qast.Comparison(term.left, "=", value))
+            for item in term.items:
+                found = self._index_hit(kind, item)
                 if found is None:
                     return None
                 hits |= found
             return hits
-        if not isinstance(term, qast.Comparison) or term.op != "=":
+        left = getattr(term, "left", None)
+        if isinstance(left, qast.Attribute) and left.neighbour is not None:
+            return self._neighbour_hit(kind, left, term)
+        if isinstance(term, qast.Like) and isinstance(left, qast.Attribute):
+            return self._like_hit(kind, left.name, term.pattern)
+        if isinstance(term, qast.InList) and isinstance(left, (qast.Attribute, qast.Property)):
+            hits = set()
+            for value in term.values:
+                found = self._index_hit(kind, qast.Comparison(left, "=", value))
+                if found is None:
+                    return None
+                hits |= found
+            return hits
+        if not isinstance(term, qast.Comparison):
             return None
-        left, value = term.left, term.value
+        value = term.value
         if isinstance(value, (qast.Attribute, qast.Property)):
             return None
         if isinstance(left, qast.Property):
-            return self.candidate_ids_by_property(kind, left.is_custom, left.name, left.value_kind, value)
-        if left.neighbour is None:
+            if term.op == "=":
+                return self.candidate_ids_by_property(kind, left.is_custom, left.name, left.value_kind, value)
+            if _is_property_range(term):
+                return self._property_range(kind, left, _bounds(term.op, value, _NO_BOUNDS))
+            # A comparison with NULL is never true: only holders of such a value can match.
+            return self._holders((kind, left.is_custom, left.name, left.value_kind))
+        if term.op == "=":
             return self.candidate_ids(kind, left.name, value)
-        if left.name == "id" and left.neighbour.relation == "contexts":
-            key = _ATTRIBUTION if kind == "artifact" else _ASSOCIATION
-            return set(self._linked(("context", value), key, False))
+        if left.name == "id" and term.op in (">", ">=", "<", "<=") and isinstance(value, int):
+            return self._id_range(kind, term.op, value)
         return None
+
+    def _holders(self, key: tuple) -> set[int]:
+        """Ids holding any value of one (kind, is_custom, name, value kind)."""
+        found: set[int] = set()
+        for held in self._by_property.get(key, {}).values():
+            if type(held) is int:
+                found.add(held)
+            else:
+                found |= held
+        return found
+
+    def _property_range(self, kind: Kind, prop: qast.Property, bounds: tuple) -> set[int]:
+        """Ids whose property value lies within ``(low, low_open, high, high_open)``."""
+        key = (kind, prop.is_custom, prop.name, prop.value_kind)
+        ordered = self._sorted_values.get(key)
+        if ordered is None:
+            ordered = []
+            for value, held in self._by_property.get(key, {}).items():
+                if value != value:
+                    continue  # NaN matches no range and would break the order
+                if type(held) is int:
+                    ordered.append((value, held))
+                else:
+                    ordered.extend((value, i) for i in held)
+            ordered.sort()
+            self._sorted_values[key] = ordered
+        low, low_open, high, high_open = bounds
+        start = 0
+        if low is not None:
+            # (value, -inf) sorts before every id of that value, (value, inf) after.
+            start = bisect.bisect_left(ordered, (low, math.inf if low_open else -math.inf))
+        end = len(ordered)
+        if high is not None:
+            end = bisect.bisect_left(ordered, (high, -math.inf if high_open else math.inf))
+        return {ordered[i][1] for i in range(start, end)}
+
+    def _id_range(self, kind: Kind, op: str, value: int) -> set[int] | None:
+        """Stored ids in a range, read off the id sequence when the range is the smaller side."""
+        stored = self._nodes[kind]
+        top = self._next_id[kind]
+        low, high = (value + 1, top) if op == ">" else (value, top) if op == ">=" else (
+            (1, value) if op == "<" else (1, value + 1))
+        low, high = max(low, 1), min(high, top)
+        if high - low > len(stored) // 2:
+            return None  # most nodes match: the scan is as cheap
+        return {i for i in range(low, high) if i in stored}
+
+    def _neighbour_hit(self, kind: Kind, left: qast.Attribute, term) -> set[int] | None:
+        """Ids linked to a neighbour that may satisfy ``term`` (on the neighbour's own field)."""
+        relation = left.neighbour.relation
+        if relation == "events":
+            # events_x.execution_id = e on artifacts (artifact_id on executions): the
+            # nodes on the other side of that node's events.
+            other = "execution" if kind == "artifact" else "artifact"
+            if (not isinstance(term, qast.Comparison) or term.op != "="
+                    or left.name != f"{other}_id" or not isinstance(term.value, int)):
+                return None
+            return {e.artifact_id if kind == "artifact" else e.execution_id
+                    for _, e in self._events_of((other, term.value))}
+        link = _LINKS.get((kind, relation))
+        if link is None:
+            return None
+        neighbour_kind, key, outgoing = link
+        plain = qast.Attribute(left.name)
+        if isinstance(term, qast.Comparison):
+            inner = qast.Comparison(plain, term.op, term.value)
+        elif isinstance(term, qast.InList):
+            inner = qast.InList(plain, term.values)
+        elif isinstance(term, qast.Like):
+            inner = qast.Like(plain, term.pattern)
+        else:
+            return None
+        neighbours = self._index_hit(neighbour_kind, inner)
+        if neighbours is None:
+            return None
+        hits: set[int] = set()
+        for neighbour_id in neighbours:
+            hits.update(self._linked((neighbour_kind, neighbour_id), key, outgoing))
+        return hits
 
     def iter_nodes(self, kind: Kind, ids: Iterable[int] | None = None) -> Iterator[Node]:
         """Yields stored nodes of a kind (all, or those among ``ids``) in no set order."""
-        stored = self._nodes[kind]
+        stored, parse = self._nodes[kind], self._parse[kind]
         if ids is None:
-            yield from stored.values()
+            for data in stored.values():
+                yield parse(data)
         else:
             for node_id in ids:
-                node = stored.get(node_id)
-                if node is not None:
-                    yield node
+                data = stored.get(node_id)
+                if data is not None:
+                    yield parse(data)
 
     # -- edges --------------------------------------------------------------
-    def _add_edge(self, source, target, key, data) -> None:
-        self.graph.add_edge(source, target, key=key, **data)
-        self._record(lambda: self.graph.remove_edge(source, target, key=key))
-
     def insert_events(self, events: Sequence[pb.Event]) -> None:
         for event in events:
-            artifact = ("artifact", event.artifact_id)
-            execution = ("execution", event.execution_id)
             self._event_seq += 1
             seq = self._event_seq
-            self._record(lambda seq=seq: setattr(self, "_event_seq", seq - 1))
-            if event.type in INPUT_EVENT_TYPES:
-                source, target = artifact, execution
-            else:
-                source, target = execution, artifact
-            self._add_edge(source, target, (_EVENT, seq), {"event": event, "seq": seq})
+            self._events[seq] = event.SerializeToString()
+            touched = ((self._events_by["artifact"], event.artifact_id),
+                       (self._events_by["execution"], event.execution_id))
+            for index, node_id in touched:
+                index.setdefault(node_id, []).append(seq)
+
+            def undo(seq=seq, touched=touched) -> None:
+                del self._events[seq]
+                for index, node_id in touched:
+                    seqs = index[node_id]
+                    seqs.remove(seq)
+                    if not seqs:
+                        del index[node_id]
+                self._event_seq = seq - 1
+
+            self._record(undo)
 
     def _events_of(self, node) -> Iterator[tuple[int, pb.Event]]:
-        # The adjacency dicts directly: networkx's edge views cost more than the walk.
-        succ, pred = self.graph._succ, self.graph._pred
-        if node not in succ:
-            return
-        for adjacency in (succ[node], pred[node]):
-            for edges in adjacency.values():
-                for key, data in edges.items():
-                    if key[0] == _EVENT:
-                        yield key[1], data["event"]
+        kind, node_id = node
+        events = self._events
+        for seq in self._events_by[kind].get(node_id, ()):
+            yield seq, _parse_event(events[seq])
 
     def get_events(
         self,
@@ -395,30 +598,45 @@ class MemoryBackend:
         artifact_ids: Iterable[int] | None = None,
         execution_ids: Iterable[int] | None = None,
     ) -> list[pb.Event]:
-        found: dict[int, pb.Event] = {}
+        seqs: set[int] = set()
         for kind, ids in (("artifact", artifact_ids), ("execution", execution_ids)):
+            index = self._events_by[kind]
             for node_id in ids or ():
-                found.update(self._events_of((kind, node_id)))
-        return [found[seq] for seq in sorted(found)]
+                seqs.update(index.get(node_id, ()))
+        events = self._events
+        return [_parse_event(events[seq]) for seq in sorted(seqs)]
 
-    def _insert_links(self, pairs, source_kind: Kind, target_kind: Kind, key: str) -> None:
+    def _insert_links(self, pairs, key: str) -> None:
+        forward, backward = self._links[key]
         for source_id, target_id in pairs:
-            self._add_edge((source_kind, source_id), (target_kind, target_id), key, {})
+            targets = forward.setdefault(source_id, [])
+            if target_id in targets:
+                continue  # a link is stored once
+            targets.append(target_id)
+            backward.setdefault(target_id, []).append(source_id)
+
+            def undo(source_id=source_id, target_id=target_id) -> None:
+                for index, one, other in ((forward, source_id, target_id), (backward, target_id, source_id)):
+                    linked = index[one]
+                    linked.remove(other)
+                    if not linked:
+                        del index[one]
+
+            self._record(undo)
 
     def insert_attributions(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links(pairs, "artifact", "context", _ATTRIBUTION)
+        self._insert_links(pairs, _ATTRIBUTION)
 
     def insert_associations(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links(pairs, "execution", "context", _ASSOCIATION)
+        self._insert_links(pairs, _ASSOCIATION)
 
     def insert_parent_contexts(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links(pairs, "context", "context", _PARENT)
+        self._insert_links(pairs, _PARENT)
 
     def _linked(self, node, key: str, outgoing: bool) -> list[int]:
-        adjacency = (self.graph._succ if outgoing else self.graph._pred).get(node)
-        if not adjacency:
-            return []
-        return sorted(other[1] for other, edges in adjacency.items() if key in edges)
+        """Ids linked to ``node`` by ``key`` links: those it points to, or those pointing to it."""
+        forward, backward = self._links[key]
+        return sorted((forward if outgoing else backward).get(node[1], ()))
 
     def get_context_links(
         self, kind: Kind, *, node_ids: Iterable[int] | None = None,
@@ -446,44 +664,89 @@ class MemoryBackend:
     # -- cache index ----------------------------------------------------------
     def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
         old = self._fingerprints.get(execution_id, ())
-        self._swap_fingerprints(execution_id, old, tuple(fingerprints))
-        self._record(lambda: self._swap_fingerprints(execution_id, tuple(fingerprints), old))
+        new = tuple(_digest(f) for f in fingerprints)
+        self._swap_fingerprints(execution_id, old, new)
+        self._record(lambda: self._swap_fingerprints(execution_id, new, old))
 
-    def _swap_fingerprints(self, execution_id: int, old: tuple[str, ...], new: tuple[str, ...]) -> None:
+    def _swap_fingerprints(self, execution_id: int, old: tuple, new: tuple) -> None:
         for fingerprint in old:
-            self._by_fingerprint[fingerprint].discard(execution_id)
+            _discard_id(self._by_fingerprint, fingerprint, execution_id)
         for fingerprint in new:
-            self._by_fingerprint[fingerprint].add(execution_id)
-        self._fingerprints[execution_id] = new
+            _add_id(self._by_fingerprint, fingerprint, execution_id)
+        if new:
+            self._fingerprints[execution_id] = new
+        else:
+            self._fingerprints.pop(execution_id, None)
 
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
-        return sorted(self._by_fingerprint.get(fingerprint, ()), reverse=True)
+        return sorted(_ids(self._by_fingerprint.get(_digest(fingerprint))), reverse=True)
 
     # -- deletion -------------------------------------------------------------
     def delete_nodes(self, kind: Kind, ids: Sequence[int]) -> None:
-        graph = self.graph
+        stored, parse = self._nodes[kind], self._parse[kind]
         for node_id in sorted(set(ids)):
-            node = self._nodes[kind].get(node_id)
-            if node is None:
+            data = stored.get(node_id)
+            if data is None:
                 continue
-            key = (kind, node_id)
-            edges = [(s, t, k, dict(d)) for s, t, k, d in graph.out_edges(key, keys=True, data=True)]
-            edges += [(s, t, k, dict(d)) for s, t, k, d in graph.in_edges(key, keys=True, data=True)
-                      if s != key]
-            for source, target, edge_key, _ in edges:
-                graph.remove_edge(source, target, key=edge_key)
-            self._remove_node(kind, node)
-
-            def undo(kind=kind, node=node, key=key, edges=edges) -> None:
-                self._nodes[kind][node.id] = node
-                graph.add_node(key)
-                self._index(kind, node, add=True)
-                for source, target, edge_key, data in edges:
-                    graph.add_edge(source, target, key=edge_key, **data)
-
-            self._record(undo)
+            node = parse(data)
+            if kind in self._events_by:
+                self._delete_events(kind, node_id)
+            for key, outgoing in _LINKS_OF[kind]:
+                self._delete_links(key, node_id, outgoing)
             if kind == "execution" and self._fingerprints.get(node_id):
                 self.set_fingerprints(node_id, ())
+            self._remove_node(kind, node)
+            self._record(lambda node=node: self._restore_node(kind, node))
+
+    def _restore_node(self, kind: Kind, node: Node) -> None:
+        self._nodes[kind][node.id] = node.SerializeToString()
+        self._index(kind, node, add=True)
+
+    def _delete_events(self, kind: Kind, node_id: int) -> None:
+        """Drops every event of a node, from both of its ends' lists."""
+        other_kind = "execution" if kind == "artifact" else "artifact"
+        own, other = self._events_by[kind], self._events_by[other_kind]
+        seqs = own.pop(node_id, None)
+        if not seqs:
+            return
+        removed = []
+        for seq in seqs:
+            data = self._events.pop(seq)
+            event = _parse_event(data)
+            other_id = event.execution_id if kind == "artifact" else event.artifact_id
+            linked = other[other_id]
+            linked.remove(seq)
+            if not linked:
+                del other[other_id]
+            removed.append((seq, data, other_id))
+
+        def undo() -> None:
+            own[node_id] = seqs
+            for seq, data, other_id in removed:
+                self._events[seq] = data
+                bisect.insort(other.setdefault(other_id, []), seq)
+
+        self._record(undo)
+
+    def _delete_links(self, key: str, node_id: int, outgoing: bool) -> None:
+        """Drops a node's ``key`` links: those it points along, or those pointing to it."""
+        forward, backward = self._links[key]
+        own, other = (forward, backward) if outgoing else (backward, forward)
+        linked = own.pop(node_id, None)
+        if not linked:
+            return
+        for other_id in linked:
+            back = other[other_id]
+            back.remove(node_id)
+            if not back:
+                del other[other_id]
+
+        def undo() -> None:
+            own[node_id] = linked
+            for other_id in linked:
+                other.setdefault(other_id, []).append(node_id)
+
+        self._record(undo)
 
     # -- neighbours for filter predicates -------------------------------------
     def neighbours(self, kind: Kind, node_id: int, relation: str) -> list:
@@ -506,6 +769,81 @@ class MemoryBackend:
 
 
 _ID = operator.attrgetter("id")
+
+#: The links that touch a node of each kind: (link kind, whether the node is their source).
+_LINKS_OF = {
+    "artifact": ((_ATTRIBUTION, True),),
+    "execution": ((_ASSOCIATION, True),),
+    "context": ((_ATTRIBUTION, False), (_ASSOCIATION, False), (_PARENT, True), (_PARENT, False)),
+}
+
+_ID_BITS = 40
+_ID_MASK = (1 << _ID_BITS) - 1
+
+
+def _time_key(time: int, node_id: int) -> int:
+    """Packs (time, id) into one int of the same order; ids stay below 2**40."""
+    return (time << _ID_BITS) | node_id
+
+
+#: One id, or a set of two or more.
+_Ids = Union[int, set]
+
+
+def _add_id(index: dict, key, node_id: int) -> None:
+    held = index.get(key)
+    if held is None:
+        index[key] = node_id
+    elif type(held) is int:
+        if held != node_id:
+            index[key] = {held, node_id}
+    else:
+        held.add(node_id)
+
+
+def _discard_id(index: dict, key, node_id: int) -> None:
+    held = index.get(key)
+    if held is None:
+        return
+    if type(held) is int:
+        if held == node_id:
+            del index[key]
+        return
+    held.discard(node_id)
+    if len(held) == 1:
+        index[key] = next(iter(held))
+
+
+def _ids(held: _Ids | None) -> set[int]:
+    """The ids an index entry holds, as a new set."""
+    if held is None:
+        return set()
+    return {held} if type(held) is int else set(held)
+
+
+def _digest(fingerprint: str) -> bytes | str:
+    """A hex SHA-256 fingerprint as its 32 bytes; any other text as itself."""
+    if len(fingerprint) == 64:
+        try:
+            return bytes.fromhex(fingerprint)
+        except ValueError:
+            pass
+    return fingerprint
+_parse_event = pb.Event.FromString
+
+#: (node kind, relation) -> (neighbour kind, edge key, whether the node is reached
+#: from the neighbour along the edge's direction).
+_LINKS = {
+    ("artifact", "contexts"): ("context", _ATTRIBUTION, False),
+    ("execution", "contexts"): ("context", _ASSOCIATION, False),
+    ("context", "parent_contexts"): ("context", _PARENT, False),
+    ("context", "child_contexts"): ("context", _PARENT, True),
+    ("context", "artifacts"): ("artifact", _ATTRIBUTION, True),
+    ("context", "executions"): ("execution", _ASSOCIATION, True),
+}
+#: Listings whose sorted answers are kept for their next pages.
+_KEPT_LISTINGS = 4
+_TIME_FIELDS = ("create_time_since_epoch", "last_update_time_since_epoch")
 
 
 def _compiled(expr, kind: Kind):
@@ -533,6 +871,47 @@ def _selectivity_rank(term) -> int:
     return 0
 
 
+_RANGE_OPS = frozenset({"<", "<=", ">", ">="})
+#: Ranges come after exact keys and LIKE, before whole types.
+_RANGE_RANK = 1.5
+_NO_BOUNDS = (None, False, None, False)
+
+
+def _is_property_range(term) -> bool:
+    """Whether ``term`` bounds a number or string property by a literal of its own sort."""
+    if not (isinstance(term, qast.Comparison) and isinstance(term.left, qast.Property)
+            and term.op in _RANGE_OPS):
+        return False
+    value, value_kind = term.value, term.left.value_kind
+    if value_kind == "string_value":
+        return isinstance(value, str)
+    return value_kind in ("int_value", "double_value") and isinstance(value, (int, float)) \
+        and not isinstance(value, bool)
+
+
+def _property_ranges(conjuncts) -> dict:
+    """The bounds the conjuncts set on each property: {property: (low, low_open, high, high_open)}."""
+    ranges: dict = {}
+    for term in conjuncts:
+        if _is_property_range(term):
+            ranges[term.left] = _bounds(term.op, term.value, ranges.get(term.left, _NO_BOUNDS))
+    return ranges
+
+
+def _bounds(op: str, value, bounds: tuple) -> tuple:
+    """Narrows ``(low, low_open, high, high_open)`` by ``<op> value``."""
+    low, low_open, high, high_open = bounds
+    if op in (">", ">="):
+        is_open = op == ">"
+        if low is None or value > low or (value == low and is_open):
+            low, low_open = value, is_open
+    else:
+        is_open = op == "<"
+        if high is None or value < high or (value == high and is_open):
+            high, high_open = value, is_open
+    return low, low_open, high, high_open
+
+
 def _like_literals(pattern: str) -> tuple[list[str], str]:
     """Splits a LIKE pattern into its literal runs and its literal prefix."""
     runs, current, prefix, at_start = [], [], None, True
@@ -549,16 +928,6 @@ def _like_literals(pattern: str) -> tuple[list[str], str]:
         current.append(char)
     runs.append("".join(current))
     return runs, "".join(current) if prefix is None else prefix
-
-
-def _after(nodes: list[Node], field: str, cursor: tuple[int, int], ascending: bool) -> list[Node]:
-    """Drops the nodes at or before a keyset cursor in an already sorted list."""
-    keys = [(getattr(n, field), n.id) for n in nodes]
-    if ascending:
-        return nodes[bisect.bisect_right(keys, cursor):]
-    # Descending: keys decrease, so search on negated keys.
-    negated = [(-a, -b) for a, b in keys]
-    return nodes[bisect.bisect_right(negated, (-cursor[0], -cursor[1])):]
 
 
 def open_backend(config: pb.ConnectionConfig, migration_options: pb.MigrationOptions) -> MemoryBackend:

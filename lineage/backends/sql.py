@@ -856,7 +856,7 @@ class SqlBackend:
         node = _NODE_TABLES[kind]
         if query.filter is not None:
             clause = sql_compiler.compile_filter(query.filter, kind, self._dialect)
-            from_, conditions = clause.from_, [clause.where]
+            from_, conditions = clause.from_, [*_driving_sets(kind, node, query.filter), clause.where]
         else:
             from_, conditions = node, []
         order_column = node.c[query.order_field]
@@ -1209,6 +1209,67 @@ class SqlBackend:
         return sql_traverse.traverse(
             self, artifact_ids, execution_ids, direction=direction, max_hops=max_hops,
             event_types=event_types, stop_artifacts=stop_artifacts, stop_executions=stop_executions)
+
+
+#: relation -> (link table, column naming the filtered node, column naming the
+#: joined record, the record's table), for the driving sets of _driving_sets.
+_DRIVING_LINKS = {
+    ("artifact", "contexts"): (schema.attribution_table, "artifact_id", "context_id", schema.context_table),
+    ("execution", "contexts"): (schema.association_table, "execution_id", "context_id", schema.context_table),
+    ("context", "parent_contexts"): (schema.parent_context_table, "context_id", "parent_context_id",
+                                     schema.context_table),
+    ("context", "child_contexts"): (schema.parent_context_table, "parent_context_id", "context_id",
+                                    schema.context_table),
+    ("context", "artifacts"): (schema.attribution_table, "context_id", "artifact_id", schema.artifact_table),
+    ("context", "executions"): (schema.association_table, "context_id", "execution_id", schema.execution_table),
+}
+
+
+def _driving_sets(kind: Kind, node: sa.Table, expr) -> list:
+    """Redundant ``id IN (...)`` conditions for the filter's top-level neighbour equalities.
+
+    A top-level ``contexts_x.name = "run-7"`` (or ``.id``, ``.type_id``; on
+    any relation) holds only for nodes linked to such a record, and
+    ``events_x.execution_id = e`` only for nodes with an event of ``e``. The
+    filter's join checks that node by node; given those nodes as a set as
+    well, the database starts from the few nodes linked to the matching
+    records instead of walking every node in list order (the listing of a
+    context's executions, newest first, is the orchestrators' question).
+    """
+    from lineage.query import ast
+
+    found = []
+    for term in expr.items if isinstance(expr, ast.And) else (expr,):
+        left = getattr(term, "left", None)
+        value = getattr(term, "value", None)
+        if not (isinstance(term, ast.Comparison) and term.op == "=" and isinstance(left, ast.Attribute)
+                and left.neighbour is not None and isinstance(value, (int, str))
+                and not isinstance(value, bool)):
+            continue
+        bound = sa.bindparam(None, value, type_=sa.BigInteger() if isinstance(value, int) else sa.Text())
+        relation = left.neighbour.relation
+        if relation == "events":
+            owner = "artifact_id" if kind == "artifact" else "execution_id"
+            if left.name not in ("artifact_id", "execution_id", "type") or not isinstance(value, int):
+                continue
+            event = schema.event_table.alias("driving_event")
+            found.append(node.c.id.in_(sa.select(event.c[owner]).where(event.c[left.name] == bound)))
+            continue
+        link_spec = _DRIVING_LINKS.get((kind, relation))
+        if link_spec is None or left.name not in ("id", "name", "type_id"):
+            continue
+        if (left.name == "name") != isinstance(value, str):
+            continue
+        link_table, owner, target, record_table = link_spec
+        link = link_table.alias("driving_link")
+        if left.name == "id":
+            members = sa.select(link.c[owner]).where(link.c[target] == bound)
+        else:
+            record = record_table.alias("driving_record")
+            members = sa.select(link.c[owner]).select_from(
+                sa.join(link, record, record.c.id == link.c[target])).where(record.c[left.name] == bound)
+        found.append(node.c.id.in_(members))
+    return found
 
 
 class _Transaction:
