@@ -125,26 +125,16 @@ def _time(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _value(value) -> Any:
-    """A property Value as plain data."""
-    from google.protobuf import json_format
-
-    which = value.WhichOneof("value")
-    if which is None:
-        return None
-    if which == "struct_value":
-        return json_format.MessageToDict(value.struct_value)
-    if which == "proto_value":
-        return {"type_url": value.proto_value.type_url}
-    return getattr(value, which)
-
-
 def _properties(node) -> dict[str, Any]:
-    return {k: _value(v) for k, v in sorted(node.properties.items())}
+    from lineage.lineage_service import property_value
+
+    return {k: property_value(v) for k, v in sorted(node.properties.items())}
 
 
 def _custom(node) -> dict[str, Any]:
-    return {k: _value(v) for k, v in sorted(node.custom_properties.items())}
+    from lineage.lineage_service import property_value
+
+    return {k: property_value(v) for k, v in sorted(node.custom_properties.items())}
 
 
 def _short_props(node, limit: int = 3, longest: int = 16) -> str:
