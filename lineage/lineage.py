@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import networkx as nx
 from lineage import errors, traversal
+from lineage.arguments import refuse_surrogates
 from lineage.cache import Inputs, canonical_value, input_key
 from lineage.lineage_service import KIND_NAMES, property_value
 from lineage.proto import lineage_service_pb2 as lsvc
@@ -344,6 +345,7 @@ def _merged_graph(chunks: Iterable[lsvc.GraphChunk]) -> ProvenanceGraph:
     )
 
 
+@refuse_surrogates
 class Lineage:
     """Provenance queries over one MetadataStore (``store.lineage``), in-process or over gRPC."""
 

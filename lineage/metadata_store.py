@@ -27,6 +27,7 @@ import grpc
 from google.protobuf import message as _message
 
 from lineage import errors
+from lineage.arguments import refuse_surrogates
 from lineage.proto import (
     lineage_service_pb2_grpc,
     metadata_store_pb2,
@@ -161,6 +162,7 @@ def _check_limit(limit: Any) -> None:
             f"list_options.limit must be a non-negative integer, got {limit!r}")
 
 
+@refuse_surrogates
 class MetadataStore:
     """A store of artifacts, executions, contexts, their types and lineage.
 
