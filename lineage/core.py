@@ -23,6 +23,7 @@ from lineage.backends import missing_driver_error
 from lineage.backends.base import KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, StaleSnapshotError
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
+from lineage.query.sql_compiler import STRUCT_PREFIX
 
 __all__ = ["MetadataService", "open_service", "open_backend", "downgrade_schema", "SYSTEM_TYPES", "run_writing"]
 
@@ -129,7 +130,11 @@ def _spell(path) -> str:
     return text
 
 
-def _check_text(text: str, path) -> None:
+def _check_text(text: str | bytes, path) -> None:
+    # protobuf parses a proto2 string field holding invalid UTF-8 (a client
+    # may send any bytes) and hands it over as bytes.
+    if not isinstance(text, str):
+        raise errors.InvalidArgumentError(f"{_spell(path)} is not valid UTF-8 text")
     if "\x00" in text:
         raise errors.InvalidArgumentError(
             f"{_spell(path)} holds a NUL character, which not every database can store")
@@ -169,14 +174,22 @@ def _check_value(value: pb.Value, path, name: str) -> None:
         value.double_value = 0.0
     elif kind == "struct_value":
         _check_struct_depth(value.struct_value, path)
+        # SQL keeps a struct in the indexed string_value column, as MLMD does
+        # (prefix + base64 of the serialized Struct); MLMD has no other column
+        # it reads structs from, so one that cannot be indexed is refused.
+        stored = len(STRUCT_PREFIX) + 4 * -(-value.struct_value.ByteSize() // 3)
+        if stored + len(name.encode("utf-8")) > MAX_INDEXED_TEXT_BYTES:
+            raise errors.InvalidArgumentError(
+                f"{_spell(path)} takes {stored} bytes as MLMD stores a struct; with its property "
+                f"name the limit is {MAX_INDEXED_TEXT_BYTES} bytes, all a database index can hold")
 
 
 def check_request(request: _message.Message, writes: bool) -> None:
     """Refuses, before any backend sees it, a request holding values some backend cannot store.
 
     Every backend then answers the same way: NUL characters, over-long names
-    and indexed strings, and structs deeper than protobuf can carry back are
-    ``InvalidArgumentError`` naming the field. A writing request also has its
+    and indexed strings, and structs larger than an index holds or deeper
+    than protobuf can carry back are ``InvalidArgumentError`` naming the field. A writing request also has its
     negative zeros made positive, as SQLite and MySQL would store them.
 
     Args:
@@ -198,7 +211,7 @@ def check_request(request: _message.Message, writes: bool) -> None:
                 name = field.name
                 repeated = shape is _TEXTS
                 for index, text in enumerate(value if repeated else (value,)):
-                    if "\x00" in text:
+                    if not isinstance(text, str) or "\x00" in text:
                         _check_text(text, ((path, name), f"[{index}]") if repeated else (path, name))
                     if not writes:
                         continue
@@ -214,6 +227,8 @@ def check_request(request: _message.Message, writes: bool) -> None:
             elif shape is _MAP or shape is _MESSAGE_MAP:
                 here = (path, field.name)
                 for key in value:
+                    if isinstance(key, bytes):
+                        _check_text(key, (here, f"[{key!r}]"))
                     if isinstance(key, str):
                         if "\x00" in key:
                             _check_text(key, (here, f"[{key!r}]"))

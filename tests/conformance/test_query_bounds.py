@@ -134,6 +134,11 @@ def test_values_no_backend_can_hold_are_refused_on_every_backend(store):
     deep = pb.Artifact(type_id=artifact_type)
     deep.custom_properties["deep"].CopyFrom(_nested(40))
     cases.append(("'deep'", deep))
+    # A struct is kept as MLMD keeps it, in the indexed string column:
+    # ml-metadata itself fails on PostgreSQL with one this large.
+    large = pb.Artifact(type_id=artifact_type)
+    large.custom_properties["big"].struct_value.update({"x": "v" * 2000})
+    cases.append(("'big'", large))
     for field, artifact in cases:
         with pytest.raises(errors.InvalidArgumentError) as raised:
             store.put_artifacts([pb.Artifact(type_id=artifact_type, uri="fine"), artifact])
@@ -145,6 +150,54 @@ def test_values_no_backend_can_hold_are_refused_on_every_backend(store):
     # Just inside the limits, everything is stored and reads back.
     ok = pb.Artifact(type_id=artifact_type, name="n" * 255, uri="u" * 2600)
     ok.custom_properties["deep"].CopyFrom(_nested(31))
+    ok.custom_properties["big"].struct_value.update({"x": "v" * 1900})
     [ok_id] = store.put_artifacts([ok])
     [stored] = store.get_artifacts_by_id([ok_id])
     assert stored.custom_properties["deep"] == ok.custom_properties["deep"]
+    assert stored.custom_properties["big"] == ok.custom_properties["big"]
+
+
+def test_lone_surrogates_are_refused_naming_the_argument(store, one_in_context):
+    # Protobuf cannot encode "\ud800"; the request is never built, so nothing is written.
+    artifact_type, artifact_id = one_in_context
+    before = snapshot(store)
+    calls = [
+        ("uri", lambda: store.get_artifacts_by_uri("\ud800")),
+        ("type_name", lambda: store.get_artifact_type("\ud800")),
+        ("artifact_name", lambda: store.get_artifact_by_type_and_name("Data", "a\udfffb")),
+        ("external_ids[1]", lambda: store.get_artifacts_by_external_ids(["e", "\ud800"])),
+        ("list_options.filter_query", lambda: listed(store, "uri = '\ud800'")),
+        ("type_name", lambda: store.get_artifacts_by_type("\ud800")),
+        ("artifact_type", lambda: store.lineage.impacted(artifact_id, "\ud800")),
+        ("properties['p']", lambda: store.lineage.cache_key("Data", [artifact_id], {"p": "\ud800"})),
+        ("inputs (a key)", lambda: store.lineage.find_reusable_execution("Data", {"\ud800": [1]})),
+        ("filter_query", lambda: store.lineage.purge("artifact", filter_query="uri = '\ud800'")),
+    ]
+    for argument, call in calls:
+        with pytest.raises(errors.InvalidArgumentError) as raised:
+            call()
+        assert str(raised.value).startswith(argument + " holds"), (argument, str(raised.value))
+        assert "surrogate" in str(raised.value)
+    assert snapshot(store) == before
+
+
+def test_ids_that_are_not_ints_are_refused_naming_the_argument(store, one_in_context):
+    _, artifact_id = one_in_context
+    calls = [
+        ("artifact_ids", lambda: store.lineage.upstream(artifact_ids="abc")),
+        ("artifact_ids", lambda: store.lineage.upstream(artifact_ids=str(artifact_id))),
+        ("artifact_ids", lambda: store.lineage.downstream(artifact_ids=["abc"])),
+        ("artifact_ids", lambda: store.lineage.upstream(artifact_ids=[float(artifact_id)])),
+        ("execution_ids", lambda: store.lineage.upstream(execution_ids=[None])),
+        ("artifact_ids", lambda: store.lineage.upstream(artifact_ids=[True])),
+        ("artifact_ids", lambda: store.lineage.upstream(artifact_ids=[2**64])),
+        ("context_id", lambda: store.lineage.context_dag("1")),
+        ("artifact_id", lambda: store.lineage.impacted(str(artifact_id))),
+        ("event_types", lambda: store.lineage.upstream([artifact_id], event_types="INPUT")),
+    ]
+    for argument, call in calls:
+        with pytest.raises(errors.InvalidArgumentError) as raised:
+            call()
+        assert str(raised.value).startswith(argument), (argument, str(raised.value))
+    # The same ids as ints are answered.
+    assert [a.id for a in store.lineage.upstream([artifact_id]).artifacts] == [artifact_id]

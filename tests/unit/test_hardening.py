@@ -7,7 +7,9 @@ import pytest
 
 import lineage
 from lineage import core, errors, server
+from lineage.proto import lineage_service_pb2 as lsvc
 from lineage.proto import metadata_store_pb2 as pb
+from lineage.proto import metadata_store_service_pb2 as svc
 from lineage.query import parse_filter
 from lineage.query import parser as filter_parser
 from lineage.server import command
@@ -46,6 +48,75 @@ def test_a_struct_too_deep_to_read_back_is_refused_over_grpc(handle):
         client.put_artifacts([artifact])
     [kept] = client.put_artifacts([pb.Artifact(type_id=type_id)])
     # Nothing unreadable was stored, so lineage over the store keeps working.
+    assert [a.id for a in client.get_artifacts()] == [kept]
+    client.close()
+
+
+def test_surrogates_ids_and_large_structs_over_grpc_are_invalid_argument(handle):
+    client = lineage.MetadataStore(pb.MetadataStoreClientConfig(host="127.0.0.1", port=handle.port))
+    type_id = client.put_artifact_type(pb.ArtifactType(name="Data"))
+    [kept] = client.put_artifacts([pb.Artifact(type_id=type_id, uri="u")])
+    with pytest.raises(errors.InvalidArgumentError, match="^uri holds '\\\\ud800'"):
+        client.get_artifacts_by_uri("\ud800")
+    with pytest.raises(errors.InvalidArgumentError, match="^list_options.filter_query holds"):
+        client.get_artifacts(list_options=lineage.ListOptions(filter_query="name = '\udc00'"))
+    with pytest.raises(errors.InvalidArgumentError, match="^properties\\['p'\\] holds"):
+        client.lineage.cache_key("Data", [kept], {"p": "\ud800"})
+    with pytest.raises(errors.InvalidArgumentError, match="^artifact_ids must be ids"):
+        client.lineage.upstream(artifact_ids="abc")
+    with pytest.raises(errors.InvalidArgumentError, match="^artifact_ids holds 'abc'"):
+        client.lineage.downstream(artifact_ids=["abc"])
+    large = pb.Artifact(type_id=type_id)
+    large.custom_properties["big"].struct_value.update({"x": "v" * 2000})
+    with pytest.raises(errors.InvalidArgumentError, match=r"custom_properties\['big'\].*2600 bytes"):
+        client.put_artifacts([pb.Artifact(type_id=type_id), large])
+    assert [a.id for a in client.get_artifacts()] == [kept]
+    client.close()
+
+
+# A UTF-8-encoded lone surrogate: bytes no valid text encodes to.
+_NOT_UTF8 = b"\xed\xa0\x80"
+
+
+def _with_bad_text(request) -> bytes:
+    """The request's wire form with its placeholder "@@@" replaced by bytes that are not UTF-8."""
+    body = request.SerializeToString()
+    assert body.count(b"@@@") == 1
+    return body.replace(b"@@@", _NOT_UTF8)
+
+
+def test_strings_that_are_not_utf8_on_the_wire_are_invalid_argument(handle):
+    # MLMD's string fields are proto2, which protobuf parses without checking
+    # UTF-8 (they arrive as bytes): a hostile client can send any bytes.
+    client = lineage.MetadataStore(pb.MetadataStoreClientConfig(host="127.0.0.1", port=handle.port))
+    type_id = client.put_artifact_type(pb.ArtifactType(name="Data"))
+    [kept] = client.put_artifacts([pb.Artifact(type_id=type_id)])
+    keyed = pb.Artifact(type_id=type_id)
+    keyed.custom_properties["@@@"].int_value = 1
+    valued = pb.Artifact(type_id=type_id)
+    valued.custom_properties["p"].string_value = "@@@"
+    service = "/ml_metadata.MetadataStoreService/"
+    cases = [
+        (service + "GetArtifactType", svc.GetArtifactTypeRequest(type_name="@@@"), "type_name"),
+        (service + "GetArtifactsByURI", svc.GetArtifactsByURIRequest(uris=["u", "@@@"]), "uris[1]"),
+        (service + "PutArtifacts", svc.PutArtifactsRequest(
+            artifacts=[pb.Artifact(type_id=type_id, uri="@@@")]), "artifacts[0].uri"),
+        (service + "PutArtifacts", svc.PutArtifactsRequest(artifacts=[keyed]),
+         "artifacts[0].custom_properties"),
+        (service + "PutArtifacts", svc.PutArtifactsRequest(artifacts=[valued]),
+         "artifacts[0].custom_properties['p']"),
+        (service + "GetArtifacts", svc.GetArtifactsRequest(
+            options=pb.ListOperationOptions(filter_query="uri = '@@@'")), "options.filter_query"),
+        ("/lineage.v1.LineageService/Impacted",
+         lsvc.ImpactedRequest(artifact_id=kept, artifact_type="@@@"), "artifact_type"),
+    ]
+    with grpc.insecure_channel(f"127.0.0.1:{handle.port}") as channel:
+        for method, request, field in cases:
+            with pytest.raises(grpc.RpcError) as raised:
+                channel.unary_unary(method)(_with_bad_text(request), timeout=10)
+            assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (method, raised.value.details())
+            assert raised.value.details().startswith(field), (field, raised.value.details())
+            assert "not valid UTF-8" in raised.value.details()
     assert [a.id for a in client.get_artifacts()] == [kept]
     client.close()
 
