@@ -129,7 +129,9 @@ def _also_runtime_error(error: errors.StatusError) -> errors.StatusError:
     if variant is None:
         variant = type(cls.__name__, (cls, RuntimeError), {"__doc__": cls.__doc__, "__module__": cls.__module__})
         _RUNTIME_VARIANTS[cls] = variant
-    return variant(error.message)
+    # Same frames and same cause (a driver's AuthError, say) as the original, so the
+    # variant is that error and not a wrapper around it.
+    return variant(error.message).with_traceback(error.__traceback__)
 
 
 class _Service(Protocol):
@@ -213,7 +215,7 @@ class MetadataStore:
             try:
                 self._service = core.open_service(config, migration)
             except errors.StatusError as e:
-                raise _also_runtime_error(e) from e
+                raise _also_runtime_error(e) from e.__cause__
             return
 
         if not isinstance(config, _pb.MetadataStoreClientConfig):

@@ -11,9 +11,11 @@ import collections
 import inspect
 import shutil
 import socket
+import sqlite3
 import subprocess
 import threading
 import time
+import traceback
 from concurrent import futures
 from pathlib import Path
 
@@ -216,6 +218,18 @@ def test_config_of_another_type_is_rejected():
         MetadataStore("sqlite:///tmp/x.db")
     with pytest.raises(errors.InvalidArgumentError, match="got MigrationOptions"):
         MetadataStore(pb.MigrationOptions())
+
+
+def test_an_error_opening_a_store_is_also_runtime_error_and_keeps_its_cause(tmp_path):
+    config = pb.ConnectionConfig()
+    config.sqlite.filename_uri = str(tmp_path / "missing-folder" / "store.db")
+    with pytest.raises(errors.UnavailableError, match="cannot be opened") as info:
+        MetadataStore(config)
+    assert isinstance(info.value, RuntimeError)
+    # The driver's own exception stays reachable, as on every other call.
+    cause = info.value.__cause__
+    assert cause is not None and isinstance(getattr(cause, "orig", cause), sqlite3.OperationalError)
+    assert any(frame.name == "open_service" for frame in traceback.extract_tb(info.value.__traceback__))
 
 
 def test_upgrade_migration_is_refused_for_a_grpc_client():
