@@ -126,6 +126,16 @@ def record_history(store: MetadataStore, days: int = 3, bad_day: int = 2) -> Dem
     return history
 
 
+def _answer(console, text: str) -> None:
+    """Prints an answer indented under its question; in a terminal its wrapped lines are too."""
+    from rich.padding import Padding
+
+    if console.soft_wrap:  # a pipe or a file: one whole line, for grep
+        console.print("   " + text)
+    else:
+        console.print(Padding(text, (0, 0, 0, 3)))
+
+
 def _explain_older_raw_data(console, upstream, raw, history: DemoHistory, latest_day: int) -> None:
     """Says why raw data of an earlier day shows up upstream of the latest model: the path it takes."""
     import networkx as nx
@@ -140,8 +150,9 @@ def _explain_older_raw_data(console, upstream, raw, history: DemoHistory, latest
             continue
         path = nx.shortest_path(graph, ("artifact", artifact.id), model)
         steps = " → ".join(f"{graph.nodes[n]['type']} {short_id(*n)}" for n in path)
-        console.print(
-            f"   Why {artifact.uri} too: SchemaGen ran once, on day {day}'s statistics, and every later run "
+        _answer(
+            console,
+            f"Why {artifact.uri} too: SchemaGen ran once, on day {day}'s statistics, and every later run "
             f"reads that schema, so day {day}'s raw data is part of the latest model's provenance by design, "
             f"not by mistake: {steps}"
         )
@@ -189,8 +200,9 @@ def run_demo(
             table.add_row(short_id("artifact", artifact.id), artifact.type, artifact.uri)
     console.print(table, soft_wrap=False)
     raw = [a for a in upstream.artifacts if a.type == "RawData"]
-    console.print(
-        f"   {len(upstream)} nodes upstream, walked without a hop limit; raw data: "
+    _answer(
+        console,
+        f"{len(upstream)} nodes upstream, walked without a hop limit; raw data: "
         + ", ".join(a.uri for a in raw)
     )
     _explain_older_raw_data(console, upstream, raw, history, latest_day)
@@ -201,8 +213,9 @@ def run_demo(
     console.print(
         f"\n[bold]2. Which models descend from the bad dataset (artifact {bad}, day {history.bad_day})?[/bold]"
     )
-    console.print(
-        "   " + (", ".join(f"model {m.id} ({m.uri})" for m in impacted_models) or "none")
+    _answer(
+        console,
+        (", ".join(f"model {m.id} ({m.uri})" for m in impacted_models) or "none")
         + "; pushed to serving: " + (", ".join(p.uri for p in impacted_pushes) or "none")
     )
 
@@ -212,14 +225,16 @@ def run_demo(
     miss = lineage.find_reusable_execution("Trainer", history.trainer_inputs, changed)
     if hit is not None:
         key = lineage.cache_key("Trainer", history.trainer_inputs, history.trainer_properties)
-        console.print(
-            f"   yes: execution {hit.execution.id} already made model {hit.outputs['model'][0].id} from the "
+        _answer(
+            console,
+            f"yes: execution {hit.execution.id} already made model {hit.outputs['model'][0].id} from the "
             f"same inputs and properties (cache key {key[:16]}...)"
         )
     else:
-        console.print("   no")
-    console.print(
-        f"   with learning_rate=0.02 instead: {'a hit' if miss else 'no reusable execution, the step must run'}"
+        _answer(console, "no")
+    _answer(
+        console,
+        f"with learning_rate=0.02 instead: {'a hit' if miss else 'no reusable execution, the step must run'}"
     )
 
     picture.write_text(

@@ -337,3 +337,11 @@ def test_the_demo_at_80_columns_wraps_between_words(terminal, tmp_path):
         assert path in screen, path
     # The one surprising answer is explained where it is given.
     assert "Why /data/raw/day1 too: SchemaGen ran once, on day 1's statistics" in " ".join(lines)
+    # Answers sit under their question: every line between a question and the next one is a
+    # table row or indented, wrapped continuations included.
+    questions = [i for i, line in enumerate(lines) if line[:2] in ("1.", "2.", "3.")]
+    assert len(questions) == 3
+    table_rows = ("artifact ", "━", "A")
+    for line in lines[questions[0] + 1:lines.index(next(x for x in lines if x.startswith("Picture")))]:
+        if line.strip() and line[:2] not in ("2.", "3.") and not line.startswith(table_rows):
+            assert line.startswith("   "), line
