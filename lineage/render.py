@@ -328,15 +328,30 @@ def layout(graph: nx.DiGraph) -> Layout:
 
     boxes = {node: (x_of(node), band_y[band_of(node)] + top[node]) for node in graph}
 
+    # Each edge wrapping out of a band gets its own lane in the gap below it, so two wrapped
+    # edges never merge into one line that reads as a divider.
+    wrapping: dict[int, int] = {}
+    for chain in chains.values():
+        for before, after in zip(chain, chain[1:]):
+            if band_of(before) != band_of(after):
+                wrapping[band_of(before)] = wrapping.get(band_of(before), 0) + 1
+    lanes_taken: dict[int, int] = {}
+
+    def lane_y(band: int) -> float:
+        lane = lanes_taken.get(band, 0)
+        lanes_taken[band] = lane + 1
+        spacing = min(8.0, (_BAND_GAP - 16) / wrapping[band])
+        return wrap_y[band] + (lane - (wrapping[band] - 1) / 2) * spacing
+
     routes = {}
     for (s, t), chain in chains.items():
         points = [(x_of(s) + NODE_WIDTH, y_of(s))]
         for before, after in zip(chain, chain[1:]):
             if band_of(before) != band_of(after):
-                # Wrapping to the next band: down into the gap below this band, left along it,
-                # then into the next band from its left margin.
-                points += [(x_of(before) + NODE_WIDTH + _COL_GAP / 2, wrap_y[band_of(before)]),
-                           (_MARGIN / 2, wrap_y[band_of(before)])]
+                # Wrapping to the next band: down into its lane in the gap below this band, left
+                # along it, then into the next band from its left margin.
+                gap_y = lane_y(band_of(before))
+                points += [(x_of(before) + NODE_WIDTH + _COL_GAP / 2, gap_y), (_MARGIN / 2, gap_y)]
             if after is t:
                 points.append((x_of(t), y_of(t)))
             else:

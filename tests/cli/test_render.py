@@ -137,6 +137,29 @@ def test_a_long_row_wraps_into_bands_that_fit_a_window():
         assert all(0 <= x <= placed.width and 0 <= y <= placed.height for x, y in points)
 
 
+def test_edges_wrapping_out_of_one_band_run_apart():
+    """Two parallel chains wrap together; their runs along the gap must not lie on one line."""
+    artifacts = [pb.Artifact(id=i, type="Data", state=pb.Artifact.LIVE) for i in range(1, 33)]
+    runs = [pb.Execution(id=i, type="Step", last_known_state=pb.Execution.COMPLETE) for i in range(1, 31)]
+    events = []
+    for chain, offset in enumerate((0, 16)):
+        for i in range(1, 16):
+            execution = i + 15 * chain
+            events.append(pb.Event(artifact_id=offset + i, execution_id=execution, type=pb.Event.INPUT))
+            events.append(pb.Event(artifact_id=offset + i + 1, execution_id=execution, type=pb.Event.OUTPUT))
+    placed = layout(ProvenanceGraph(artifacts, runs, events).to_networkx())
+    assert len({y for _, y in placed.boxes.values()}) > 2, "the chains should wrap into bands"
+    # The horizontal stretch of a wrapped edge runs right to left at one height.
+    runs_along_gaps = [(a[1], min(a[0], b[0]), max(a[0], b[0]))
+                       for points in placed.routes.values() for a, b in zip(points, points[1:])
+                       if a[1] == b[1] and b[0] < a[0]]
+    assert len(runs_along_gaps) >= 2
+    for i, (y, left, right) in enumerate(runs_along_gaps):
+        for other_y, other_left, other_right in runs_along_gaps[i + 1:]:
+            if left < other_right and other_left < right:
+                assert abs(y - other_y) >= 4, "two wrapped edges drawn on top of each other"
+
+
 def _chain(length: int) -> ProvenanceGraph:
     """A1 -> E1 -> A2 -> ... -> A<length + 1>, plus E<length + 1> reading A1 and A3 (a join)."""
     artifacts = [pb.Artifact(id=i, type="Data", state=pb.Artifact.LIVE) for i in range(1, length + 2)]
