@@ -447,9 +447,10 @@ _FOLD_SIBLINGS_OVER, _SIBLINGS_SHOWN = 30, 25
 _MAX_INDENT_LEVELS = 12
 
 
-#: The most nodes trace, graph and impacted take unless --max-nodes says otherwise: past it
-#: a picture takes minutes to lay out and a tree scrolls for pages.
-DEFAULT_MAX_NODES = 2000
+#: The most nodes a command takes unless --max-nodes says otherwise. A picture past a few
+#: thousand nodes takes minutes to lay out and cannot be read; a folded tree or a list
+#: stays readable much longer.
+DEFAULT_MAX_NODES = {"graph": 2_000, "trace": 25_000, "impacted": 25_000}
 #: From this many nodes on, graph says how many before it starts drawing.
 _ANNOUNCE_NODES = 500
 
@@ -1053,13 +1054,13 @@ def _add_walk_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", metavar="TIME",
                         help="the graph as it stood then: ISO 8601 (UTC unless a zone is given) or epoch ms; "
                         "only nodes created and events recorded by then")
-    _add_max_nodes(parser)
 
 
-def _add_max_nodes(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES, metavar="N",
+def _add_max_nodes(parser: argparse.ArgumentParser, command: str) -> None:
+    default = DEFAULT_MAX_NODES[command]
+    parser.add_argument("--max-nodes", type=int, default=default, metavar="N",
                         help=f"refuse an answer of more than N nodes, saying how many it holds, before "
-                        f"anything is fetched or drawn (default {DEFAULT_MAX_NODES}; 0: no bound)")
+                        f"anything is fetched or drawn (default {default:,}; 0: no bound)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1101,6 +1102,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "of its parent in the list and its depth (flat, so any depth parses).")
     trace.add_argument("id", type=int, metavar="ID")
     _add_walk_options(trace)
+    _add_max_nodes(trace, "trace")
     trace.add_argument("--expand", action="store_true",
                        help="show every node: no folding of long straight runs or of wide fans")
 
@@ -1110,13 +1112,14 @@ def build_parser() -> argparse.ArgumentParser:
     impacted.add_argument("id", type=int, metavar="ID")
     impacted.add_argument("--type", metavar="T", help="only artifacts of this type name")
     impacted.add_argument("--as-of", metavar="TIME", help="the store as it stood then (as in trace)")
-    _add_max_nodes(impacted)
+    _add_max_nodes(impacted, "impacted")
 
     graph = _add(commands, "graph", _graph, "draw provenance as HTML, SVG, DOT, Mermaid or JSON",
                  description="Draw the provenance of an artifact (or --execution), or with --context every "
                  "execution of a context with its inputs and outputs.")
     graph.add_argument("id", type=int, nargs="?", metavar="ID")
     _add_walk_options(graph)
+    _add_max_nodes(graph, "graph")
     graph.add_argument("--context", type=int, metavar="CID", help="draw a context's executions and artifacts")
     graph.add_argument("--format", choices=["html", "svg", "dot", "mermaid", "json"],
                        help="default: from the -o suffix, else html")

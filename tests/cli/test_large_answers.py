@@ -3,7 +3,7 @@
 25,000 runs each read one shared dataset and write one model: the dataset's
 downstream holds 50,001 nodes. The API refuses an answer past ``max_nodes``
 with its size; the command tells the size and refuses to draw past
-``--max-nodes`` (default ``cli.DEFAULT_MAX_NODES``) unless asked.
+``--max-nodes`` (defaults in ``cli.DEFAULT_MAX_NODES``) unless asked.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_graph_and_trace_refuse_past_the_default_and_say_how_big(big_store, run,
     for argv in (["graph", str(data), "--down", "-o", str(picture)], ["trace", str(data), "--down"]):
         result = run(*argv, "--db", url)
         assert result.code == cli.EXIT_UNAVAILABLE, result.err
-        assert _SIZE in result.err and f"more than --max-nodes {cli.DEFAULT_MAX_NODES}" in result.err
+        assert _SIZE in result.err and f"more than --max-nodes {cli.DEFAULT_MAX_NODES[argv[0]]}" in result.err
         assert "nothing was" in result.err and result.out == ""
     assert not picture.exists()
     # The walk upstream of one model is small and is drawn as before.
