@@ -43,6 +43,12 @@ so what it reads is current and its commit cannot conflict. A transaction
 opened with ``write=False`` only reads, with auto-commit statements, and
 touches neither the lock nor the snapshot.
 
+Sessions. A reading transaction runs in a session of read access mode, which
+a cluster may serve from any member; a writing one (or a reading one that
+writes after all) in a write session, served by the leader. Every session of
+a backend shares one bookmark manager, so whichever member serves a
+transaction has first applied everything this backend committed.
+
 Inserted and updated nodes, events, links and fingerprints are buffered and
 sent at commit (in several statements for very large writes), or earlier when
 a query must see them (a filtered listing, a traversal, a fingerprint

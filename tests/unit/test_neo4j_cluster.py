@@ -170,6 +170,22 @@ def _reads_and_writes(store) -> None:
     assert [a.uri for a in store.lineage.impacted(ids["data"], "Model")] == ["/model/0"]
 
 
+def test_a_reading_transaction_that_writes_moves_to_a_write_session():
+    from lineage.backends import neo4j as neo4j_backend
+
+    backend = neo4j_backend.open_backend(pb.ConnectionConfig(neo4j=routing_settings()), pb.MigrationOptions())
+    try:
+        with bolt_messages() as sent:
+            with backend.transaction(write=False):
+                assert backend.get_types("artifact") == []
+                backend.insert_type("artifact", pb.ArtifactType(name="Late"))
+        assert access_modes(sent) == ["r", "w"], sent
+        with backend.transaction(write=False):
+            assert [t.name for t in backend.get_types("artifact")] == ["Late"]
+    finally:
+        backend.close()
+
+
 def test_the_server_refuses_writes_in_read_mode():
     """What makes the check above worth making: a read transaction cannot write, so a cluster
     may run it on a member that holds no lock and takes no writes."""
