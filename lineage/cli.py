@@ -6,6 +6,7 @@ Commands::
     lineage ls artifacts|executions|contexts|types
     lineage show artifact|execution|context ID
     lineage trace ID                  provenance as an indented tree
+    lineage impacted ID               artifacts made from an artifact
     lineage graph ID [-o FILE]        provenance as HTML, SVG, DOT, Mermaid or JSON
     lineage stats                     counts per type and the deepest provenance chain
     lineage copy SRC_URL DST_URL      copy a whole store to another backend, ids kept
@@ -23,6 +24,7 @@ import datetime as dt
 import json
 import os
 import pathlib
+import re
 import sys
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit, urlunsplit
@@ -445,14 +447,45 @@ _FOLD_SIBLINGS_OVER, _SIBLINGS_SHOWN = 30, 25
 _MAX_INDENT_LEVELS = 12
 
 
-def _walk(store, node_id: int, *, execution: bool, down: bool, depth: int | None, as_of: str | None = None):
+#: The most nodes a command takes unless --max-nodes says otherwise. A picture past a few
+#: thousand nodes takes minutes to lay out and cannot be read; a folded tree or a list
+#: stays readable much longer.
+DEFAULT_MAX_NODES = {"graph": 2_000, "trace": 25_000, "impacted": 25_000}
+#: From this many nodes on, graph says how many before it starts drawing.
+_ANNOUNCE_NODES = 500
+
+
+def _max_nodes(args: argparse.Namespace) -> int | None:
+    """The --max-nodes bound for the store: None for 0 (no bound)."""
+    if args.max_nodes < 0:
+        raise errors.InvalidArgumentError(f"--max-nodes must be >= 0 (0: no bound), got {args.max_nodes}")
+    return args.max_nodes or None
+
+
+@contextlib.contextmanager
+def _bounded(args: argparse.Namespace, verb: str) -> Iterator[None]:
+    """Turns the store's refusal of an answer past --max-nodes into the command's own words."""
+    try:
+        yield
+    except errors.ResourceExhaustedError as e:
+        size = re.search(r"holds (\d+) nodes \(([^)]*)\)", str(e.message))
+        if size is None:
+            raise
+        raise errors.ResourceExhaustedError(
+            f"the answer holds {size.group(1)} nodes ({size.group(2)}), more than --max-nodes "
+            f"{args.max_nodes}: nothing was {verb}; raise --max-nodes (0: no bound) or narrow the "
+            "walk with --depth") from e
+
+
+def _walk(store, node_id: int, *, execution: bool, down: bool, depth: int | None, as_of: str | None = None,
+          max_nodes: int | None = None):
     if depth is not None and depth < 0:
         raise errors.InvalidArgumentError(f"--depth must be >= 0, got {depth}")
     kind = "execution" if execution else "artifact"
     starts = {"artifact_ids": [], "execution_ids": []}
     starts[f"{kind}_ids"] = [node_id]
     walk = store.lineage.downstream if down else store.lineage.upstream
-    return (kind, node_id), walk(**starts, max_hops=depth, as_of=_moment(as_of))
+    return (kind, node_id), walk(**starts, max_hops=depth, as_of=_moment(as_of), max_nodes=max_nodes)
 
 
 def _moment(text: str | None) -> dt.datetime | int | None:
@@ -659,9 +692,9 @@ class _TraceText:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    with _open(_store_url(args)) as store:
+    with _open(_store_url(args)) as store, _bounded(args, "shown"):
         root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth,
-                                 as_of=args.as_of)
+                                 as_of=args.as_of, max_nodes=_max_nodes(args))
     graph = provenance.to_networkx()
     items = _trace_items(graph, root, args.down)
     if args.json:
@@ -683,6 +716,28 @@ def _trace(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- impacted -------------------------------------------------------------------------
+def _impacted(args: argparse.Namespace) -> int:
+    with _open(_store_url(args)) as store, _bounded(args, "listed"):
+        artifacts = store.lineage.impacted(args.id, args.type, as_of=_moment(args.as_of),
+                                           max_nodes=_max_nodes(args))
+    if args.json:
+        _emit_json({"artifact": args.id, "type": args.type, "count": len(artifacts),
+                    "artifacts": [_node_dict("artifact", a) for a in artifacts]})
+        return EXIT_OK
+    from rich.table import Table
+
+    what = f"{args.type} artifacts" if args.type else "artifacts"
+    table = Table(title=f"{len(artifacts)} {what} downstream of artifact {args.id}", title_justify="left")
+    for column in ("id", "type", "uri", "state"):
+        table.add_column(column, justify="right" if column == "id" else "left", overflow="ellipsis",
+                         no_wrap=column in ("id", "type", "uri"))
+    for artifact in artifacts:
+        table.add_row(str(artifact.id), _escape(artifact.type), _escape(artifact.uri), _state("artifact", artifact))
+    _console().print(table, soft_wrap=False)
+    return EXIT_OK
+
+
 # -- graph ----------------------------------------------------------------------------
 def _graph(args: argparse.Namespace) -> int:
     from lineage.render import to_html, to_svg
@@ -700,19 +755,24 @@ def _graph(args: argparse.Namespace) -> int:
     if fmt is None:
         suffix = pathlib.Path(args.output).suffix.lower() if args.output not in (None, "-") else ""
         fmt = _GRAPH_SUFFIXES.get(suffix, "html")
-    with _open(_store_url(args)) as store:
+    with _open(_store_url(args)) as store, _bounded(args, "drawn"):
         if args.context is not None:
             context = _get_node(store, "context", args.context)
-            provenance = store.lineage.context_dag(context.id)
+            provenance = store.lineage.context_dag(context.id, max_nodes=_max_nodes(args))
             title = f"Context {context.id}: {context.type} {context.name!r}"
             highlight = []
             stem = f"context-{_short_id('context', context.id)}"
         else:
             root, provenance = _walk(store, args.id, execution=args.execution, down=args.down, depth=args.depth,
-                                     as_of=args.as_of)
+                                     as_of=args.as_of, max_nodes=_max_nodes(args))
             title = f"{'Downstream' if args.down else 'Provenance'} of {root[0]} {root[1]} ({_short_id(*root)})"
             highlight = [root]
             stem = f"{'downstream' if args.down else 'provenance'}-{_short_id(*root)}"
+    nodes = len(provenance.artifacts) + len(provenance.executions)
+    if nodes >= _ANNOUNCE_NODES and not args.json:
+        _console(stderr=True).print(
+            f"drawing {len(provenance.artifacts)} artifacts, {len(provenance.executions)} executions and "
+            f"{len(provenance.events)} events as {fmt}")
     if fmt == "html":
         text = to_html(provenance, title, highlight)
     elif fmt == "svg":
@@ -996,6 +1056,13 @@ def _add_walk_options(parser: argparse.ArgumentParser) -> None:
                         "only nodes created and events recorded by then")
 
 
+def _add_max_nodes(parser: argparse.ArgumentParser, command: str) -> None:
+    default = DEFAULT_MAX_NODES[command]
+    parser.add_argument("--max-nodes", type=int, default=default, metavar="N",
+                        help=f"refuse an answer of more than N nodes, saying how many it holds, before "
+                        f"anything is fetched or drawn (default {default:,}; 0: no bound)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of the ``lineage`` command."""
     parser = argparse.ArgumentParser(
@@ -1035,14 +1102,24 @@ def build_parser() -> argparse.ArgumentParser:
                  "of its parent in the list and its depth (flat, so any depth parses).")
     trace.add_argument("id", type=int, metavar="ID")
     _add_walk_options(trace)
+    _add_max_nodes(trace, "trace")
     trace.add_argument("--expand", action="store_true",
                        help="show every node: no folding of long straight runs or of wide fans")
+
+    impacted = _add(commands, "impacted", _impacted, "artifacts made from a (bad) artifact, by type",
+                    description="List every artifact downstream of artifact ID (itself left out), or only "
+                    "those of --type T: what a bad dataset spoiled.")
+    impacted.add_argument("id", type=int, metavar="ID")
+    impacted.add_argument("--type", metavar="T", help="only artifacts of this type name")
+    impacted.add_argument("--as-of", metavar="TIME", help="the store as it stood then (as in trace)")
+    _add_max_nodes(impacted, "impacted")
 
     graph = _add(commands, "graph", _graph, "draw provenance as HTML, SVG, DOT, Mermaid or JSON",
                  description="Draw the provenance of an artifact (or --execution), or with --context every "
                  "execution of a context with its inputs and outputs.")
     graph.add_argument("id", type=int, nargs="?", metavar="ID")
     _add_walk_options(graph)
+    _add_max_nodes(graph, "graph")
     graph.add_argument("--context", type=int, metavar="CID", help="draw a context's executions and artifacts")
     graph.add_argument("--format", choices=["html", "svg", "dot", "mermaid", "json"],
                        help="default: from the -o suffix, else html")

@@ -333,6 +333,17 @@ def _to_value(value: Any, name: str) -> pb.Value:
     return pb.Value(string_value=value)
 
 
+def _set_max_nodes(request: Any, max_nodes: int | None) -> None:
+    """Sets a request's max_nodes from the argument of that name, checked."""
+    if max_nodes is None:
+        return
+    if not isinstance(max_nodes, int) or isinstance(max_nodes, bool):
+        raise errors.InvalidArgumentError(f"max_nodes must be an int or None, got {max_nodes!r}")
+    if max_nodes < 0:
+        raise errors.InvalidArgumentError(f"max_nodes must be >= 0, got {max_nodes}")
+    request.max_nodes = min(max_nodes, 2**63 - 1)
+
+
 def _merged_graph(chunks: Iterable[lsvc.GraphChunk]) -> ProvenanceGraph:
     """The whole graph from its streamed chunks, concatenated in order (the protos are not copied)."""
     graphs = [chunk.graph for chunk in chunks]
@@ -356,12 +367,14 @@ class Lineage:
         return self._store._call(method, request, lineage=True)
 
     # -- traversal ------------------------------------------------------------
-    def _trace(self, direction, artifact_ids, execution_ids, max_hops, event_types, as_of) -> ProvenanceGraph:
+    def _trace(self, direction, artifact_ids, execution_ids, max_hops, event_types, as_of,
+               max_nodes) -> ProvenanceGraph:
         request = lsvc.TraceRequest(
             artifact_ids=_ids(artifact_ids, "artifact_ids"),
             execution_ids=_ids(execution_ids, "execution_ids"),
             direction=direction,
         )
+        _set_max_nodes(request, max_nodes)
         if max_hops is not None:
             if not isinstance(max_hops, int) or isinstance(max_hops, bool):
                 raise errors.InvalidArgumentError(f"max_hops must be an int or None, got {max_hops!r}")
@@ -383,6 +396,7 @@ class Lineage:
         max_hops: int | None = None,
         event_types: Iterable[int] | None = None,
         as_of: datetime.datetime | int | None = None,
+        max_nodes: int | None = None,
     ) -> ProvenanceGraph:
         """Everything the given nodes were made from, as far back as it goes.
 
@@ -394,16 +408,22 @@ class Lineage:
             as_of: Answer as the store stood then (a datetime, naive means UTC, or
                 milliseconds since the epoch): only nodes created and events recorded
                 at or before it. Node records are today's: no property history is kept.
+            max_nodes: The most nodes (artifacts and executions) the answer may
+                hold; None: no bound. The store counts the walk's nodes before it
+                reads any, so a larger answer costs neither side its memory.
 
         Returns:
             The starting nodes, their ancestors, and the events walked.
 
         Raises:
-            InvalidArgumentError: nothing to start from, a negative max_hops, or an
-                as_of in the future or before the epoch.
+            InvalidArgumentError: nothing to start from, a negative max_hops or
+                max_nodes, or an as_of in the future or before the epoch.
             NotFoundError: a starting id names no node (at as_of, when given).
+            ResourceExhaustedError: the answer holds more than max_nodes nodes;
+                the message says how many.
         """
-        return self._trace(lsvc.UPSTREAM, artifact_ids, execution_ids, max_hops, event_types, as_of)
+        return self._trace(lsvc.UPSTREAM, artifact_ids, execution_ids, max_hops, event_types, as_of,
+                           max_nodes)
 
     def downstream(
         self,
@@ -413,34 +433,48 @@ class Lineage:
         max_hops: int | None = None,
         event_types: Iterable[int] | None = None,
         as_of: datetime.datetime | int | None = None,
+        max_nodes: int | None = None,
     ) -> ProvenanceGraph:
         """Everything made from the given nodes, as far forward as it goes.
 
         Args and Raises: as ``upstream``.
         """
-        return self._trace(lsvc.DOWNSTREAM, artifact_ids, execution_ids, max_hops, event_types, as_of)
+        return self._trace(lsvc.DOWNSTREAM, artifact_ids, execution_ids, max_hops, event_types, as_of,
+                           max_nodes)
 
-    def context_dag(self, context_id: int) -> ProvenanceGraph:
+    def context_dag(self, context_id: int, *, max_nodes: int | None = None) -> ProvenanceGraph:
         """Every execution of a context with its input and output artifacts.
+
+        Args:
+            context_id: The context.
+            max_nodes: The most nodes the answer may hold, as in ``upstream``.
 
         Raises:
             NotFoundError: no context has this id.
+            ResourceExhaustedError: the answer holds more than max_nodes nodes.
         """
         [context_id] = _ids([context_id], "context_id")
-        return _merged_graph(self._call("ContextDag", lsvc.ContextDagRequest(context_id=context_id)))
+        request = lsvc.ContextDagRequest(context_id=context_id)
+        _set_max_nodes(request, max_nodes)
+        return _merged_graph(self._call("ContextDag", request))
 
     def impacted(
         self, artifact_id: int, artifact_type: str | None = None, *,
-        as_of: datetime.datetime | int | None = None,
+        as_of: datetime.datetime | int | None = None, max_nodes: int | None = None,
     ) -> list[pb.Artifact]:
         """Artifacts downstream of one (itself excluded), optionally of one type name.
 
+        ``max_nodes`` bounds the nodes the walk downstream may reach, as in ``upstream``.
+
         Raises:
             NotFoundError: no artifact has this id.
-            InvalidArgumentError: as_of in the future or before the epoch.
+            InvalidArgumentError: as_of in the future or before the epoch, or a
+                negative max_nodes.
+            ResourceExhaustedError: the walk reaches more than max_nodes nodes.
         """
         [artifact_id] = _ids([artifact_id], "artifact_id")
         request = lsvc.ImpactedRequest(artifact_id=artifact_id)
+        _set_max_nodes(request, max_nodes)
         if artifact_type is not None:
             request.artifact_type = artifact_type
         if as_of is not None:

@@ -133,6 +133,31 @@ def _chunks(graph: _Graph, size: int) -> list[lsvc.GraphChunk]:
     return chunks
 
 
+def _max_nodes(request: Any) -> int | None:
+    """The request's max_nodes, checked; None when unset."""
+    if not request.HasField("max_nodes"):
+        return None
+    if request.max_nodes < 0:
+        raise errors.InvalidArgumentError(f"max_nodes must be >= 0, got {request.max_nodes}")
+    return request.max_nodes
+
+
+def _bounded(artifact_ids: Iterable[int], execution_ids: Iterable[int], limit: int | None, what: str) -> None:
+    """Refuses an answer of more than ``limit`` nodes, before a single node is read.
+
+    The message gives the answer's size, so a caller learns how big it is
+    without receiving it.
+    """
+    if limit is None:
+        return
+    artifacts, executions = len(set(artifact_ids)), len(set(execution_ids))
+    if artifacts + executions > limit:
+        raise errors.ResourceExhaustedError(
+            f"{what} holds {artifacts + executions} nodes ({artifacts} artifacts, {executions} executions), "
+            f"more than max_nodes {limit}: raise max_nodes, bound the walk with max_hops, or start "
+            "from fewer nodes")
+
+
 def _chunk_size(request: Any) -> int:
     if request.chunk_size < 0:
         raise errors.InvalidArgumentError(f"chunk_size must be >= 0, got {request.chunk_size}")
@@ -186,6 +211,7 @@ class LineageService:
         )
 
     def _walk(self, request: lsvc.TraceRequest) -> _Graph:
+        limit = _max_nodes(request)
         artifact_ids, execution_ids = list(request.artifact_ids), list(request.execution_ids)
         if not artifact_ids and not execution_ids:
             raise errors.InvalidArgumentError("give at least one of artifact_ids or execution_ids to start from")
@@ -213,6 +239,8 @@ class LineageService:
         # and a native walk that brings the nodes it reaches along makes this check free.
         self._require("artifact", artifact_ids)
         self._require("execution", execution_ids)
+        where = "upstream" if request.direction == lsvc.UPSTREAM else "downstream"
+        _bounded(reach.artifact_ids, reach.execution_ids, limit, f"the walk {where}")
         return self._graph(reach.artifact_ids, reach.execution_ids, reach.events)
 
     # -- traversal --------------------------------------------------------------
@@ -228,6 +256,8 @@ class LineageService:
         walk = lsvc.TraceRequest(artifact_ids=[request.artifact_id], direction=lsvc.DOWNSTREAM)
         if request.HasField("as_of_ms"):
             walk.as_of_ms = request.as_of_ms
+        if request.HasField("max_nodes"):
+            walk.max_nodes = request.max_nodes
         graph = self._walk(walk)
         wanted = request.artifact_type if request.HasField("artifact_type") else None
         response = lsvc.ImpactedResponse()
@@ -241,10 +271,12 @@ class LineageService:
         if not request.HasField("context_id"):
             raise errors.InvalidArgumentError("ContextDagRequest.context_id is required")
         size = _chunk_size(request)
+        limit = _max_nodes(request)
         backend = self.backend
         self._require("context", [request.context_id])
         execution_ids = [e for e, _ in backend.get_context_links("execution", context_ids=[request.context_id])]
         events = backend.get_events(execution_ids=execution_ids)
+        _bounded({e.artifact_id for e in events}, execution_ids, limit, f"context {request.context_id}")
         return _chunks(self._graph({e.artifact_id for e in events}, execution_ids, events), size)
 
     @_reads

@@ -43,6 +43,12 @@ so what it reads is current and its commit cannot conflict. A transaction
 opened with ``write=False`` only reads, with auto-commit statements, and
 touches neither the lock nor the snapshot.
 
+Sessions. A reading transaction runs in a session of read access mode, which
+a cluster may serve from any member; a writing one (or a reading one that
+writes after all) in a write session, served by the leader. Every session of
+a backend shares one bookmark manager, so whichever member serves a
+transaction has first applied everything this backend committed.
+
 Inserted and updated nodes, events, links and fingerprints are buffered and
 sent at commit (in several statements for very large writes), or earlier when
 a query must see them (a filtered listing, a traversal, a fingerprint
@@ -403,6 +409,8 @@ class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.depth = 0
         self.session: neo4j.Session | None = None
+        # Whether the session is in write access mode.
+        self.session_writes = True
         self.tx: neo4j.Transaction | None = None
         # The store as this thread last knew it, and whether its next writing
         # transaction may rely on it.
@@ -465,6 +473,10 @@ class Neo4jBackend:
         self._timeout = timeout
         self._database = database
         self._uri = uri
+        # Every session of this store shares one bookmark manager: a transaction waits until
+        # the server it lands on (in a cluster, maybe a follower) has applied every
+        # transaction this store committed before, so any thread reads its store's writes.
+        self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         self._local = _ThreadState()
         self._hot_types: collections.OrderedDict[int, None] = collections.OrderedDict()
         self._hot_lock = threading.Lock()
@@ -497,7 +509,8 @@ class Neo4jBackend:
                 state.depth -= 1
             return
         state.reset(write)
-        state.session, state.tx, state.depth = self._session(), None, 1
+        self._open_session(write)
+        state.tx, state.depth = None, 1
         if write and state.optimistic and state.snapshot is not None:
             state.base = state.snapshot
             state.counters = dict(state.base.counters)
@@ -523,8 +536,17 @@ class Neo4jBackend:
             with contextlib.suppress(*_DRIVER_ERRORS):
                 session.close()
 
-    def _session(self) -> neo4j.Session:
-        return self._driver.session(database=self._database)
+    def _open_session(self, write: bool) -> None:
+        """Opens this thread's session in write or read access mode.
+
+        A cluster sends a read session's statements to any member (followers
+        too) and a write session's to the leader; a single server takes both.
+        """
+        state = self._local
+        state.session = self._driver.session(
+            database=self._database, bookmark_manager=self._bookmarks,
+            default_access_mode=neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS)
+        state.session_writes = write
 
     def _commit(self) -> None:
         """Sends what the buffer holds and commits; then keeps what this transaction knows."""
@@ -656,7 +678,7 @@ class Neo4jBackend:
         state = self._local
         with contextlib.suppress(*_DRIVER_ERRORS):
             state.session.close()
-        state.session = self._session()
+        self._open_session(state.session_writes)
 
     def _lock(self, subquery: str | None = None, **params: Any) -> list[Any]:
         """Opens the transaction with the store's write lock; returns the subquery's rows, if any.
@@ -691,6 +713,12 @@ class Neo4jBackend:
     def _begin_with(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         """Opens this thread's Neo4j transaction with ``query`` as its first statement."""
         state = self._local
+        if not state.session_writes:
+            # A reading transaction that writes after all: a read session's statements may
+            # go to a server that cannot write, so it continues on a write session.
+            with contextlib.suppress(*_DRIVER_ERRORS):
+                state.session.close()
+            self._open_session(True)
         for attempt in range(2):
             try:
                 state.tx = _begin(state.session, self._timeout)
@@ -782,7 +810,7 @@ class Neo4jBackend:
         """
         where = f"prepare the Neo4j schema on {self._uri}"
         try:
-            with self._driver.session(database=self._database) as session:
+            with self._driver.session(database=self._database, bookmark_manager=self._bookmarks) as session:
                 present = {row[0] for row in session.run("SHOW CONSTRAINTS YIELD name").values()}
                 present |= {row[0] for row in session.run("SHOW INDEXES YIELD name").values()}
                 missing = [text for name, text in SCHEMA_STATEMENTS.items() if name not in present]
@@ -1676,7 +1704,8 @@ def open_backend(config: pb.ConnectionConfig, migration_options: pb.MigrationOpt
     indexes are created on first use of a database.
 
     Raises:
-        InvalidArgumentError: ``uri`` is empty or not a Neo4j URI.
+        InvalidArgumentError: ``uri`` is empty or not a Neo4j URI, or ``database``
+            names the ``system`` database.
         UnavailableError: Nothing answers at ``uri``.
         UnauthenticatedError: The server refused ``user`` and ``password``.
         NotFoundError: The server has no database named ``database``.
@@ -1705,6 +1734,13 @@ def open_backend(config: pb.ConnectionConfig, migration_options: pb.MigrationOpt
             + ", ".join(f"{s}://host:port" for s in _SCHEMES))
     auth = (settings.user, settings.password) if settings.user else None
     database = settings.database or None
+    if database is not None and database.lower() == "system":
+        # Neo4j keeps users, roles and the list of databases there, and takes only
+        # administration commands on it.
+        raise errors.InvalidArgumentError(
+            f"ConnectionConfig.neo4j.database {database!r} is Neo4j's administration database and "
+            "cannot hold records: name a user database (Neo4j Community has one, 'neo4j' unless "
+            "configured otherwise), or leave it empty for the server's default")
     try:
         driver = neo4j.GraphDatabase.driver(uri, auth=auth, notifications_min_severity="OFF")
     except (ValueError, neo4j_errors.ConfigurationError) as e:

@@ -34,7 +34,7 @@ class EventTypes(_message.Message):
     def __init__(self, types: _Optional[_Iterable[_Union[_metadata_store_pb2.Event.Type, str]]] = ...) -> None: ...
 
 class TraceRequest(_message.Message):
-    __slots__ = ("artifact_ids", "execution_ids", "direction", "max_hops", "event_types", "as_of_ms", "chunk_size")
+    __slots__ = ("artifact_ids", "execution_ids", "direction", "max_hops", "event_types", "as_of_ms", "chunk_size", "max_nodes")
     ARTIFACT_IDS_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_IDS_FIELD_NUMBER: _ClassVar[int]
     DIRECTION_FIELD_NUMBER: _ClassVar[int]
@@ -42,6 +42,7 @@ class TraceRequest(_message.Message):
     EVENT_TYPES_FIELD_NUMBER: _ClassVar[int]
     AS_OF_MS_FIELD_NUMBER: _ClassVar[int]
     CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_NODES_FIELD_NUMBER: _ClassVar[int]
     artifact_ids: _containers.RepeatedScalarFieldContainer[int]
     execution_ids: _containers.RepeatedScalarFieldContainer[int]
     direction: Direction
@@ -49,7 +50,8 @@ class TraceRequest(_message.Message):
     event_types: EventTypes
     as_of_ms: int
     chunk_size: int
-    def __init__(self, artifact_ids: _Optional[_Iterable[int]] = ..., execution_ids: _Optional[_Iterable[int]] = ..., direction: _Optional[_Union[Direction, str]] = ..., max_hops: _Optional[int] = ..., event_types: _Optional[_Union[EventTypes, _Mapping]] = ..., as_of_ms: _Optional[int] = ..., chunk_size: _Optional[int] = ...) -> None: ...
+    max_nodes: int
+    def __init__(self, artifact_ids: _Optional[_Iterable[int]] = ..., execution_ids: _Optional[_Iterable[int]] = ..., direction: _Optional[_Union[Direction, str]] = ..., max_hops: _Optional[int] = ..., event_types: _Optional[_Union[EventTypes, _Mapping]] = ..., as_of_ms: _Optional[int] = ..., chunk_size: _Optional[int] = ..., max_nodes: _Optional[int] = ...) -> None: ...
 
 class GraphChunk(_message.Message):
     __slots__ = ("graph",)
@@ -58,14 +60,16 @@ class GraphChunk(_message.Message):
     def __init__(self, graph: _Optional[_Union[_metadata_store_pb2.LineageGraph, _Mapping]] = ...) -> None: ...
 
 class ImpactedRequest(_message.Message):
-    __slots__ = ("artifact_id", "artifact_type", "as_of_ms")
+    __slots__ = ("artifact_id", "artifact_type", "as_of_ms", "max_nodes")
     ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_TYPE_FIELD_NUMBER: _ClassVar[int]
     AS_OF_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_NODES_FIELD_NUMBER: _ClassVar[int]
     artifact_id: int
     artifact_type: str
     as_of_ms: int
-    def __init__(self, artifact_id: _Optional[int] = ..., artifact_type: _Optional[str] = ..., as_of_ms: _Optional[int] = ...) -> None: ...
+    max_nodes: int
+    def __init__(self, artifact_id: _Optional[int] = ..., artifact_type: _Optional[str] = ..., as_of_ms: _Optional[int] = ..., max_nodes: _Optional[int] = ...) -> None: ...
 
 class ImpactedResponse(_message.Message):
     __slots__ = ("artifacts",)
@@ -105,12 +109,14 @@ class DiffResponse(_message.Message):
     def __init__(self, artifact_a: _Optional[_Union[_metadata_store_pb2.Artifact, _Mapping]] = ..., artifact_b: _Optional[_Union[_metadata_store_pb2.Artifact, _Mapping]] = ..., differences: _Optional[_Iterable[_Union[DiffResponse.Difference, _Mapping]]] = ..., inputs_only_a: _Optional[_Iterable[int]] = ..., inputs_only_b: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class ContextDagRequest(_message.Message):
-    __slots__ = ("context_id", "chunk_size")
+    __slots__ = ("context_id", "chunk_size", "max_nodes")
     CONTEXT_ID_FIELD_NUMBER: _ClassVar[int]
     CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_NODES_FIELD_NUMBER: _ClassVar[int]
     context_id: int
     chunk_size: int
-    def __init__(self, context_id: _Optional[int] = ..., chunk_size: _Optional[int] = ...) -> None: ...
+    max_nodes: int
+    def __init__(self, context_id: _Optional[int] = ..., chunk_size: _Optional[int] = ..., max_nodes: _Optional[int] = ...) -> None: ...
 
 class InputIds(_message.Message):
     __slots__ = ("artifact_ids",)

@@ -41,6 +41,10 @@ def test_unknown_ids_are_not_found(store, history, call):
     (lambda s, h: s.lineage.upstream(h.artifacts[:1], max_hops=-1), "max_hops"),
     (lambda s, h: s.lineage.downstream(execution_ids=h.executions[:1], max_hops=-5), "max_hops"),
     (lambda s, h: s.lineage.upstream(), "artifact_ids"),
+    (lambda s, h: s.lineage.downstream(h.artifacts[:1], max_nodes=-1), "max_nodes"),
+    (lambda s, h: s.lineage.upstream(h.artifacts[:1], max_nodes=True), "max_nodes"),
+    (lambda s, h: s.lineage.impacted(h.artifacts[0], max_nodes=2.5), "max_nodes"),
+    (lambda s, h: s.lineage.context_dag(h.contexts[0], max_nodes=-3), "max_nodes"),
     (lambda s, h: s.lineage.downstream([], []), "artifact_ids"),
     (lambda s, h: s.lineage.downstream(iter(())), "artifact_ids"),
     (lambda s, h: s.lineage.find_reusable_execution("NoSuchStep", h.artifacts[:1]), "execution_type"),
@@ -107,3 +111,33 @@ def test_errors_are_status_errors(store):
     Builder(store).artifact(name="x")
     with pytest.raises(errors.StatusError):
         store.lineage.upstream([MISSING])
+
+
+def test_an_answer_past_max_nodes_is_refused_with_its_size(store, history):
+    before = snapshot(store)
+    def size_of(graph) -> int:
+        return len(graph.artifacts) + len(graph.executions)
+
+    first = next(a for a in history.artifacts if size_of(store.lineage.downstream([a])) > 3)
+    start = [first, history.artifacts[-1]]
+    whole = store.lineage.downstream(start)
+    size = size_of(whole)
+    # Exactly the size passes; one less is refused, naming the argument and telling the size.
+    assert store.lineage.downstream(start, max_nodes=size) == whole
+    with pytest.raises(errors.ResourceExhaustedError,
+                       match=rf"holds {size} nodes \({len(whole.artifacts)} artifacts, "
+                             rf"{len(whole.executions)} executions\), more than max_nodes {size - 1}"):
+        store.lineage.downstream(start, max_nodes=size - 1)
+    up = store.lineage.upstream(history.artifacts[-1:])
+    with pytest.raises(errors.ResourceExhaustedError, match="upstream"):
+        store.lineage.upstream(history.artifacts[-1:], max_nodes=size_of(up) - 1)
+    impacted = store.lineage.impacted(start[0])
+    assert store.lineage.impacted(start[0], max_nodes=10**9) == impacted
+    with pytest.raises(errors.ResourceExhaustedError, match="max_nodes 1"):
+        store.lineage.impacted(start[0], max_nodes=1)
+    dag = store.lineage.context_dag(history.contexts[0])
+    dag_size = size_of(dag)
+    assert store.lineage.context_dag(history.contexts[0], max_nodes=dag_size) == dag
+    with pytest.raises(errors.ResourceExhaustedError, match=f"holds {dag_size} nodes"):
+        store.lineage.context_dag(history.contexts[0], max_nodes=dag_size - 1)
+    assert snapshot(store) == before

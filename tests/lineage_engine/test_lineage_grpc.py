@@ -111,6 +111,10 @@ def test_errors_cross_the_wire_with_their_class_and_nothing_is_written(served):
         client.lineage.purge("execution", filter_query="name = = 'x'")
     with pytest.raises(errors.InvalidArgumentError, match="future"):
         client.lineage.upstream([history.artifacts[0]], as_of=2**62)
+    with pytest.raises(errors.ResourceExhaustedError, match="more than max_nodes 1"):
+        client.lineage.downstream(history.artifacts[:1], max_nodes=1)
+    with pytest.raises(errors.InvalidArgumentError, match="max_nodes"):
+        client.lineage.downstream(history.artifacts[:1], max_nodes=-1)
     assert snapshot(store) == before
 
 
