@@ -25,7 +25,9 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import sys
+import textwrap
 from typing import Any, Iterator, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,6 +47,7 @@ _EXIT_CODES_HELP = """\
 exit codes: 0 ok; 1 user error (unknown id or type, malformed filter, non-empty
 destination...); 2 usage error; 3 store unreachable, unavailable or out of
 resources.
+
 The store URL comes from --db, else $LINEAGE_DB: memory://, sqlite:///path,
 mysql://user:pw@host/db, postgresql://user:pw@host/db, neo4j://user:pw@host,
 or a metadata server: grpc://host:port, grpcs://host:port?ca=FILE[&cert=FILE&key=FILE]."""
@@ -1036,9 +1039,26 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Fills each paragraph of a description or epilog to the terminal, between words.
+
+    argparse's default would join the paragraphs into one; the raw formatter would let the
+    terminal cut lines (and words) at its edge.
+    """
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n\n".join(_wrap(paragraph, width, indent) for paragraph in text.split("\n\n"))
+
+
+def _wrap(text: str, width: int, indent: str = "") -> str:
+    """Text filled to ``width`` between words: URLs, paths and --options are never split."""
+    return textwrap.fill(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False)
+
+
 def _add(commands, name: str, handler, help_: str, **kwargs) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=help_, parents=[_common()], epilog=_EXIT_CODES_HELP,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+                                 formatter_class=_HelpFormatter, **kwargs)
     parser.set_defaults(handler=handler, parser=parser)
     return parser
 
@@ -1067,7 +1087,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Returns the argument parser of the ``lineage`` command."""
     parser = argparse.ArgumentParser(
         prog="lineage", description="An ML Metadata store on a graph: explore it, draw its provenance, copy it.",
-        epilog=_EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=_EXIT_CODES_HELP, formatter_class=_HelpFormatter)
     from lineage import __version__
 
     parser.add_argument("--version", action="version", version=f"lineage {__version__}")
@@ -1202,8 +1222,11 @@ def _fail(error: errors.StatusError) -> None:
     if len(lines) >= 3 and lines[-1].strip() == "^":
         # A query and a caret under the mistake: they only line up on lines of their own.
         lines, caret = lines[:-2], lines[-2:]
-    message = " ".join(" ".join(lines).split())
-    print("\n".join([f"lineage: {name}: {message}", *caret]), file=sys.stderr)
+    message = f"lineage: {name}: " + " ".join(" ".join(lines).split())
+    if sys.stderr.isatty():
+        # A terminal would cut the line at its edge, mid-word; a pipe or a log keeps it whole.
+        message = _wrap(message, shutil.get_terminal_size().columns)
+    print("\n".join([message, *caret]), file=sys.stderr)
 
 
 def _quiet_libraries() -> None:

@@ -286,6 +286,21 @@ def test_version_and_errors_in_a_terminal(terminal):
     assert lines[-2:] == ['  uri = "a" AND', " " * 15 + "^"]
 
 
+def test_long_errors_and_help_wrap_between_words(terminal, chain_db):
+    term = terminal(80)
+    lines = term.run(lineage_command("graph", "1", "--down", "--max-nodes", "5", "--db", chain_db))
+    assert term.exit_code == 3
+    # A line the terminal cut at its edge fills all 80 columns; one wrapped between words does not.
+    assert len(lines) > 1 and all(len(line) < 80 for line in lines), lines
+    assert " ".join(lines).startswith("lineage: ResourceExhaustedError: the answer holds 81 nodes")
+    assert "--max-nodes 5" in " ".join(lines)
+    for command in ("copy", "impacted", "purge", "trace"):
+        lines = term.run(lineage_command(command, "--help"))
+        assert term.exit_code == 0
+        assert all(len(line) < 80 for line in lines), (command, [x for x in lines if len(x) >= 80])
+        assert any("grpcs://host:port?ca=FILE[&cert=FILE&key=FILE]" in line for line in lines), command
+
+
 def write_comb(store, teeth: int) -> None:
     """A1 -> E1 -> (A2, a side output) -> E2 -> ...: every step branches, so every step indents."""
     data = store.put_artifact_type(pb.ArtifactType(name="Data"))
