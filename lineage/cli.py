@@ -806,39 +806,36 @@ def _deepest_chain(flow) -> dict[str, Any]:
 def _stats(args: argparse.Namespace) -> int:
     import networkx as nx
 
-    from lineage.copy import backend_of, scan_nodes
     from lineage.traversal import INPUT_EVENT_TYPES
 
+    kinds = {"artifact": "artifacts", "execution": "executions", "context": "contexts"}
     with _open(_store_url(args)) as store:
-        _, backend = backend_of(store)
         result: dict[str, Any] = {}
         flow = nx.DiGraph()
         labels: dict = {}
-        with backend.transaction(write=False):
-            execution_ids: list[int] = []
-            for kind in ("artifact", "execution", "context"):
-                by_type: dict[str, int] = {t.name: 0 for t in backend.get_types(kind)
-                                           if t.name not in _system_names()}
-                total = 0
-                for page in scan_nodes(backend, kind):
-                    for node in page:
-                        by_type[node.type] = by_type.get(node.type, 0) + 1
+        by_type: dict[str, dict[str, int]] = {field: {} for field in kinds.values()}
+        events = 0
+        # One pass over the store's export stream: it reads one snapshot, in-process or from a server.
+        with contextlib.closing(store.lineage.export_store()) as stream:
+            for chunk in stream:
+                for kind, field in kinds.items():
+                    for type_ in getattr(chunk, f"{kind}_types"):
+                        if type_.name not in _system_names():
+                            by_type[field].setdefault(type_.name, 0)
+                    for node in getattr(chunk, field):
+                        by_type[field][node.type] = by_type[field].get(node.type, 0) + 1
                         if kind != "context":
                             flow.add_node((kind, node.id))
                             labels[(kind, node.id)] = node.type
-                        if kind == "execution":
-                            execution_ids.append(node.id)
-                    total += len(page)
-                result[f"{kind}s"] = {"total": total, "by_type": dict(sorted(by_type.items()))}
-            events = 0
-            for start in range(0, len(execution_ids), 500):
-                for event in backend.get_events(execution_ids=execution_ids[start:start + 500]):
+                for event in chunk.events:
                     events += 1
                     artifact, execution = ("artifact", event.artifact_id), ("execution", event.execution_id)
                     if event.type in INPUT_EVENT_TYPES:
                         flow.add_edge(artifact, execution)
                     else:
                         flow.add_edge(execution, artifact)
+        for field, counts in by_type.items():
+            result[field] = {"total": sum(counts.values()), "by_type": dict(sorted(counts.items()))}
         result["events"] = events
         chain = _deepest_chain(flow)
     result["deepest_chain"] = chain

@@ -10,13 +10,16 @@ transaction.
 Streaming RPCs (``Trace``, ``ContextDag``) return the list of chunks the
 server sends one by one; the whole answer is computed in one reading
 transaction first, so the chunks describe one moment of the store.
+``Export`` instead returns an iterator that reads each chunk as it is asked
+for, inside one transaction held until the last one, so a whole store never
+sits in memory; ``Import`` takes any iterable of chunks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from lineage import errors, traversal
 from lineage.backends.base import ListQuery
@@ -40,6 +43,8 @@ __all__ = [
 
 #: Records (nodes, events) per streamed graph chunk unless a request asks otherwise.
 DEFAULT_CHUNK_SIZE = 2000
+#: Records per backend call while a store is imported.
+DEFAULT_TRANSFER_BATCH = 500
 #: Nodes a purge answer lists as a sample unless the request asks otherwise.
 DEFAULT_SAMPLE_SIZE = 10
 
@@ -350,6 +355,23 @@ class LineageService:
             if artifact not in bucket:
                 bucket.append(artifact)
         return outputs
+
+    # -- a whole store --------------------------------------------------------------
+    def Export(self, request: lsvc.ExportRequest) -> Iterator[lsvc.StoreChunk]:
+        """Streams every record; the chunks are read lazily inside one transaction."""
+        from lineage.transfer import export_store
+
+        check_request(request, writes=False)
+        size = _chunk_size(request)
+        return export_store(self.backend, size)
+
+    def Import(self, chunks: Iterable[lsvc.StoreChunk]) -> lsvc.ImportResponse:
+        """Writes an Export stream in one writing transaction: all of it or nothing."""
+        from lineage.transfer import StoreImporter
+
+        # Not retried on a stale snapshot as other writes are: the stream is read once.
+        with self.backend.transaction(write=True):
+            return StoreImporter(self._metadata, DEFAULT_TRANSFER_BATCH).run(chunks)
 
     # -- purge ------------------------------------------------------------------
     def Purge(self, request: lsvc.PurgeRequest) -> lsvc.PurgeResponse:
