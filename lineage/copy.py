@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import queue
+import threading
 import time
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
@@ -144,22 +146,79 @@ def copy_store(
         raise errors.InvalidArgumentError("the source and the destination are the same store")
     started = time.perf_counter()
     progress = _Progress(on_progress)
-    stream = source.lineage.export_store(chunk_size=batch_size)
+    pump = _Pump(lambda: source.lineage.export_store(chunk_size=batch_size))
     try:
-        response = destination.lineage.import_store(_counted(stream, progress), force=force)
-    except _DESTINATION_FAILURES as e:
+        response = destination.lineage.import_store(_counted(pump, progress), force=force)
+    except BaseException as e:
+        # A stream the source broke off ends the import too; the source's error is the one to tell.
+        if pump.error is not None and pump.error is not e:
+            raise pump.error from e
+        if pump.error is e or not isinstance(e, _DESTINATION_FAILURES):
+            raise
         raise type(e)(
             f"the destination could not take the copy ({e.message}); it was rolled back and is unchanged. "
             "The copy is one transaction, so the destination must hold the whole store in one (a Neo4j "
             "server needs enough server.memory.heap.max_size and dbms.memory.transaction.total.max)"
         ) from e
     finally:
-        stream.close()
+        pump.close()
     counts = {key: getattr(response.counts, key) for key in COUNT_KEYS}
     progress.start("done", sum(counts.values()))
     progress.advance(sum(counts.values()))
     id_map = {kind: dict(mapping.ids) for kind, mapping in response.id_maps.items()}
     return CopyReport(counts, response.ids_kept, id_map, time.perf_counter() - started)
+
+
+class _Pump:
+    """Reads a source's export stream in a thread of its own, a few chunks ahead of the writer.
+
+    The source's transaction is opened, read and closed by that one thread
+    (a gRPC client hands a request stream to a thread of its own, and a
+    transaction must end in the thread that began it), and reading overlaps
+    writing. At most ``depth`` chunks wait in between.
+    """
+
+    def __init__(self, open_stream: Callable[[], Iterator[lsvc.StoreChunk]], depth: int = 4):
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(open_stream,), name="lineage-copy-source",
+                                        daemon=True)
+        self._thread.start()
+
+    def _put(self, item: tuple[str, object]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, open_stream: Callable[[], Iterator[lsvc.StoreChunk]]) -> None:
+        try:
+            with contextlib.closing(open_stream()) as stream:
+                for chunk in stream:
+                    if not self._put(("chunk", chunk)):
+                        return
+            self._put(("end", None))
+        except BaseException as e:  # noqa: BLE001 - handed to the reading thread
+            self.error = e
+            self._put(("error", e))
+
+    def __iter__(self) -> Iterator[lsvc.StoreChunk]:
+        while True:
+            what, value = self._queue.get()
+            if what == "end":
+                return
+            if what == "error":
+                raise value
+            yield value
+
+    def close(self) -> None:
+        """Stops reading (the source's transaction ends) and waits for the thread."""
+        self._stop.set()
+        self._thread.join()
 
 
 def _counted(stream: Iterable[lsvc.StoreChunk], progress: _Progress) -> Iterator[lsvc.StoreChunk]:
