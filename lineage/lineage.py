@@ -28,7 +28,7 @@ import networkx as nx
 from lineage import errors, traversal
 from lineage.arguments import refuse_surrogates
 from lineage.cache import Inputs, canonical_value, input_key
-from lineage.lineage_service import KIND_NAMES, property_value
+from lineage.lineage_service import KIND_NAMES, GraphChunks, property_value
 from lineage.proto import lineage_service_pb2 as lsvc
 from lineage.proto import metadata_store_pb2 as pb
 
@@ -336,6 +336,12 @@ def _to_value(value: Any, name: str) -> pb.Value:
 
 def _merged_graph(chunks: Iterable[lsvc.GraphChunk]) -> ProvenanceGraph:
     """The whole graph from its streamed chunks, concatenated in order (the protos are not copied)."""
+    if isinstance(chunks, GraphChunks):
+        # In-process: the answer's own records, never put into chunks.
+        whole = chunks.graph
+        return ProvenanceGraph(
+            artifacts=list(whole.artifacts), executions=list(whole.executions), events=list(whole.events),
+            artifact_types=list(whole.artifact_types), execution_types=list(whole.execution_types))
     graphs = [chunk.graph for chunk in chunks]
     return ProvenanceGraph(
         artifacts=[a for g in graphs for a in g.artifacts],

@@ -7,9 +7,10 @@ and the gRPC server call the same methods with the same request messages, so
 an answer cannot differ by how it was asked. Each call runs in one backend
 transaction.
 
-Streaming RPCs (``Trace``, ``ContextDag``) return the list of chunks the
-server sends one by one; the whole answer is computed in one reading
-transaction first, so the chunks describe one moment of the store.
+Streaming RPCs (``Trace``, ``ContextDag``) return the chunks the server
+sends one by one (``GraphChunks``, each chunk made when it is read); the
+whole answer is computed in one reading transaction first, so the chunks
+describe one moment of the store.
 ``Export`` instead returns an iterator that reads each chunk as it is asked
 for, inside one transaction held until the last one, so a whole store never
 sits in memory; ``Import`` takes any iterable of chunks.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, overload
 
 from lineage import errors, traversal
 from lineage.backends.base import ListQuery
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LineageService",
+    "GraphChunks",
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_SAMPLE_SIZE",
     "KIND_NAMES",
@@ -120,22 +122,48 @@ class _Graph:
     execution_types: list
 
 
-def _chunks(graph: _Graph, size: int) -> list[lsvc.GraphChunk]:
-    """Splits a graph into chunks of at most ``size`` records per repeated field; types go first."""
-    fields = ("artifacts", "executions", "events")
-    count = max([1] + [-(-len(getattr(graph, f)) // size) for f in fields])
-    chunks = []
-    for n in range(count):
+class GraphChunks(Sequence[lsvc.GraphChunk]):
+    """A graph answer as the chunks a server streams, each built only when it is asked for.
+
+    The server serializes one chunk at a time, so only that chunk's copy of
+    the records exists at once. ``graph`` holds the answer's own protos: the
+    in-process facade reads them there and copies nothing, while a chunk
+    (``GraphChunk`` copies its records) is only made for the wire.
+    """
+
+    def __init__(self, graph: _Graph, size: int):
+        self.graph = graph
+        self._size = size
+        fields = ("artifacts", "executions", "events")
+        self._count = max([1] + [-(-len(getattr(graph, f)) // size) for f in fields])
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, n: int) -> lsvc.GraphChunk: ...
+
+    @overload
+    def __getitem__(self, n: slice) -> list[lsvc.GraphChunk]: ...
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(self._count))]
+        if n < 0:
+            n += self._count
+        if not 0 <= n < self._count:
+            raise IndexError(n)
+        graph, size = self.graph, self._size
         chunk = lsvc.GraphChunk()
         part = chunk.graph
         part.SetInParent()
-        for field in fields:
+        for field in ("artifacts", "executions", "events"):
             getattr(part, field).extend(getattr(graph, field)[n * size:(n + 1) * size])
         if n == 0:
+            # Types go first.
             part.artifact_types.extend(graph.artifact_types)
             part.execution_types.extend(graph.execution_types)
-        chunks.append(chunk)
-    return chunks
+        return chunk
 
 
 def _chunk_size(request: Any) -> int:
@@ -222,9 +250,9 @@ class LineageService:
 
     # -- traversal --------------------------------------------------------------
     @_reads
-    def Trace(self, request: lsvc.TraceRequest) -> list[lsvc.GraphChunk]:
+    def Trace(self, request: lsvc.TraceRequest) -> GraphChunks:
         size = _chunk_size(request)
-        return _chunks(self._walk(request), size)
+        return GraphChunks(self._walk(request), size)
 
     @_reads
     def Impacted(self, request: lsvc.ImpactedRequest) -> lsvc.ImpactedResponse:
@@ -242,7 +270,7 @@ class LineageService:
         return response
 
     @_reads
-    def ContextDag(self, request: lsvc.ContextDagRequest) -> list[lsvc.GraphChunk]:
+    def ContextDag(self, request: lsvc.ContextDagRequest) -> GraphChunks:
         if not request.HasField("context_id"):
             raise errors.InvalidArgumentError("ContextDagRequest.context_id is required")
         size = _chunk_size(request)
@@ -250,7 +278,7 @@ class LineageService:
         self._require("context", [request.context_id])
         execution_ids = [e for e, _ in backend.get_context_links("execution", context_ids=[request.context_id])]
         events = backend.get_events(execution_ids=execution_ids)
-        return _chunks(self._graph({e.artifact_id for e in events}, execution_ids, events), size)
+        return GraphChunks(self._graph({e.artifact_id for e in events}, execution_ids, events), size)
 
     @_reads
     def Diff(self, request: lsvc.DiffRequest) -> lsvc.DiffResponse:
