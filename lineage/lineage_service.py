@@ -77,7 +77,11 @@ def property_value(value: pb.Value) -> Any:
 
 
 def _walker(backend: "Backend") -> Callable[..., traversal.Reach]:
-    """The backend's native traversal when it has one, else the generic walk over its events."""
+    """The backend's native traversal when it has one, else the generic walk over its events.
+
+    A backend whose ``traverses_as_of`` is true also takes ``as_of_ms`` there and
+    answers as the generic walk over ``_AsOf`` would.
+    """
     native = getattr(backend, "traverse", None)
     return native if native is not None else functools.partial(traversal.traverse, backend)
 
@@ -241,7 +245,10 @@ class LineageService:
                 if absent:
                     raise errors.NotFoundError(
                         f"no {kind} with id {', '.join(map(str, absent))} existed at as_of_ms {moment}")
-            reach = traversal.traverse(view, artifact_ids, execution_ids, **options)
+            if getattr(self.backend, "traverses_as_of", False):
+                reach = self.backend.traverse(artifact_ids, execution_ids, as_of_ms=moment, **options)
+            else:
+                reach = traversal.traverse(view, artifact_ids, execution_ids, **options)
         # Checked after the walk: a missing node has no events, so the walk is harmless,
         # and a native walk that brings the nodes it reaches along makes this check free.
         self._require("artifact", artifact_ids)
