@@ -900,8 +900,9 @@ matched by name and version; clashing names or external ids abort the copy);
 --id-map FILE records the old -> new ids. MySQL and PostgreSQL also keep the
 ids a failed copy used: copy into a new database there to keep ids.
 
-MLMD's API cannot set ids or times, so records are written through the
-storage layer every backend implements, exactly as read; types still pass
+MLMD's API cannot set ids or times, so the copy streams the source's
+lineage Export into the destination's Import (either may be a metadata
+server, grpc://...), which store records exactly as read; types still pass
 the store's own type rules, and the cache index is rebuilt."""
 
 
@@ -1057,7 +1058,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="copy even when ids cannot be kept: merge into a non-empty destination or "
                       "renumber a source with id gaps")
     copy.add_argument("--id-map", metavar="FILE", help="with --force: write the old -> new ids as JSON")
-    copy.add_argument("--batch-size", type=int, default=500, metavar="N", help="records per backend call")
+    copy.add_argument("--batch-size", type=int, default=500, metavar="N", help="records per streamed chunk")
     copy.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     purge = _add(commands, "purge", _purge, "delete nodes with their events and links (dry run unless --yes)",
