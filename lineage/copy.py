@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["copy_store", "count_records", "CopyReport", "BATCH_SIZE", "COUNT_KEYS"]
 
-#: Records per backend call, on both sides.
+#: Records per streamed chunk (and per backend call while reading the source).
 BATCH_SIZE = 500
 
 #: Called as on_progress(phase, done, total) while a copy runs; phase is
