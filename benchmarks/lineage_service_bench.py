@@ -11,6 +11,10 @@ b. Purge of a raw dataset with everything downstream (~10,000 nodes) on
    SQLite, PostgreSQL and Neo4j: the time of the one purge call and the records
    it removes per second (nodes, events, attributions, associations), one
    fresh history per round.
+c. ``as_of=`` walks (``--part as_of``): downstream of the raw dataset and
+   upstream of the last output at 8,001 nodes, with and without ``as_of``
+   (a moment after the last write, so both answers are the whole graph and
+   must be equal), on the purge targets.
 
 Usage::
 
@@ -232,9 +236,34 @@ def bench_purge(targets: list[str], runs: int, steps: int, rounds: int, workdir:
     return rows
 
 
+def bench_as_of(targets: list[str], runs: int, steps: int, repeat: int, workdir: Path) -> list[dict]:
+    """Downstream of the raw dataset and upstream of the last output, with and without ``as_of``."""
+    rows = []
+    for target in targets:
+        store, cleanup = _purge_store(target, workdir)
+        try:
+            log(f"[as_of/{target}] writing {runs}x{steps}")
+            raw = build_history(store, runs, steps)
+            last = max(a.id for a in store.get_artifacts())
+            now = int(time.time() * 1000)
+            for name, walk, start in (("downstream", store.lineage.downstream, raw),
+                                      ("upstream", store.lineage.upstream, last)):
+                plain, graph = _time(lambda: walk([start]), repeat)
+                dated, dated_graph = _time(lambda: walk([start], as_of=now), repeat)
+                assert _shape(graph) == _shape(dated_graph)
+                rows.append({"part": "as_of", "target": target, "walk": name, "nodes": len(graph),
+                             "plain_ms": round(_median_ms(plain), 1), "as_of_ms": round(_median_ms(dated), 1),
+                             "ratio": round(_median_ms(dated) / _median_ms(plain), 2), "repeat": repeat})
+                log(f"[as_of/{target}] {rows[-1]}")
+        finally:
+            store.close()
+            cleanup()
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=("grpc", "purge", "all"), default="all")
+    p.add_argument("--part", choices=("grpc", "purge", "as_of", "all"), default="all")
     p.add_argument("--quick", action="store_true", help="400 nodes, 3 repeats, 1 round")
     p.add_argument("--grpc-targets", default="memory,sqlite")
     p.add_argument("--targets", default="sqlite,postgresql,neo4j", help="purge targets")
@@ -251,11 +280,16 @@ def main(argv: list[str] | None = None) -> int:
             rows += bench_grpc(args.grpc_targets.split(","), *grpc_size, args.repeat, Path(tmp))
         if args.part in ("purge", "all"):
             rows += bench_purge(args.targets.split(","), *purge_size, args.rounds, Path(tmp))
+        if args.part in ("as_of", "all"):
+            rows += bench_as_of(args.targets.split(","), *grpc_size, args.repeat, Path(tmp))
     for row in rows:
         if row["part"] == "grpc":
             print(f"downstream {row['nodes']} nodes, {row['target']:>10}: in-process {row['in_process_ms']} ms, "
                   f"gRPC {row['grpc_ms']} ms, ratio {row['ratio']} (median of {row['repeat']}, "
                   f"{row['rpcs_per_question']} RPC)")
+        elif row["part"] == "as_of":
+            print(f"{row['walk']} {row['nodes']} nodes, {row['target']:>10}: {row['plain_ms']} ms, "
+                  f"as_of {row['as_of_ms']} ms, ratio {row['ratio']} (median of {row['repeat']})")
         else:
             print(f"purge {row['nodes']} nodes / {row['records']} records, {row['target']:>10}: "
                   f"{row['purge_s']} s ({row['nodes_per_s']} nodes/s, {row['records_per_s']} records/s), "

@@ -869,39 +869,36 @@ def _deepest_chain(flow) -> dict[str, Any]:
 def _stats(args: argparse.Namespace) -> int:
     import networkx as nx
 
-    from lineage.copy import backend_of, scan_nodes
     from lineage.traversal import INPUT_EVENT_TYPES
 
+    kinds = {"artifact": "artifacts", "execution": "executions", "context": "contexts"}
     with _open(_store_url(args)) as store:
-        _, backend = backend_of(store)
         result: dict[str, Any] = {}
         flow = nx.DiGraph()
         labels: dict = {}
-        with backend.transaction(write=False):
-            execution_ids: list[int] = []
-            for kind in ("artifact", "execution", "context"):
-                by_type: dict[str, int] = {t.name: 0 for t in backend.get_types(kind)
-                                           if t.name not in _system_names()}
-                total = 0
-                for page in scan_nodes(backend, kind):
-                    for node in page:
-                        by_type[node.type] = by_type.get(node.type, 0) + 1
+        by_type: dict[str, dict[str, int]] = {field: {} for field in kinds.values()}
+        events = 0
+        # One pass over the store's export stream: it reads one snapshot, in-process or from a server.
+        with contextlib.closing(store.lineage.export_store()) as stream:
+            for chunk in stream:
+                for kind, field in kinds.items():
+                    for type_ in getattr(chunk, f"{kind}_types"):
+                        if type_.name not in _system_names():
+                            by_type[field].setdefault(type_.name, 0)
+                    for node in getattr(chunk, field):
+                        by_type[field][node.type] = by_type[field].get(node.type, 0) + 1
                         if kind != "context":
                             flow.add_node((kind, node.id))
                             labels[(kind, node.id)] = node.type
-                        if kind == "execution":
-                            execution_ids.append(node.id)
-                    total += len(page)
-                result[f"{kind}s"] = {"total": total, "by_type": dict(sorted(by_type.items()))}
-            events = 0
-            for start in range(0, len(execution_ids), 500):
-                for event in backend.get_events(execution_ids=execution_ids[start:start + 500]):
+                for event in chunk.events:
                     events += 1
                     artifact, execution = ("artifact", event.artifact_id), ("execution", event.execution_id)
                     if event.type in INPUT_EVENT_TYPES:
                         flow.add_edge(artifact, execution)
                     else:
                         flow.add_edge(execution, artifact)
+        for field, counts in by_type.items():
+            result[field] = {"total": sum(counts.values()), "by_type": dict(sorted(counts.items()))}
         result["events"] = events
         chain = _deepest_chain(flow)
     result["deepest_chain"] = chain
@@ -966,8 +963,9 @@ matched by name and version; clashing names or external ids abort the copy);
 --id-map FILE records the old -> new ids. MySQL and PostgreSQL also keep the
 ids a failed copy used: copy into a new database there to keep ids.
 
-MLMD's API cannot set ids or times, so records are written through the
-storage layer every backend implements, exactly as read; types still pass
+MLMD's API cannot set ids or times, so the copy streams the source's
+lineage Export into the destination's Import (either may be a metadata
+server, grpc://...), which store records exactly as read; types still pass
 the store's own type rules, and the cache index is rebuilt."""
 
 
@@ -1157,7 +1155,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="copy even when ids cannot be kept: merge into a non-empty destination or "
                       "renumber a source with id gaps")
     copy.add_argument("--id-map", metavar="FILE", help="with --force: write the old -> new ids as JSON")
-    copy.add_argument("--batch-size", type=int, default=500, metavar="N", help="records per backend call")
+    copy.add_argument("--batch-size", type=int, default=500, metavar="N", help="records per streamed chunk")
     copy.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     purge = _add(commands, "purge", _purge, "delete nodes with their events and links (dry run unless --yes)",

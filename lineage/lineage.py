@@ -9,7 +9,8 @@ ordered. ``impacted`` answers "what descends from this bad dataset",
 inputs" from a fingerprint index, in time independent of history.
 
 ``purge`` deletes nodes with their edges (optionally everything downstream
-of them), and ``as_of`` asks the walks about the store as it stood at a
+of them), ``export_store`` / ``import_store`` move a whole store with its ids
+and times (what ``lineage copy`` and ``lineage stats`` read), and ``as_of`` asks the walks about the store as it stood at a
 moment. Every method builds one request of ``lineage.v1.LineageService`` and
 makes one call: into ``lineage.lineage_service`` in-process, or to the
 metadata server over gRPC, with the same answer either way.
@@ -21,13 +22,13 @@ import dataclasses
 import datetime
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 import networkx as nx
 from lineage import errors, traversal
 from lineage.arguments import refuse_surrogates
 from lineage.cache import Inputs, canonical_value, input_key
-from lineage.lineage_service import KIND_NAMES, property_value
+from lineage.lineage_service import KIND_NAMES, GraphChunks, property_value
 from lineage.proto import lineage_service_pb2 as lsvc
 from lineage.proto import metadata_store_pb2 as pb
 
@@ -346,6 +347,12 @@ def _set_max_nodes(request: Any, max_nodes: int | None) -> None:
 
 def _merged_graph(chunks: Iterable[lsvc.GraphChunk]) -> ProvenanceGraph:
     """The whole graph from its streamed chunks, concatenated in order (the protos are not copied)."""
+    if isinstance(chunks, GraphChunks):
+        # In-process: the answer's own records, never put into chunks.
+        whole = chunks.graph
+        return ProvenanceGraph(
+            artifacts=list(whole.artifacts), executions=list(whole.executions), events=list(whole.events),
+            artifact_types=list(whole.artifact_types), execution_types=list(whole.execution_types))
     graphs = [chunk.graph for chunk in chunks]
     return ProvenanceGraph(
         artifacts=[a for g in graphs for a in g.artifacts],
@@ -641,6 +648,56 @@ class Lineage:
             by_type=[(KIND_NAMES[c.kind], c.type_name, c.count) for c in response.nodes],
             sample=[(KIND_NAMES[s.kind], s.id, s.type_name, s.name) for s in response.sample],
         )
+
+
+    # -- a whole store ----------------------------------------------------------
+    def export_store(self, chunk_size: int | None = None) -> Iterator[lsvc.StoreChunk]:
+        """Streams every record of the store, ids and times included, as read in one transaction.
+
+        The chunks are read as they are asked for (types first, the last one
+        with ``end`` counting the whole stream); the store's transaction stays
+        open until the iterator is exhausted or closed.
+
+        Args:
+            chunk_size: Records per chunk (default: the server's).
+
+        Raises:
+            InvalidArgumentError: a negative chunk size.
+        """
+        request = lsvc.ExportRequest()
+        if chunk_size is not None:
+            if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+                raise errors.InvalidArgumentError(f"chunk_size must be an int >= 1, got {chunk_size!r}")
+            request.chunk_size = min(chunk_size, 2**31 - 1)
+        return self._store._stream("Export", request)
+
+    def import_store(self, chunks: Iterable[lsvc.StoreChunk], *, force: bool = False) -> lsvc.ImportResponse:
+        """Writes an ``export_store`` stream into this store in one transaction, keeping ids and times.
+
+        Args:
+            chunks: The stream, in order, ending with the chunk that has ``end``.
+            force: Also import into a store that holds records, or a stream with
+                id gaps: types merge by name and version, nodes get new ids
+                (the response's ``id_maps`` say which).
+
+        Returns:
+            The ImportResponse: counts written, whether ids were kept, id maps.
+
+        Raises:
+            FailedPreconditionError: the store is not empty, or ids cannot be kept,
+                and not ``force``.
+            InvalidArgumentError: a malformed stream, or one cut short.
+            AlreadyExistsError: with ``force``, a name or external id clashes.
+            Nothing is written on any error.
+        """
+        def with_options(stream: Iterable[lsvc.StoreChunk]) -> Iterator[lsvc.StoreChunk]:
+            for number, chunk in enumerate(stream):
+                if number == 0 and force:
+                    chunk.options.force = True
+                yield chunk
+
+        # One attempt only: a retry could not read the stream again.
+        return self._store._invoke("Import", with_options(chunks), lineage=True)
 
 
 def _state_value(kind: str, state: str | int) -> int:

@@ -7,16 +7,20 @@ and the gRPC server call the same methods with the same request messages, so
 an answer cannot differ by how it was asked. Each call runs in one backend
 transaction.
 
-Streaming RPCs (``Trace``, ``ContextDag``) return the list of chunks the
-server sends one by one; the whole answer is computed in one reading
-transaction first, so the chunks describe one moment of the store.
+Streaming RPCs (``Trace``, ``ContextDag``) return the chunks the server
+sends one by one (``GraphChunks``, each chunk made when it is read); the
+whole answer is computed in one reading transaction first, so the chunks
+describe one moment of the store.
+``Export`` instead returns an iterator that reads each chunk as it is asked
+for, inside one transaction held until the last one, so a whole store never
+sits in memory; ``Import`` takes any iterable of chunks.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, overload
 
 from lineage import errors, traversal
 from lineage.backends.base import ListQuery
@@ -31,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LineageService",
+    "GraphChunks",
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_SAMPLE_SIZE",
     "KIND_NAMES",
@@ -40,6 +45,8 @@ __all__ = [
 
 #: Records (nodes, events) per streamed graph chunk unless a request asks otherwise.
 DEFAULT_CHUNK_SIZE = 2000
+#: Records per backend call while a store is imported.
+DEFAULT_TRANSFER_BATCH = 500
 #: Nodes a purge answer lists as a sample unless the request asks otherwise.
 DEFAULT_SAMPLE_SIZE = 10
 
@@ -70,7 +77,11 @@ def property_value(value: pb.Value) -> Any:
 
 
 def _walker(backend: "Backend") -> Callable[..., traversal.Reach]:
-    """The backend's native traversal when it has one, else the generic walk over its events."""
+    """The backend's native traversal when it has one, else the generic walk over its events.
+
+    A backend whose ``traverses_as_of`` is true also takes ``as_of_ms`` there and
+    answers as the generic walk over ``_AsOf`` would.
+    """
     native = getattr(backend, "traverse", None)
     return native if native is not None else functools.partial(traversal.traverse, backend)
 
@@ -115,22 +126,48 @@ class _Graph:
     execution_types: list
 
 
-def _chunks(graph: _Graph, size: int) -> list[lsvc.GraphChunk]:
-    """Splits a graph into chunks of at most ``size`` records per repeated field; types go first."""
-    fields = ("artifacts", "executions", "events")
-    count = max([1] + [-(-len(getattr(graph, f)) // size) for f in fields])
-    chunks = []
-    for n in range(count):
+class GraphChunks(Sequence[lsvc.GraphChunk]):
+    """A graph answer as the chunks a server streams, each built only when it is asked for.
+
+    The server serializes one chunk at a time, so only that chunk's copy of
+    the records exists at once. ``graph`` holds the answer's own protos: the
+    in-process facade reads them there and copies nothing, while a chunk
+    (``GraphChunk`` copies its records) is only made for the wire.
+    """
+
+    def __init__(self, graph: _Graph, size: int):
+        self.graph = graph
+        self._size = size
+        fields = ("artifacts", "executions", "events")
+        self._count = max([1] + [-(-len(getattr(graph, f)) // size) for f in fields])
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, n: int) -> lsvc.GraphChunk: ...
+
+    @overload
+    def __getitem__(self, n: slice) -> list[lsvc.GraphChunk]: ...
+
+    def __getitem__(self, n):
+        if isinstance(n, slice):
+            return [self[i] for i in range(*n.indices(self._count))]
+        if n < 0:
+            n += self._count
+        if not 0 <= n < self._count:
+            raise IndexError(n)
+        graph, size = self.graph, self._size
         chunk = lsvc.GraphChunk()
         part = chunk.graph
         part.SetInParent()
-        for field in fields:
+        for field in ("artifacts", "executions", "events"):
             getattr(part, field).extend(getattr(graph, field)[n * size:(n + 1) * size])
         if n == 0:
+            # Types go first.
             part.artifact_types.extend(graph.artifact_types)
             part.execution_types.extend(graph.execution_types)
-        chunks.append(chunk)
-    return chunks
+        return chunk
 
 
 def _max_nodes(request: Any) -> int | None:
@@ -234,7 +271,10 @@ class LineageService:
                 if absent:
                     raise errors.NotFoundError(
                         f"no {kind} with id {', '.join(map(str, absent))} existed at as_of_ms {moment}")
-            reach = traversal.traverse(view, artifact_ids, execution_ids, **options)
+            if getattr(self.backend, "traverses_as_of", False):
+                reach = self.backend.traverse(artifact_ids, execution_ids, as_of_ms=moment, **options)
+            else:
+                reach = traversal.traverse(view, artifact_ids, execution_ids, **options)
         # Checked after the walk: a missing node has no events, so the walk is harmless,
         # and a native walk that brings the nodes it reaches along makes this check free.
         self._require("artifact", artifact_ids)
@@ -245,9 +285,9 @@ class LineageService:
 
     # -- traversal --------------------------------------------------------------
     @_reads
-    def Trace(self, request: lsvc.TraceRequest) -> list[lsvc.GraphChunk]:
+    def Trace(self, request: lsvc.TraceRequest) -> GraphChunks:
         size = _chunk_size(request)
-        return _chunks(self._walk(request), size)
+        return GraphChunks(self._walk(request), size)
 
     @_reads
     def Impacted(self, request: lsvc.ImpactedRequest) -> lsvc.ImpactedResponse:
@@ -267,7 +307,7 @@ class LineageService:
         return response
 
     @_reads
-    def ContextDag(self, request: lsvc.ContextDagRequest) -> list[lsvc.GraphChunk]:
+    def ContextDag(self, request: lsvc.ContextDagRequest) -> GraphChunks:
         if not request.HasField("context_id"):
             raise errors.InvalidArgumentError("ContextDagRequest.context_id is required")
         size = _chunk_size(request)
@@ -277,7 +317,7 @@ class LineageService:
         execution_ids = [e for e, _ in backend.get_context_links("execution", context_ids=[request.context_id])]
         events = backend.get_events(execution_ids=execution_ids)
         _bounded({e.artifact_id for e in events}, execution_ids, limit, f"context {request.context_id}")
-        return _chunks(self._graph({e.artifact_id for e in events}, execution_ids, events), size)
+        return GraphChunks(self._graph({e.artifact_id for e in events}, execution_ids, events), size)
 
     @_reads
     def Diff(self, request: lsvc.DiffRequest) -> lsvc.DiffResponse:
@@ -382,6 +422,23 @@ class LineageService:
             if artifact not in bucket:
                 bucket.append(artifact)
         return outputs
+
+    # -- a whole store --------------------------------------------------------------
+    def Export(self, request: lsvc.ExportRequest) -> Iterator[lsvc.StoreChunk]:
+        """Streams every record; the chunks are read lazily inside one transaction."""
+        from lineage.transfer import export_store
+
+        check_request(request, writes=False)
+        size = _chunk_size(request)
+        return export_store(self.backend, size)
+
+    def Import(self, chunks: Iterable[lsvc.StoreChunk]) -> lsvc.ImportResponse:
+        """Writes an Export stream in one writing transaction: all of it or nothing."""
+        from lineage.transfer import StoreImporter
+
+        # Not retried on a stale snapshot as other writes are: the stream is read once.
+        with self.backend.transaction(write=True):
+            return StoreImporter(self._metadata, DEFAULT_TRANSFER_BATCH).run(chunks)
 
     # -- purge ------------------------------------------------------------------
     def Purge(self, request: lsvc.PurgeRequest) -> lsvc.PurgeResponse:

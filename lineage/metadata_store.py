@@ -21,7 +21,7 @@ import logging
 import random
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 import grpc
 from google.protobuf import message as _message
@@ -319,6 +319,35 @@ class MetadataStore:
                 raise _error_from_rpc(e) from e
         service = self._service.lineage if lineage else self._service
         return getattr(service, method_name)(request)
+
+    def _stream(self, method_name: str, request: Message) -> Iterator[Any]:
+        """Yields the messages of a streaming lineage RPC as they arrive, never all at once.
+
+        Not retried: part of the answer may already have been handed on.
+        Closing the iterator early ends the call (and its transaction).
+
+        Raises:
+            FailedPreconditionError: The store was closed.
+            StatusError: Whatever the service raised, also while streaming.
+        """
+        if self._closed:
+            raise errors.FailedPreconditionError(f"{method_name}: the MetadataStore is closed")
+        if self._stub is None:
+            answer = getattr(self._service.lineage, method_name)(request)
+            try:
+                yield from answer
+            finally:
+                close = getattr(answer, "close", None)
+                if close is not None:
+                    close()
+            return
+        call = getattr(self._lineage_stub, method_name)(request, timeout=self._timeout_sec)
+        try:
+            yield from call
+        except grpc.RpcError as e:
+            raise _error_from_rpc(e) from e
+        finally:
+            call.cancel()
 
     def _list(
         self,

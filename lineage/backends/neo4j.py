@@ -466,6 +466,9 @@ class Neo4jBackend:
             the server, or None for no limit.
     """
 
+    #: ``traverse`` takes ``as_of_ms`` (see ``lineage_service._walker``).
+    traverses_as_of = True
+
     def __init__(self, driver: neo4j.Driver, database: str | None, uri: str = "",
                  timeout: float | None = None):
         self._driver = driver
@@ -1428,6 +1431,7 @@ class Neo4jBackend:
         event_types: Iterable[int] | None = None,
         stop_artifacts: set[int] | None = None,
         stop_executions: set[int] | None = None,
+        as_of_ms: int | None = None,
     ) -> Reach:
         """Walks events breadth-first from the given nodes, natively.
 
@@ -1441,6 +1445,11 @@ class Neo4jBackend:
         no round trip. A walk with stop sets or many starting nodes runs one
         statement per hop, so stop sets keep the data fetched small and the
         starting nodes share one frontier.
+
+        With ``as_of_ms`` the walk sees the store as it stood then: only
+        events recorded at or before it (or with no time) between nodes
+        created by then, as the generic walk over ``lineage_service``'s as-of
+        view; the events fetched are filtered before the walk takes a step.
 
         Raises:
             InvalidArgumentError: ``max_hops`` is negative or the direction is unknown.
@@ -1456,11 +1465,12 @@ class Neo4jBackend:
         if stop_artifacts or stop_executions or len(artifact_ids) + len(execution_ids) > _AT_ONCE_MAX_STARTS:
             walk = self._traverse_by_hop
         return walk(artifact_ids, execution_ids, direction, max_hops, event_types,
-                    stop_artifacts or set(), stop_executions or set())
+                    stop_artifacts or set(), stop_executions or set(), as_of_ms)
 
     def _traverse_at_once(self, artifact_ids: set[int], execution_ids: set[int], direction: str,
                           max_hops: int | None, event_types: Iterable[int] | None,
-                          stop_artifacts: set[int], stop_executions: set[int]) -> Reach:
+                          stop_artifacts: set[int], stop_executions: set[int],
+                          as_of_ms: int | None = None) -> Reach:
         """Fetches the events leading away from every node reachable, then walks them in memory."""
         with_nodes = event_types is None
         query = _reach_statement(direction, with_nodes, max_hops)
@@ -1483,14 +1493,27 @@ class Neo4jBackend:
             for type_id, type_kind, data in types:
                 if type_id not in state.types:
                     state.types[type_id] = (type_kind, _parse_type(type_kind, type_id, data))
+        if as_of_ms is not None:
+            visible = self._visible_as_of(events.values(), as_of_ms)
+            events = {seq: event for seq, event in events.items() if id(event) in visible}
         return traversal.traverse(
             _EventSource(events), artifact_ids, execution_ids, direction=direction,
             max_hops=max_hops, event_types=event_types,
             stop_artifacts=stop_artifacts, stop_executions=stop_executions)
 
+    def _visible_as_of(self, events: Iterable[pb.Event], moment: int) -> set[int]:
+        """The ``id()`` of each event the store held at ``moment``: recorded by then, between nodes born by then."""
+        recorded = [e for e in events
+                    if not e.HasField("milliseconds_since_epoch") or e.milliseconds_since_epoch <= moment]
+        born = {kind: {n.id for n in self.get_nodes(kind, {getattr(e, f"{kind}_id") for e in recorded})
+                       if n.create_time_since_epoch <= moment}
+                for kind in ("artifact", "execution")}
+        return {id(e) for e in recorded if e.artifact_id in born["artifact"] and e.execution_id in born["execution"]}
+
     def _traverse_by_hop(self, artifact_ids: set[int], execution_ids: set[int], direction: str,
                          max_hops: int | None, event_types: Iterable[int] | None,
-                         stop_artifacts: set[int], stop_executions: set[int]) -> Reach:
+                         stop_artifacts: set[int], stop_executions: set[int],
+                         as_of_ms: int | None = None) -> Reach:
         """Runs one statement per hop for the frontier, keeping the visited sets here."""
         from_artifacts, from_executions = _STEP_QUERIES[direction]
         allowed = None if event_types is None else sorted(set(event_types))
@@ -1512,6 +1535,9 @@ class Neo4jBackend:
                     if entry is None:
                         entry = walked[seq] = [_parse_event(data), False, False]
                     entry[side] = True
+            if as_of_ms is not None:
+                visible = self._visible_as_of((entry[0] for entry in walked.values()), as_of_ms)
+                walked = {seq: entry for seq, entry in walked.items() if id(entry[0]) in visible}
             next_artifacts: set[int] = set()
             next_executions: set[int] = set()
             for seq in sorted(walked):

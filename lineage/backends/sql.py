@@ -100,10 +100,16 @@ _SQLITE_PROGRESS_STEPS = 10000
 class SqlBackend:
     """Stores MLMD records in MLMD's relational schema.
 
+    Its ``traverse`` is native (recursive SQL) and takes ``as_of_ms``
+    (``traverses_as_of``), with the time filter inside the recursive query.
+
     Args:
         database: The opened database (``lineage.backends.sql_connect``).
         has_fingerprint_table: Whether ``LineageFingerprint`` exists already.
     """
+
+    #: ``traverse`` takes ``as_of_ms`` (see ``lineage_service._walker``).
+    traverses_as_of = True
 
     def __init__(self, database: Database, has_fingerprint_table: bool):
         self._database = database
@@ -1196,10 +1202,13 @@ class SqlBackend:
         event_types: Iterable[int] | None = None,
         stop_artifacts: set[int] | None = None,
         stop_executions: set[int] | None = None,
+        as_of_ms: int | None = None,
     ) -> Reach:
         """Walks events breadth-first, one batched query per hop.
 
-        Same arguments and answers as ``lineage.traversal.traverse``.
+        Same arguments and answers as ``lineage.traversal.traverse``; with
+        ``as_of_ms``, as that walk over the store as it stood then
+        (``sql_traverse.traverse``).
 
         Raises:
             InvalidArgumentError: ``max_hops`` is negative or the direction is unknown.
@@ -1208,7 +1217,8 @@ class SqlBackend:
 
         return sql_traverse.traverse(
             self, artifact_ids, execution_ids, direction=direction, max_hops=max_hops,
-            event_types=event_types, stop_artifacts=stop_artifacts, stop_executions=stop_executions)
+            event_types=event_types, stop_artifacts=stop_artifacts, stop_executions=stop_executions,
+            as_of_ms=as_of_ms)
 
 
 #: relation -> (link table, column naming the filtered node, column naming the

@@ -65,10 +65,16 @@ def traverse(
     stop_executions: set[int] | None = None,
     strategy: str = "cte",
     switch_after: int | None = None,
+    as_of_ms: int | None = None,
 ) -> Reach:
     """Walks events breadth-first; arguments and answers as ``lineage.traversal.traverse``.
 
     Args:
+        as_of_ms: Walk the graph as it stood at this moment: only events
+            recorded at or before it (or with no time) whose artifact and
+            execution were both created by then, as the generic walk over
+            ``lineage_service``'s as-of view sees them. The filter is part of
+            every statement, so no later event is ever fetched.
         strategy: "cte" or "hops" (see the module docstring).
         switch_after: With "hops", fetch the rest with the recursive query
             once the walk is this many hops deep (None: never).
@@ -96,7 +102,7 @@ def traverse(
 
     def from_database(frontier_a: set, frontier_e: set) -> list[Row]:
         return _hop_rows(backend, frontier_a if types_a else (), frontier_e if types_e else (),
-                         types_a, types_e)
+                         types_a, types_e, as_of_ms)
 
     fetch: Fetch = from_database
     switch_at = 0 if strategy == "cte" else switch_after
@@ -105,7 +111,7 @@ def traverse(
         if hops == switch_at:
             remaining = None if max_hops is None else max_hops - hops
             fetch = _InMemory(_reachable_events(backend, artifacts, executions, types_a, types_e,
-                                                remaining, stop_a, stop_e)).fetch
+                                                remaining, stop_a, stop_e, as_of_ms)).fetch
         rows = fetch(artifacts, executions)
         next_a: set[int] = set()
         next_e: set[int] = set()
@@ -136,12 +142,25 @@ def _event_columns(e):
     return (e.c.id, e.c.artifact_id, e.c.execution_id, e.c.type, e.c.milliseconds_since_epoch)
 
 
-def _hop_rows(backend: "SqlBackend", artifacts, executions, types_a, types_e) -> list[Row]:
+def _visible(e):
+    """The events the store held at ``b_as_of``: recorded by then, between nodes created by then."""
+    a, x = schema.artifact_table, schema.execution_table
+    moment = sa.bindparam("b_as_of", type_=sa.BigInteger())
+    return sa.and_(
+        sa.or_(e.c.milliseconds_since_epoch.is_(None), e.c.milliseconds_since_epoch <= moment),
+        sa.exists().where(a.c.id == e.c.artifact_id, a.c.create_time_since_epoch <= moment),
+        sa.exists().where(x.c.id == e.c.execution_id, x.c.create_time_since_epoch <= moment),
+    )
+
+
+def _hop_rows(backend: "SqlBackend", artifacts, executions, types_a, types_e,
+              as_of_ms: int | None = None) -> list[Row]:
     """Events leaving the frontier in the walked direction, by event id."""
     if not artifacts and not executions:
         return []
     e = schema.event_table
     sides = ("a" if artifacts else "") + ("e" if executions else "")
+    dated = as_of_ms is not None
 
     def build():
         conditions = []
@@ -151,10 +170,15 @@ def _hop_rows(backend: "SqlBackend", artifacts, executions, types_a, types_e) ->
         if "e" in sides:
             conditions.append(sa.and_(id_list(e.c.execution_id, "b_executions"),
                                       id_list(e.c.type, "b_types_e")))
-        return sa.select(*_event_columns(e)).where(sa.or_(*conditions)).order_by(e.c.id)
+        query = sa.select(*_event_columns(e)).where(sa.or_(*conditions))
+        if dated:
+            query = query.where(_visible(e))
+        return query.order_by(e.c.id)
 
-    compiled = backend._stmt(("traverse_hop", sides), build)
+    compiled = backend._stmt(("traverse_hop", sides, dated), build)
     params = {}
+    if dated:
+        params["b_as_of"] = int(as_of_ms)
     if artifacts:
         params["b_artifacts"], params["b_types_a"] = sorted(artifacts), types_a
     if executions:
@@ -194,7 +218,7 @@ def _step(reach, event, on, columns, bounded: bool):
 
 
 def _reachable_events(backend: "SqlBackend", starts_a: set, starts_e: set, types_a, types_e,
-                      max_hops: int | None, stop_a: set, stop_e: set) -> list[Row]:
+                      max_hops: int | None, stop_a: set, stop_e: set, as_of_ms: int | None = None) -> list[Row]:
     """Runs the recursive query from a frontier; returns the events leaving every node it reaches.
 
     The recursive member walks one event away from a reached node: from an
@@ -206,8 +230,9 @@ def _reachable_events(backend: "SqlBackend", starts_a: set, starts_e: set, types
     if not starts_a and not starts_e:
         return []
     bounded = max_hops is not None
+    dated = as_of_ms is not None
     key = ("traverse_cte", bounded, bool(starts_a), bool(starts_e), bool(types_a), bool(types_e),
-           bool(stop_a), bool(stop_e))
+           bool(stop_a), bool(stop_e), dated)
 
     def build():
         e = schema.event_table
@@ -230,6 +255,8 @@ def _reachable_events(backend: "SqlBackend", starts_a: set, starts_e: set, types
             if not has_types:
                 continue
             condition = [reach.c.kind == side, own == reach.c.node_id, id_list(e.c.type, types_name)]
+            if dated:
+                condition.append(_visible(e))
             if has_stop:
                 condition.append(sa.not_(id_list(reach.c.node_id, stop_name)))
             steps.append((side, other, sa.and_(*condition)))
@@ -261,9 +288,10 @@ def _reachable_events(backend: "SqlBackend", starts_a: set, starts_e: set, types
                                                (_EXECUTION, e.c.execution_id, "b_types_e2", types_e)):
             if not present:
                 continue
-            walked.append(sa.select(*_event_columns(e)).select_from(
+            leaving = sa.select(*_event_columns(e)).select_from(
                 sa.join(reach, e, own == reach.c.node_id)).where(
-                reach.c.kind == side, id_list(e.c.type, types_name)))
+                reach.c.kind == side, id_list(e.c.type, types_name))
+            walked.append(leaving.where(_visible(e)) if dated else leaving)
         if not walked:
             return sa.select(*_event_columns(e)).where(sa.false())
         if len(walked) == 1:
@@ -288,4 +316,6 @@ def _reachable_events(backend: "SqlBackend", starts_a: set, starts_e: set, types
         params["b_stop_e"] = sorted(stop_e)
     if bounded:
         params["b_max_hops"] = int(max_hops)
+    if dated:
+        params["b_as_of"] = int(as_of_ms)
     return backend._rows(compiled, params)

@@ -250,3 +250,106 @@ class PurgeResponse(_message.Message):
     sample: _containers.RepeatedCompositeFieldContainer[PurgeResponse.Sample]
     deleted: bool
     def __init__(self, nodes: _Optional[_Iterable[_Union[PurgeResponse.TypeCount, _Mapping]]] = ..., artifacts: _Optional[int] = ..., executions: _Optional[int] = ..., contexts: _Optional[int] = ..., events: _Optional[int] = ..., attributions: _Optional[int] = ..., associations: _Optional[int] = ..., parent_contexts: _Optional[int] = ..., sample: _Optional[_Iterable[_Union[PurgeResponse.Sample, _Mapping]]] = ..., deleted: bool = ...) -> None: ...
+
+class ExportRequest(_message.Message):
+    __slots__ = ("chunk_size",)
+    CHUNK_SIZE_FIELD_NUMBER: _ClassVar[int]
+    chunk_size: int
+    def __init__(self, chunk_size: _Optional[int] = ...) -> None: ...
+
+class TypeLink(_message.Message):
+    __slots__ = ("kind", "type_id", "parent_type_id")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    TYPE_ID_FIELD_NUMBER: _ClassVar[int]
+    PARENT_TYPE_ID_FIELD_NUMBER: _ClassVar[int]
+    kind: NodeKind
+    type_id: int
+    parent_type_id: int
+    def __init__(self, kind: _Optional[_Union[NodeKind, str]] = ..., type_id: _Optional[int] = ..., parent_type_id: _Optional[int] = ...) -> None: ...
+
+class StoreCounts(_message.Message):
+    __slots__ = ("types", "artifacts", "executions", "contexts", "events", "attributions", "associations", "parent_contexts")
+    TYPES_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    CONTEXTS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
+    PARENT_CONTEXTS_FIELD_NUMBER: _ClassVar[int]
+    types: int
+    artifacts: int
+    executions: int
+    contexts: int
+    events: int
+    attributions: int
+    associations: int
+    parent_contexts: int
+    def __init__(self, types: _Optional[int] = ..., artifacts: _Optional[int] = ..., executions: _Optional[int] = ..., contexts: _Optional[int] = ..., events: _Optional[int] = ..., attributions: _Optional[int] = ..., associations: _Optional[int] = ..., parent_contexts: _Optional[int] = ...) -> None: ...
+
+class ImportOptions(_message.Message):
+    __slots__ = ("force",)
+    FORCE_FIELD_NUMBER: _ClassVar[int]
+    force: bool
+    def __init__(self, force: bool = ...) -> None: ...
+
+class StoreChunk(_message.Message):
+    __slots__ = ("artifact_types", "execution_types", "context_types", "parent_types", "artifacts", "executions", "contexts", "events", "attributions", "associations", "parent_contexts", "end", "options", "estimate")
+    ARTIFACT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    EXECUTION_TYPES_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    PARENT_TYPES_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    EXECUTIONS_FIELD_NUMBER: _ClassVar[int]
+    CONTEXTS_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTIONS_FIELD_NUMBER: _ClassVar[int]
+    ASSOCIATIONS_FIELD_NUMBER: _ClassVar[int]
+    PARENT_CONTEXTS_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATE_FIELD_NUMBER: _ClassVar[int]
+    artifact_types: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.ArtifactType]
+    execution_types: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.ExecutionType]
+    context_types: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.ContextType]
+    parent_types: _containers.RepeatedCompositeFieldContainer[TypeLink]
+    artifacts: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.Artifact]
+    executions: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.Execution]
+    contexts: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.Context]
+    events: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.Event]
+    attributions: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.Attribution]
+    associations: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.Association]
+    parent_contexts: _containers.RepeatedCompositeFieldContainer[_metadata_store_pb2.ParentContext]
+    end: StoreCounts
+    options: ImportOptions
+    estimate: StoreCounts
+    def __init__(self, artifact_types: _Optional[_Iterable[_Union[_metadata_store_pb2.ArtifactType, _Mapping]]] = ..., execution_types: _Optional[_Iterable[_Union[_metadata_store_pb2.ExecutionType, _Mapping]]] = ..., context_types: _Optional[_Iterable[_Union[_metadata_store_pb2.ContextType, _Mapping]]] = ..., parent_types: _Optional[_Iterable[_Union[TypeLink, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[_metadata_store_pb2.Artifact, _Mapping]]] = ..., executions: _Optional[_Iterable[_Union[_metadata_store_pb2.Execution, _Mapping]]] = ..., contexts: _Optional[_Iterable[_Union[_metadata_store_pb2.Context, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[_metadata_store_pb2.Event, _Mapping]]] = ..., attributions: _Optional[_Iterable[_Union[_metadata_store_pb2.Attribution, _Mapping]]] = ..., associations: _Optional[_Iterable[_Union[_metadata_store_pb2.Association, _Mapping]]] = ..., parent_contexts: _Optional[_Iterable[_Union[_metadata_store_pb2.ParentContext, _Mapping]]] = ..., end: _Optional[_Union[StoreCounts, _Mapping]] = ..., options: _Optional[_Union[ImportOptions, _Mapping]] = ..., estimate: _Optional[_Union[StoreCounts, _Mapping]] = ...) -> None: ...
+
+class ImportResponse(_message.Message):
+    __slots__ = ("counts", "ids_kept", "id_maps")
+    class IdMap(_message.Message):
+        __slots__ = ("ids",)
+        class IdsEntry(_message.Message):
+            __slots__ = ("key", "value")
+            KEY_FIELD_NUMBER: _ClassVar[int]
+            VALUE_FIELD_NUMBER: _ClassVar[int]
+            key: int
+            value: int
+            def __init__(self, key: _Optional[int] = ..., value: _Optional[int] = ...) -> None: ...
+        IDS_FIELD_NUMBER: _ClassVar[int]
+        ids: _containers.ScalarMap[int, int]
+        def __init__(self, ids: _Optional[_Mapping[int, int]] = ...) -> None: ...
+    class IdMapsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: ImportResponse.IdMap
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[ImportResponse.IdMap, _Mapping]] = ...) -> None: ...
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    IDS_KEPT_FIELD_NUMBER: _ClassVar[int]
+    ID_MAPS_FIELD_NUMBER: _ClassVar[int]
+    counts: StoreCounts
+    ids_kept: bool
+    id_maps: _containers.MessageMap[str, ImportResponse.IdMap]
+    def __init__(self, counts: _Optional[_Union[StoreCounts, _Mapping]] = ..., ids_kept: bool = ..., id_maps: _Optional[_Mapping[str, ImportResponse.IdMap]] = ...) -> None: ...

@@ -50,6 +50,16 @@ class LineageServiceStub(object):
                 request_serializer=lineage_dot_proto_dot_lineage__service__pb2.PurgeRequest.SerializeToString,
                 response_deserializer=lineage_dot_proto_dot_lineage__service__pb2.PurgeResponse.FromString,
                 )
+        self.Export = channel.unary_stream(
+                '/lineage.v1.LineageService/Export',
+                request_serializer=lineage_dot_proto_dot_lineage__service__pb2.ExportRequest.SerializeToString,
+                response_deserializer=lineage_dot_proto_dot_lineage__service__pb2.StoreChunk.FromString,
+                )
+        self.Import = channel.stream_unary(
+                '/lineage.v1.LineageService/Import',
+                request_serializer=lineage_dot_proto_dot_lineage__service__pb2.StoreChunk.SerializeToString,
+                response_deserializer=lineage_dot_proto_dot_lineage__service__pb2.ImportResponse.FromString,
+                )
 
 
 class LineageServiceServicer(object):
@@ -105,6 +115,23 @@ class LineageServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Export(self, request, context):
+        """Every record of the store, ids and times included, read in one
+        transaction and streamed in chunks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Import(self, request_iterator, context):
+        """Writes an Export stream into an empty store, keeping ids and times, in
+        one transaction: all of it, or (on any error, or a stream cut short)
+        nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LineageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -142,6 +169,16 @@ def add_LineageServiceServicer_to_server(servicer, server):
                     servicer.Purge,
                     request_deserializer=lineage_dot_proto_dot_lineage__service__pb2.PurgeRequest.FromString,
                     response_serializer=lineage_dot_proto_dot_lineage__service__pb2.PurgeResponse.SerializeToString,
+            ),
+            'Export': grpc.unary_stream_rpc_method_handler(
+                    servicer.Export,
+                    request_deserializer=lineage_dot_proto_dot_lineage__service__pb2.ExportRequest.FromString,
+                    response_serializer=lineage_dot_proto_dot_lineage__service__pb2.StoreChunk.SerializeToString,
+            ),
+            'Import': grpc.stream_unary_rpc_method_handler(
+                    servicer.Import,
+                    request_deserializer=lineage_dot_proto_dot_lineage__service__pb2.StoreChunk.FromString,
+                    response_serializer=lineage_dot_proto_dot_lineage__service__pb2.ImportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -270,5 +307,39 @@ class LineageService(object):
         return grpc.experimental.unary_unary(request, target, '/lineage.v1.LineageService/Purge',
             lineage_dot_proto_dot_lineage__service__pb2.PurgeRequest.SerializeToString,
             lineage_dot_proto_dot_lineage__service__pb2.PurgeResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Export(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/lineage.v1.LineageService/Export',
+            lineage_dot_proto_dot_lineage__service__pb2.ExportRequest.SerializeToString,
+            lineage_dot_proto_dot_lineage__service__pb2.StoreChunk.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def Import(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(request_iterator, target, '/lineage.v1.LineageService/Import',
+            lineage_dot_proto_dot_lineage__service__pb2.StoreChunk.SerializeToString,
+            lineage_dot_proto_dot_lineage__service__pb2.ImportResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import grpc
 
@@ -92,6 +92,48 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
         with self._idle:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
+    def _dispatch_stream(self, rpc_name: str, request: Any, context: grpc.ServicerContext,
+                         target: Any) -> Iterator[Any]:
+        """Runs a server-streaming RPC, counted as in flight until its last message is sent.
+
+        The answer may be a lazy iterator (``Export``), so failures raised while
+        it is read are mapped to a status just as failures of the call itself.
+        """
+        if isinstance(request, _Malformed):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{rpc_name}: the request is not a valid {request.type_name}: {request.detail}")
+        with self._idle:
+            refused = self._shutting_down
+            if not refused:
+                self._in_flight += 1
+        if refused:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the metadata server is shutting down")
+        answer: Any = None
+        try:
+            status, answer = self._call(target, rpc_name, request)
+            if status is None:
+                iterator = iter(answer)
+                while True:
+                    status, message = self._guarded(rpc_name, lambda: next(iterator, _DONE))
+                    if status is not None:
+                        answer = message
+                        break
+                    if message is _DONE:
+                        break
+                    yield message
+        finally:
+            close = getattr(answer, "close", None)
+            if close is not None:
+                # An answer left unread (the client went away) ends its transaction now.
+                close()
+            with self._idle:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.notify_all()
+        if status is not None:
+            # abort() raises, so it stays outside the try block above.
+            context.abort(status, answer)
+
     def _dispatch(self, rpc_name: str, request: Any, context: grpc.ServicerContext,
                   target: Any = None) -> Any:
         """Runs one RPC on ``target`` (default: the wrapped service), counted as in flight."""
@@ -122,8 +164,13 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
         method: Callable[[Any], Any] | None = getattr(target, rpc_name, None)
         if method is None:
             return grpc.StatusCode.UNIMPLEMENTED, f"{rpc_name} is not implemented by this server"
+        return MetadataStoreServicer._guarded(rpc_name, lambda: method(request))
+
+    @staticmethod
+    def _guarded(rpc_name: str, work: Callable[[], Any]) -> tuple[grpc.StatusCode | None, Any]:
+        """Runs ``work``; returns (None, its result) or (status, error message)."""
         try:
-            return None, method(request)
+            return None, work()
         except errors.StatusError as e:
             status = e.grpc_status_code()
             if status == grpc.StatusCode.OK:
@@ -136,6 +183,10 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
             first_line = (str(e).strip().splitlines() or [""])[0]
             detail = f"{type(e).__name__}: {first_line}" if first_line else type(e).__name__
             return grpc.StatusCode.INTERNAL, f"{rpc_name}: internal error: {detail}"
+
+
+#: Marks the end of a streamed answer.
+_DONE = object()
 
 
 def _make_handler(rpc_name: str) -> Callable[..., Any]:
@@ -160,8 +211,8 @@ class LineageServicer(lineage_service_pb2_grpc.LineageServiceServicer):
 
     Calls go through the MetadataStoreServicer of the same server, so both
     services share its error mapping, in-flight count and shutdown. A
-    streaming RPC's answer is computed whole in one transaction, then sent in
-    chunks.
+    streaming RPC's answer is sent chunk by chunk as the service yields it;
+    ``Import`` reads the client's stream of chunks as it arrives.
     """
 
     def __init__(self, metadata: MetadataStoreServicer, service: Any):
@@ -175,10 +226,13 @@ class LineageServicer(lineage_service_pb2_grpc.LineageServiceServicer):
         self._service = service
 
 
-def _make_lineage_handler(rpc_name: str, streaming: bool) -> Callable[..., Any]:
-    if streaming:
+def _make_lineage_handler(rpc_name: str, requests_stream: bool, responses_stream: bool) -> Callable[..., Any]:
+    if responses_stream:
         def handler(self: LineageServicer, request: Any, context: grpc.ServicerContext) -> Any:
-            return iter(self._metadata._dispatch(rpc_name, request, context, self._service))
+            return self._metadata._dispatch_stream(rpc_name, request, context, self._service)
+    elif requests_stream:
+        def handler(self: LineageServicer, requests: Any, context: grpc.ServicerContext) -> Any:
+            return self._metadata._dispatch(rpc_name, _parsed(requests), context, self._service)
     else:
         def handler(self: LineageServicer, request: Any, context: grpc.ServicerContext) -> Any:
             return self._metadata._dispatch(rpc_name, request, context, self._service)
@@ -189,10 +243,19 @@ def _make_lineage_handler(rpc_name: str, streaming: bool) -> Callable[..., Any]:
     return handler
 
 
+def _parsed(requests: Iterator[Any]) -> Iterator[Any]:
+    """A client's stream of requests; one that did not parse ends it with InvalidArgumentError."""
+    for request in requests:
+        if isinstance(request, _Malformed):
+            raise errors.InvalidArgumentError(f"a streamed message is not a valid {request.type_name}: {request.detail}")
+        yield request
+
+
 for _method in _LINEAGE_DESCRIPTOR.methods:
-    if _method.client_streaming:
-        raise TypeError(f"{LINEAGE_SERVICE_NAME}/{_method.name} streams requests; none may")
-    setattr(LineageServicer, _method.name, _make_lineage_handler(_method.name, _method.server_streaming))
+    if _method.client_streaming and _method.server_streaming:
+        raise TypeError(f"{LINEAGE_SERVICE_NAME}/{_method.name} streams both ways; none may")
+    setattr(LineageServicer, _method.name,
+            _make_lineage_handler(_method.name, _method.client_streaming, _method.server_streaming))
 del _method
 
 
@@ -233,8 +296,12 @@ def add_to_server(servicer: Any, server: grpc.Server) -> None:
     for method in descriptor.methods:
         request_class = getattr(messages, method.input_type.name)
         response_class = getattr(messages, method.output_type.name)
-        make = (grpc.unary_stream_rpc_method_handler if method.server_streaming
-                else grpc.unary_unary_rpc_method_handler)
+        if method.server_streaming:
+            make = grpc.unary_stream_rpc_method_handler
+        elif method.client_streaming:
+            make = grpc.stream_unary_rpc_method_handler
+        else:
+            make = grpc.unary_unary_rpc_method_handler
         handlers[method.name] = make(
             getattr(servicer, method.name),
             request_deserializer=_deserializer(request_class),

@@ -63,3 +63,28 @@ def test_mlmd_reads_back_exactly_what_it_wrote(via, mlmd_python, request, tmp_pa
     expected = json.loads(_peer(mlmd_python, "dump", str(original)))
     assert json.loads(_peer(mlmd_python, "dump", str(final))) == expected
     assert len(expected["artifacts"]) == 8 and len(expected["events"]) == 11
+
+
+@pytest.mark.parametrize("via", ["memory", "sqlite", "neo4j"])
+def test_mlmd_reads_a_copy_made_through_a_metadata_server(via, mlmd_python, request, tmp_path, run):
+    import lineage
+    from lineage import server
+
+    original = tmp_path / "mlmd.sqlite"
+    _peer(mlmd_python, "write", str(original))
+    middle = make_store_url(via, request, tmp_path, "served")
+    assert run("copy", f"sqlite:///{original}", middle).code == 0
+    # The server serves the very store the first copy wrote (a memory store lives in this process).
+    store = lineage.connect(middle)
+    handle = server.serve(store._service, "127.0.0.1", 0, workers=2, grace=1)
+    try:
+        final = tmp_path / "final.sqlite"
+        copied = run("copy", f"grpc://127.0.0.1:{handle.port}", f"sqlite:///{final}", "--json")
+        assert copied.code == 0, copied.err
+        assert copied.json()["ids_kept"] is True
+    finally:
+        handle.stop(1)
+        lineage.MetadataStore.close(store)
+    expected = json.loads(_peer(mlmd_python, "dump", str(original)))
+    assert json.loads(_peer(mlmd_python, "dump", str(final))) == expected
+    assert len(expected["artifacts"]) == 8 and len(expected["events"]) == 11

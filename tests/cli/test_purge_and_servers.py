@@ -88,7 +88,7 @@ def served_sqlite(run, tmp_path):
     ("trace", "17"), ("trace", "1", "--down"), ("trace", "7", "--execution", "--depth", "2"),
     ("graph", "17", "--format", "json"), ("graph", "--context", "1"),
     ("ls", "artifacts"), ("ls", "types"), ("show", "artifact", "17"), ("show", "execution", "3"),
-    ("purge", "artifacts", "1", "--with-downstream"),
+    ("purge", "artifacts", "1", "--with-downstream"), ("stats",),
 ], ids=lambda a: "-".join(a))
 def test_commands_over_grpc_answer_as_on_the_database(served_sqlite, run, args):
     url, grpc_url = served_sqlite
@@ -105,6 +105,34 @@ def test_purge_over_grpc_deletes_on_the_server(served_sqlite, run):
     done = run("purge", "artifacts", "1", "--with-downstream", "--yes", "--db", grpc_url, "--json")
     assert done.code == 0, done.err
     assert _count(run, url, "artifacts") == before - done.json()["counts"]["artifacts"]
+
+
+def test_copy_from_and_into_a_server_equals_the_copy_on_the_database(served_sqlite, run, tmp_path):
+    from .test_copy import _open, dump
+
+    url, grpc_url = served_sqlite
+    direct, remote = f"sqlite:///{tmp_path / 'direct.sqlite'}", f"sqlite:///{tmp_path / 'remote.sqlite'}"
+    assert run("copy", url, direct, "--json").code == 0
+    fetched = run("copy", grpc_url, remote, "--json")
+    assert fetched.code == 0, fetched.err
+    assert fetched.json()["ids_kept"] is True
+    with _open(url) as original, _open(direct) as here, _open(remote) as there:
+        assert dump(there) == dump(here) == dump(original)
+    # Into an empty store behind a second server, and refused once it holds the copy.
+    target = core.open_service(config_from_url(f"sqlite:///{tmp_path / 'target.sqlite'}"))
+    handle = server.serve(target, "127.0.0.1", 0, workers=2, grace=1)
+    try:
+        target_url = f"grpc://127.0.0.1:{handle.port}"
+        sent = run("copy", url, target_url, "--json")
+        assert sent.code == 0, sent.err
+        assert sent.json()["counts"] == fetched.json()["counts"]
+        with _open(url) as original, _open(target_url) as copied:
+            assert dump(copied) == dump(original)
+        again = run("copy", url, target_url)
+        assert again.code == 1 and "FailedPreconditionError" in again.err and "not empty" in again.err
+    finally:
+        handle.stop(1)
+        target.close()
 
 
 def test_unreachable_server_is_exit_3_with_one_line(run):
