@@ -127,6 +127,10 @@ class SqlBackend:
         self._after_first_transaction: Callable[[], None] | None = None
         self._closed = False
         self._pinned = None
+        # Committed type names by id, shared by all transactions: a type is
+        # never deleted or renamed, so once committed its name holds for good.
+        # Filled only on commit, so a rolled-back type's id never lingers here.
+        self._type_names: dict[int, tuple[Kind, str]] = {}
         # SQLite plans from statistics only ANALYZE gathers; see _analyze.
         self._inserted = 0
         self._analyze_at = _FIRST_ANALYZE if database.dialect == "sqlite" and not database.read_only else 1 << 62
@@ -200,7 +204,7 @@ class SqlBackend:
             return
         connection = local.connection
         local.connection = None
-        local.types = None
+        seen_types, local.types = local.types, None
         error: errors.StatusError | None = None
         broken = isinstance(failure, errors.UnavailableError)
         if self._sqlite_timeout is not None:
@@ -215,6 +219,10 @@ class SqlBackend:
                     error = translate_error(e, self._where)
                     broken = not self._rollback(connection) or isinstance(error, errors.UnavailableError)
                 else:
+                    names = self._type_names
+                    for type_id, (kind, type_) in seen_types.items():
+                        if kind is not None:
+                            names[type_id] = (kind, type_.name)
                     if self._inserted >= self._analyze_at:
                         self._analyze(connection)
         finally:
@@ -845,12 +853,27 @@ class SqlBackend:
             params["b_after_value"], params["b_after_id"] = int(query.after[0]), int(query.after[1])
         rows = self._rows(compiled, params)
         if rows:
-            # Type names come from the (per-transaction cached) types rather than a
-            # join: joining Type lets a planner with stale statistics start from
-            # the few types and walk every node of each.
-            names = {t.id: t.name for t in self.get_types(kind, {row[1] for row in rows})}
+            # Type names come from the cached types rather than a join: joining
+            # Type lets a planner with stale statistics start from the few
+            # types and walk every node of each.
+            names = self._names_of_types(kind, {row[1] for row in rows})
             rows = [(*row[:6], names.get(row[1], ""), *row[7:]) for row in rows]
         return self._nodes_from_rows(kind, rows)
+
+    def _names_of_types(self, kind: Kind, type_ids: set[int]) -> dict[int, str]:
+        """Names of the ``kind`` types among ``type_ids``, read once per store."""
+        committed = self._type_names
+        names = {}
+        missing = []
+        for type_id in type_ids:
+            known = committed.get(type_id)
+            if known is None:
+                missing.append(type_id)
+            elif known[0] == kind:
+                names[type_id] = known[1]
+        if missing:
+            names.update((t.id, t.name) for t in self.get_types(kind, missing))
+        return names
 
     def _list_statement(self, kind: Kind, query: ListQuery):
         node = _NODE_TABLES[kind]
