@@ -384,7 +384,8 @@ class MemoryBackend:
         nothing changes.
         """
         key = (kind, expr, field, ascending)
-        kept = self._listings.get(key)
+        # Only paged listings are kept, and hashing a filter tree is not free.
+        kept = self._listings.get(key) if keep else None
         if kept is not None and kept[0] == self._generation:
             self._listings.move_to_end(key)
             return kept[1]
@@ -422,6 +423,12 @@ class MemoryBackend:
             exactly the filter's answer, so that no predicate need check them.
         """
         conjuncts = expr.items if isinstance(expr, qast.And) else (expr,)
+        if len(conjuncts) == 1 and not _is_property_range(expr):
+            # One term (a context's nodes, say): its lookup alone, without ranking.
+            found = self._index_hit(kind, expr)
+            if found is None:
+                return None, False
+            return list(found), _exact_conjuncts(kind, conjuncts)
         # Bounds on one property are read together off its sorted values.
         lookups = [(_RANGE_RANK, functools.partial(self._property_range, kind, prop, bounds))
                    for prop, bounds in _property_ranges(conjuncts).items()]
