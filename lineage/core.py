@@ -23,6 +23,7 @@ from lineage.backends import missing_driver_error
 from lineage.backends.base import KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, StaleSnapshotError
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
+from lineage.query.ast import Attribute, Comparison, Neighbour
 from lineage.query.sql_compiler import STRUCT_PREFIX
 
 __all__ = ["MetadataService", "open_service", "open_backend", "downgrade_schema", "SYSTEM_TYPES", "run_writing"]
@@ -1246,8 +1247,6 @@ class MetadataService:
         return self._by_id_rpc("context", request.context_ids, svc.GetContextsByIDResponse())
 
     def _by_type_rpc(self, kind: Kind, request, response):
-        from lineage.query.ast import Attribute, Comparison
-
         version = request.type_version if request.HasField("type_version") else None
         type_ = self.backend.find_type(kind, request.type_name, version)
         if type_ is None:
@@ -1370,12 +1369,7 @@ class MetadataService:
         return self._contexts_of("execution", request.execution_id, svc.GetContextsByExecutionResponse())
 
     def _nodes_in_context(self, kind: Kind, request, response):
-        from lineage.query.ast import Attribute, Comparison
-
-        from lineage.query.ast import Neighbour
-
-        # "$" cannot appear in a user's alias, so this join never clashes with one.
-        within = Comparison(Attribute("id", Neighbour("contexts", "$within")), "=", request.context_id)
+        within = Comparison(_WITHIN_CONTEXT_ID, "=", request.context_id)
         # Without options too: one joined listing reads the nodes, where links
         # and then nodes by id took a statement more.
         return self._list(kind, request, response, within=within)
@@ -1457,6 +1451,12 @@ class MetadataService:
             lineage_subgraph(self, request.lineage_subgraph_query_options, list(request.read_mask.paths))
         )
         return response
+
+
+#: The id of a node's context in a context's listing. "$" cannot appear in a
+#: user's alias, so this join never clashes with one; built once, as each
+#: call would spend longer building it than the memory store spends listing.
+_WITHIN_CONTEXT_ID = Attribute("id", Neighbour("contexts", "$within"))
 
 
 def _and(left, right):
