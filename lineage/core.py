@@ -13,7 +13,7 @@ import base64
 import functools
 import importlib
 import time
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -23,6 +23,7 @@ from lineage.backends import missing_driver_error
 from lineage.backends.base import KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, StaleSnapshotError
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
+from lineage.query.ast import Attribute, Comparison, Neighbour
 from lineage.query.sql_compiler import STRUCT_PREFIX
 
 __all__ = ["MetadataService", "open_service", "open_backend", "downgrade_schema", "SYSTEM_TYPES", "run_writing"]
@@ -808,11 +809,14 @@ class MetadataService:
 
     # ------------------------------------------------------------------ edges
     def _insert_events(
-        self, events: Iterable[pb.Event], now: int, created: frozenset[int] | set[int] = frozenset()
+        self, events: Iterable[pb.Event], now: int, created: frozenset[int] | set[int] = frozenset(),
+        known: Mapping[str, set[int]] | None = None,
     ) -> None:
         """Validates and stores events; ``created`` holds executions new in this call.
 
-        Events of a new execution need no lookup of stored events.
+        Events of a new execution need no lookup of stored events; artifacts in
+        ``known["artifact"]`` were stored or read earlier in this call and need
+        no lookup either.
         """
         backend = self.backend
         events = list(events)
@@ -822,12 +826,15 @@ class MetadataService:
             if not event.HasField("type") or event.type == pb.Event.UNKNOWN:
                 raise errors.InvalidArgumentError("Event.type is required: no event type is specified")
         # One lookup per kind for the whole batch: backends answer sets as cheaply as one id.
-        artifact_ids = {e.artifact_id for e in events}
-        known_artifacts = {a.id for a in backend.get_nodes("artifact", artifact_ids)} if artifact_ids else set()
+        resolved = known["artifact"] if known else set()
+        artifact_ids = {e.artifact_id for e in events} - resolved
+        known_artifacts = ({a.id for a in backend.get_nodes("artifact", artifact_ids)} if artifact_ids
+                           else set()) | resolved
         stored_executions = {e.execution_id for e in events} - set(created)
-        known_executions = (
-            {e.id for e in backend.get_nodes("execution", stored_executions)} if stored_executions else set()
-        )
+        unknown_executions = stored_executions - (known["execution"] if known else set())
+        known_executions = stored_executions - unknown_executions
+        if unknown_executions:
+            known_executions |= {e.id for e in backend.get_nodes("execution", unknown_executions)}
         seen: dict[int, set[tuple[int, int]]] = {e: set() for e in created}
         for stored_event in backend.get_events(execution_ids=sorted(known_executions)) if known_executions else ():
             seen.setdefault(stored_event.execution_id, set()).add((stored_event.artifact_id, stored_event.type))
@@ -887,11 +894,14 @@ class MetadataService:
             )
 
     def _link_to_contexts(
-        self, kind: Kind, pairs: Iterable[tuple[int, int]], created: frozenset[int] | set[int] = frozenset()
+        self, kind: Kind, pairs: Iterable[tuple[int, int]], created: frozenset[int] | set[int] = frozenset(),
+        known: Mapping[str, set[int]] | None = None,
     ) -> None:
         """Stores attributions (artifacts) or associations (executions), skipping existing ones.
 
         Nodes in ``created`` were made by this call: they exist and have no links yet.
+        Nodes and contexts in ``known`` (by kind) were stored or read earlier in
+        this call: they exist.
         """
         backend = self.backend
         wanted = list(dict.fromkeys(pairs))  # without repeats, in the order given
@@ -901,8 +911,17 @@ class MetadataService:
         node_ids = {n for n, _ in wanted}
         context_ids = {c for _, c in wanted}
         stored_ids = node_ids - set(created)
-        known_nodes = {n.id for n in backend.get_nodes(kind, stored_ids)} | (node_ids - stored_ids)
-        known_contexts = {c.id for c in backend.get_nodes("context", context_ids)}
+        resolved_nodes = known[kind] if known else set()
+        resolved_contexts = known["context"] if known else set()
+        # Ids this call already stored or read exist: only the others are looked up.
+        unknown_nodes = stored_ids - resolved_nodes
+        unknown_contexts = context_ids - resolved_contexts
+        known_nodes = node_ids - unknown_nodes
+        if unknown_nodes:
+            known_nodes |= {n.id for n in backend.get_nodes(kind, unknown_nodes)}
+        known_contexts = context_ids - unknown_contexts
+        if unknown_contexts:
+            known_contexts |= {c.id for c in backend.get_nodes("context", unknown_contexts)}
         for node_id, context_id in wanted:
             if node_id not in known_nodes:
                 raise errors.InvalidArgumentError(f"{label}.{kind}_id {node_id} names no {kind}")
@@ -1011,6 +1030,7 @@ class MetadataService:
         )
         new_execution = execution_id in created
         created_artifacts: set[int] = set()
+        resolved_artifacts: list[int] = []
         artifact_ids = []
         events = []
         for index, pair in enumerate(request.artifact_event_pairs):
@@ -1019,6 +1039,7 @@ class MetadataService:
                     [pair.artifact], options.reuse_artifact_if_already_exist_by_external_id,
                     created_artifacts,
                 )
+                resolved_artifacts.append(artifact_id)
             elif pair.HasField("event") and pair.event.HasField("artifact_id"):
                 artifact_id = pair.event.artifact_id
             else:
@@ -1029,14 +1050,17 @@ class MetadataService:
             artifact_ids.append(artifact_id)
             if pair.HasField("event"):
                 events.append(self._bind_event(pair.event, artifact_id, execution_id, index))
-        self._insert_events(events, now, created)
+        # Nodes this call stored or read: later steps need not look them up again.
+        known = {"artifact": set(resolved_artifacts), "execution": {execution_id}}
+        self._insert_events(events, now, created, known)
         context_ids = self._resolve_contexts(
             request.contexts, options.reuse_context_if_already_exist, options.force_reuse_context
         )
+        known["context"] = set(context_ids)
         self._link_to_contexts(
-            "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts
+            "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts, known
         )
-        self._link_to_contexts("execution", [(execution_id, c) for c in context_ids], created)
+        self._link_to_contexts("execution", [(execution_id, c) for c in context_ids], created, known)
         self._refresh_fingerprints([execution_id], events if new_execution else None)
         response.execution_id = execution_id
         response.artifact_ids.extend(artifact_ids)
@@ -1104,12 +1128,14 @@ class MetadataService:
             self._edge_event(index, edge, execution_ids, artifact_ids)
             for index, edge in enumerate(request.event_edges)
         ]
-        self._insert_events(events, now, created_executions)
+        # Nodes this call stored or read: later steps need not look them up again.
+        known = {"artifact": set(artifact_ids), "execution": set(execution_ids), "context": set(context_ids)}
+        self._insert_events(events, now, created_executions, known)
         self._link_to_contexts(
-            "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts
+            "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts, known
         )
         self._link_to_contexts(
-            "execution", [(e, c) for c in context_ids for e in execution_ids], created_executions
+            "execution", [(e, c) for c in context_ids for e in execution_ids], created_executions, known
         )
         # Edges may add inputs to executions stored earlier: re-index those too.
         touched = set(execution_ids) | {e.execution_id for e in events}
@@ -1221,8 +1247,6 @@ class MetadataService:
         return self._by_id_rpc("context", request.context_ids, svc.GetContextsByIDResponse())
 
     def _by_type_rpc(self, kind: Kind, request, response):
-        from lineage.query.ast import Attribute, Comparison
-
         version = request.type_version if request.HasField("type_version") else None
         type_ = self.backend.find_type(kind, request.type_name, version)
         if type_ is None:
@@ -1345,16 +1369,9 @@ class MetadataService:
         return self._contexts_of("execution", request.execution_id, svc.GetContextsByExecutionResponse())
 
     def _nodes_in_context(self, kind: Kind, request, response):
-        from lineage.query.ast import Attribute, Comparison
-
-        from lineage.query.ast import Neighbour
-
-        # "$" cannot appear in a user's alias, so this join never clashes with one.
-        within = Comparison(Attribute("id", Neighbour("contexts", "$within")), "=", request.context_id)
-        if not request.HasField("options"):
-            links = self.backend.get_context_links(kind, context_ids=[request.context_id])
-            getattr(response, f"{kind}s").extend(self.backend.get_nodes(kind, [n for n, _ in links]))
-            return response
+        within = Comparison(_WITHIN_CONTEXT_ID, "=", request.context_id)
+        # Without options too: one joined listing reads the nodes, where links
+        # and then nodes by id took a statement more.
         return self._list(kind, request, response, within=within)
 
     @_reads
@@ -1434,6 +1451,12 @@ class MetadataService:
             lineage_subgraph(self, request.lineage_subgraph_query_options, list(request.read_mask.paths))
         )
         return response
+
+
+#: The id of a node's context in a context's listing. "$" cannot appear in a
+#: user's alias, so this join never clashes with one; built once, as each
+#: call would spend longer building it than the memory store spends listing.
+_WITHIN_CONTEXT_ID = Attribute("id", Neighbour("contexts", "$within"))
 
 
 def _and(left, right):

@@ -384,7 +384,8 @@ class MemoryBackend:
         nothing changes.
         """
         key = (kind, expr, field, ascending)
-        kept = self._listings.get(key)
+        # Only paged listings are kept, and hashing a filter tree is not free.
+        kept = self._listings.get(key) if keep else None
         if kept is not None and kept[0] == self._generation:
             self._listings.move_to_end(key)
             return kept[1]
@@ -392,12 +393,16 @@ class MemoryBackend:
             # Ids are allocated in increasing order, so the dict order is id order.
             matches = list(self.iter_nodes(kind))
         else:
-            candidates = self._plan(kind, expr)
-            predicate = _compiled(expr, kind)
-            with time_limit(self._timeout):
-                matches = [n for n in self.iter_nodes(kind, candidates) if predicate(n, self)]
-            if candidates is not None:
-                matches.sort(key=_ID)
+            candidates, exact = self._plan(kind, expr)
+            if exact:
+                # The indexes answered every term exactly: parsing the nodes is all that is left.
+                matches = list(self.iter_nodes(kind, sorted(candidates)))
+            else:
+                predicate = _compiled(expr, kind)
+                with time_limit(self._timeout):
+                    matches = [n for n in self.iter_nodes(kind, candidates) if predicate(n, self)]
+                if candidates is not None:
+                    matches.sort(key=_ID)
         if field == "id":
             if not ascending:
                 matches.reverse()
@@ -410,9 +415,20 @@ class MemoryBackend:
                 self._listings.popitem(last=False)
         return matches
 
-    def _plan(self, kind: Kind, expr) -> list[int] | None:
-        """Narrows a filter to candidate ids through the indexes; None means every node."""
+    def _plan(self, kind: Kind, expr) -> tuple[list[int] | None, bool]:
+        """Narrows a filter to candidate ids through the indexes.
+
+        Returns:
+            The candidate ids (None means every node), and whether they are
+            exactly the filter's answer, so that no predicate need check them.
+        """
         conjuncts = expr.items if isinstance(expr, qast.And) else (expr,)
+        if len(conjuncts) == 1 and not _is_property_range(expr):
+            # One term (a context's nodes, say): its lookup alone, without ranking.
+            found = self._index_hit(kind, expr)
+            if found is None:
+                return None, False
+            return list(found), _exact_conjuncts(kind, conjuncts)
         # Bounds on one property are read together off its sorted values.
         lookups = [(_RANGE_RANK, functools.partial(self._property_range, kind, prop, bounds))
                    for prop, bounds in _property_ranges(conjuncts).items()]
@@ -421,18 +437,22 @@ class MemoryBackend:
         # Selective lookups first; once few candidates remain the predicate is
         # cheaper than building another broad id set (a whole type, say).
         candidates: set[int] | None = None
+        consulted = 0
         for _, lookup in sorted(lookups, key=operator.itemgetter(0)):
             if candidates is not None and len(candidates) <= _ENOUGH_CANDIDATES:
                 break
             found = lookup()
+            consulted += 1
             if found is not None:
                 candidates = found if candidates is None else candidates & found
-        return None if candidates is None else list(candidates)
+        if candidates is None:
+            return None, False
+        return list(candidates), consulted == len(conjuncts) and _exact_conjuncts(kind, conjuncts)
 
     def _index_hit(self, kind: Kind, term) -> set[int] | None:
         """Ids that may satisfy ``term`` (a superset), from the indexes; None if unindexed."""
         if isinstance(term, qast.And):
-            found = self._plan(kind, term)
+            found, _ = self._plan(kind, term)
             return None if found is None else set(found)
         if isinstance(term, qast.Or):
             hits: set[int] = set()
@@ -869,6 +889,40 @@ def _selectivity_rank(term) -> int:
     if isinstance(left, qast.Attribute) and left.name in _BROAD_ATTRIBUTES:
         return 2
     return 0
+
+
+#: Attributes whose equality with a literal of this type the indexes answer
+#: exactly (see candidate_ids); "uri" only on artifacts.
+_EXACT_KEYS = {"id": int, "type_id": int, "type": str, "name": str, "uri": str, "external_id": str}
+
+
+def _exact_conjuncts(kind: Kind, conjuncts) -> bool:
+    """Whether the index lookups of ``conjuncts`` give exactly the nodes matching all of them.
+
+    Each conjunct must be ``attribute = literal`` on an exactly indexed
+    attribute, of the node or of a linked node (never events). Two conjuncts on
+    one joined alias may be met by different neighbours, so each alias may
+    appear once.
+    """
+    aliases = set()
+    for term in conjuncts:
+        if not isinstance(term, qast.Comparison) or term.op != "=":
+            return False
+        left, value = term.left, term.value
+        if not isinstance(left, qast.Attribute):
+            return False
+        target = kind
+        if left.neighbour is not None:
+            link = _LINKS.get((kind, left.neighbour.relation))
+            if link is None or left.neighbour in aliases:
+                return False
+            aliases.add(left.neighbour)
+            target = link[0]
+        expected = _EXACT_KEYS.get(left.name)
+        if (expected is None or type(value) is not expected
+                or (left.name == "uri" and target != "artifact")):
+            return False
+    return True
 
 
 _RANGE_OPS = frozenset({"<", "<=", ">", ">="})

@@ -91,6 +91,7 @@ class _TxState(threading.local):
     connection: Any = None
     depth: int = 0
     types: dict | None = None
+    bare_executions: set | None = None
 
 
 # SQLite VM instructions between two looks at the clock (about a millisecond).
@@ -133,6 +134,10 @@ class SqlBackend:
         self._after_first_transaction: Callable[[], None] | None = None
         self._closed = False
         self._pinned = None
+        # Committed type names by id, shared by all transactions: a type is
+        # never deleted or renamed, so once committed its name holds for good.
+        # Filled only on commit, so a rolled-back type's id never lingers here.
+        self._type_names: dict[int, tuple[Kind, str]] = {}
         # SQLite plans from statistics only ANALYZE gathers; see _analyze.
         self._inserted = 0
         self._analyze_at = _FIRST_ANALYZE if database.dialect == "sqlite" and not database.read_only else 1 << 62
@@ -177,6 +182,8 @@ class SqlBackend:
         local.connection = connection
         local.depth = 1
         local.types = {}
+        # Executions inserted by this transaction that have no fingerprint rows yet.
+        local.bare_executions = set()
 
     def _checkout(self):
         """Returns a DBAPI connection for a new outermost transaction."""
@@ -206,7 +213,8 @@ class SqlBackend:
             return
         connection = local.connection
         local.connection = None
-        local.types = None
+        local.bare_executions = None
+        seen_types, local.types = local.types, None
         error: errors.StatusError | None = None
         broken = isinstance(failure, errors.UnavailableError)
         if self._sqlite_timeout is not None:
@@ -221,6 +229,10 @@ class SqlBackend:
                     error = translate_error(e, self._where)
                     broken = not self._rollback(connection) or isinstance(error, errors.UnavailableError)
                 else:
+                    names = self._type_names
+                    for type_id, (kind, type_) in seen_types.items():
+                        if kind is not None:
+                            names[type_id] = (kind, type_.name)
                     if self._inserted >= self._analyze_at:
                         self._analyze(connection)
         finally:
@@ -333,9 +345,11 @@ class SqlBackend:
     def _insert_many(self, key, table: sa.Table, spec: tuple, rows: Sequence[dict[str, Any]]) -> None:
         """Inserts rows; ``spec`` lists (column, parameter name, type or None).
 
-        MySQL gets multi-row VALUES statements (PyMySQL sends an executemany of
-        anything but plain placeholders one row at a time); the other drivers
-        batch executemany themselves.
+        The servers get multi-row VALUES statements, one round trip per
+        chunk: PyMySQL sends an executemany of anything but plain placeholders
+        one row at a time, and psycopg's pipelined executemany still costs
+        about three single statements. SQLite runs in process, where
+        executemany is cheapest.
         """
         if not rows:
             return
@@ -343,7 +357,7 @@ class SqlBackend:
         def values(suffix: str = "") -> dict[str, Any]:
             return {column: _b(name + suffix, type_) for column, name, type_ in spec}
 
-        if not self._mysql or len(rows) == 1:
+        if self._dialect == "sqlite" or len(rows) == 1:
             compiled = self._stmt(("insert_many", key), lambda: sa.insert(table).values(**values()))
             if len(rows) == 1:
                 self._run(compiled, rows[0])
@@ -694,6 +708,8 @@ class SqlBackend:
                 row["b_owner"] = node.id
             property_rows.extend(rows)
         self._insert_properties(kind, property_rows)
+        if kind == "execution":
+            self._local.bare_executions.update(ids)
         return ids
 
     def _insert_properties(self, kind: Kind, rows: list[dict[str, Any]]) -> None:
@@ -851,12 +867,27 @@ class SqlBackend:
             params["b_after_value"], params["b_after_id"] = int(query.after[0]), int(query.after[1])
         rows = self._rows(compiled, params)
         if rows:
-            # Type names come from the (per-transaction cached) types rather than a
-            # join: joining Type lets a planner with stale statistics start from
-            # the few types and walk every node of each.
-            names = {t.id: t.name for t in self.get_types(kind, {row[1] for row in rows})}
+            # Type names come from the cached types rather than a join: joining
+            # Type lets a planner with stale statistics start from the few
+            # types and walk every node of each.
+            names = self._names_of_types(kind, {row[1] for row in rows})
             rows = [(*row[:6], names.get(row[1], ""), *row[7:]) for row in rows]
         return self._nodes_from_rows(kind, rows)
+
+    def _names_of_types(self, kind: Kind, type_ids: set[int]) -> dict[int, str]:
+        """Names of the ``kind`` types among ``type_ids``, read once per store."""
+        committed = self._type_names
+        names = {}
+        missing = []
+        for type_id in type_ids:
+            known = committed.get(type_id)
+            if known is None:
+                missing.append(type_id)
+            elif known[0] == kind:
+                names[type_id] = known[1]
+        if missing:
+            names.update((t.id, t.name) for t in self.get_types(kind, missing))
+        return names
 
     def _list_statement(self, kind: Kind, query: ListQuery):
         node = _NODE_TABLES[kind]
@@ -902,12 +933,17 @@ class SqlBackend:
         compiled = self._stmt(("insert_event",), lambda: self._returning_id(sa.insert(e).values(
             artifact_id=_b("b_artifact"), execution_id=_b("b_execution"), type=_b("b_type"),
             milliseconds_since_epoch=_b("b_time", e.c.milliseconds_since_epoch.type)), e))
+        params = [{
+            "b_artifact": event.artifact_id, "b_execution": event.execution_id, "b_type": event.type,
+            "b_time": event.milliseconds_since_epoch if event.HasField("milliseconds_since_epoch") else None,
+        } for event in events]
+        keys = [(event.artifact_id, event.execution_id, event.type) for event in events]
+        if len(events) > 1 and self._engine.dialect.insert_returning and len(set(keys)) == len(keys):
+            event_ids = self._insert_events_returning(params, keys)
+        else:
+            event_ids = [self._insert_id(compiled, row) for row in params]
         path_rows = []
-        for event in events:
-            event_id = self._insert_id(compiled, {
-                "b_artifact": event.artifact_id, "b_execution": event.execution_id, "b_type": event.type,
-                "b_time": event.milliseconds_since_epoch if event.HasField("milliseconds_since_epoch") else None,
-            })
+        for event, event_id in zip(events, event_ids):
             for step in event.path.steps:
                 which = step.WhichOneof("value")
                 path_rows.append({
@@ -920,6 +956,27 @@ class SqlBackend:
             spec = (("event_id", "b_event", None), ("is_index_step", "b_is_index", ep.c.is_index_step.type),
                     ("step_index", "b_index", None), ("step_key", "b_key", ep.c.step_key.type))
             self._insert_many("event_path", ep, spec, path_rows)
+
+    def _insert_events_returning(self, params: list[dict[str, Any]], keys: list[tuple]) -> list[int]:
+        """Inserts events a chunk per statement; returns their ids in order.
+
+        The ids come back with each row's (artifact, execution, type), which
+        names one event of the batch, so no row order is assumed.
+        """
+        e = schema.event_table
+        ids: dict[tuple, int] = {}
+        for start in range(0, len(params), _MULTI_ROW):
+            chunk = params[start:start + _MULTI_ROW]
+            count = len(chunk)
+            compiled = self._stmt(("insert_events", count), lambda: sa.insert(e).values([{
+                "artifact_id": _b(f"b_artifact__{i}"), "execution_id": _b(f"b_execution__{i}"),
+                "type": _b(f"b_type__{i}"),
+                "milliseconds_since_epoch": _b(f"b_time__{i}", e.c.milliseconds_since_epoch.type),
+            } for i in range(count)]).returning(e.c.id, e.c.artifact_id, e.c.execution_id, e.c.type))
+            values = {f"{name}__{i}": value for i, row in enumerate(chunk) for name, value in row.items()}
+            for event_id, artifact_id, execution_id, type_ in self._rows(compiled, values):
+                ids[(int(artifact_id), int(execution_id), int(type_))] = int(event_id)
+        return [ids[key] for key in keys]
 
     def _event_select(self):
         e = schema.event_table
@@ -1075,9 +1132,14 @@ class SqlBackend:
             for ids in self._unstored_fingerprints.values():
                 ids.discard(execution_id)
         f = fingerprint_table
-        delete = self._stmt(("fingerprints_delete",), lambda: sa.delete(f).where(
-            f.c.execution_id == _b("b_execution")))
-        self._run(delete, {"b_execution": execution_id})
+        bare = self._local.bare_executions
+        if execution_id in bare:
+            # Inserted by this transaction and not indexed yet: no rows to replace.
+            bare.discard(execution_id)
+        else:
+            delete = self._stmt(("fingerprints_delete",), lambda: sa.delete(f).where(
+                f.c.execution_id == _b("b_execution")))
+            self._run(delete, {"b_execution": execution_id})
         spec = (("fingerprint", "b_fingerprint", f.c.fingerprint.type), ("execution_id", "b_execution", None))
         self._insert_many("fingerprint", f, spec, [{"b_fingerprint": fp, "b_execution": execution_id}
                                                    for fp in sorted(set(fingerprints))])

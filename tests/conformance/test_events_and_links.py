@@ -87,6 +87,21 @@ def test_event_path_round_trips(store, graph):
     assert not stored[a1].HasField("path")
 
 
+def test_paths_of_one_batch_stay_with_their_events(store, graph):
+    # Events of one call are stored together: each path must land on its own
+    # event, also between one artifact and one execution (two types).
+    (a0, a1, a2), (e0, _), _ = graph
+    given = []
+    for artifact_id, type_, key in ((a2, OUTPUT, "c"), (a0, INPUT, "a"), (a0, OUTPUT, "b"), (a1, INPUT, "d")):
+        one = event(artifact_id, e0, type_)
+        one.path.steps.add().key = key
+        one.path.steps.add().index = len(given)
+        given.append(one)
+    store.put_events(given)
+    stored = {(e.artifact_id, e.type): e.path for e in store.get_events_by_execution_ids([e0])}
+    assert stored == {(e.artifact_id, e.type): e.path for e in given}
+
+
 @pytest.mark.parametrize("event_type", [
     t for t in pb.Event.Type.values() if t != pb.Event.UNKNOWN])
 def test_every_event_type_round_trips(store, graph, event_type):

@@ -81,6 +81,12 @@ QUERIES = {
         "events_0.execution_id = 4",
         "events_0.execution_id = 4 AND events_0.type = OUTPUT",
         "NOT (contexts_a.name = 'run-03')",
+        # Equalities the indexes answer exactly: listed without the predicate.
+        "type = 'Data' AND contexts_a.name = 'run-03'",
+        "uri = '/r01/s0' AND contexts_a.id = 5",
+        "name = 'a031' AND contexts_a.type = 'Run' AND contexts_b.name = 'run-03'",
+        "contexts_a.name = 'run-03' AND contexts_b.name = 'run-04'",
+        "type = 'Run'",
     ],
     "execution": [
         "contexts_a.type = 'Run' AND contexts_a.name = 'run-05'",
@@ -94,6 +100,11 @@ QUERIES = {
         "artifacts_a.uri = '/r03/s1'",
         "executions_a.name = 'e0402'",
         "parent_contexts_a.name = 'pipe' AND name > 'run-09'",
+        "parent_contexts_a.name = 'pipe' AND name = 'run-03'",
+        # One child cannot hold both names: two terms on one alias are not exact.
+        "child_contexts_a.name = 'run-02' AND child_contexts_a.name = 'run-03'",
+        "child_contexts_a.name = 'run-02' AND child_contexts_b.name = 'run-03'",
+        "artifacts_a.uri = '/r03/s1' AND executions_a.name = 'e0402'",
     ],
 }
 CASES = [(kind, query) for kind, queries in QUERIES.items() for query in queries]
