@@ -42,6 +42,7 @@ Usage::
 
     python benchmarks/scale.py --sizes 10000,100000 --reuse
     python benchmarks/scale.py --sizes 10000 --targets lineage-sqlite,mlmd-sqlite
+    python benchmarks/scale.py --sizes 10000,100000 --report     # the kept results, one table
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ SHORT_CHAINS = (50, 50, 50, 50)
 MLMD_MAX_HOPS = 100
 POINT_READS = 200
 #: Records per backend call of the copy into PostgreSQL and Neo4j (fewer round trips).
-COPY_BATCH = 5000
+COPY_BATCH = {"postgresql": 5000, "neo4j": 1000}
 #: Where SQLite stores are written before they move into the cache.
 BUILD_DIR = "/dev/shm"
 #: Shapes whose answer is a fixed fraction of the store (or all of it): above
@@ -286,13 +287,16 @@ def build(target_name: str, size: int, cache: Path) -> dict[str, Any]:
         # The same records and ids as the SQLite store, through the copy path.
         from lineage.copy import copy_store
 
+        # A batch of a large copy can outlast the default statement timeout on a busy machine.
+        os.environ.setdefault("LINEAGE_STATEMENT_TIMEOUT", "600")
         source_stamp = json.loads(_stamp(cache, size, "lineage-sqlite").read_text())
         _, _, source_config, _ = _config("lineage-sqlite", size, cache)
         source = mlmd.MetadataStore(source_config)
         destination = mlmd.MetadataStore(config)
-        report = copy_store(source, destination, batch_size=COPY_BATCH)
+        batch = COPY_BATCH[target.backend]
+        report = copy_store(source, destination, batch_size=batch)
         ids = source_stamp["ids"]
-        how = f"lineage copy from lineage-sqlite ({report.records} records, batches of {COPY_BATCH})"
+        how = f"lineage copy from lineage-sqlite ({report.records} records, batches of {batch})"
     else:
         store = mlmd.MetadataStore(config)
         wl = ScaleWorkload(mlmd, pb, store, runs, STEPS)
@@ -472,7 +476,15 @@ def _child(python: str, args: argparse.Namespace, target: str, size: int, build_
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=HERE.parent, check=False)
     if proc.returncode != 0:
         return {"target": target, "size": size, "failed": f"exit {proc.returncode}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if not build_it:
+        # Kept so that --report can put runs of different sizes in one table.
+        _result_path(args.cache, size, target).write_text(json.dumps(result))
+    return result
+
+
+def _result_path(cache: Path, size: int, target: str) -> Path:
+    return cache / f"E{size}" / f"{target}.result.json"
 
 
 def _neo4j_holds(cache: Path) -> Path:
@@ -558,6 +570,11 @@ def drive(args: argparse.Namespace) -> int:
     built: set[tuple[str, int]] = set()
     for size in sizes:
         for target in targets:
+            if args.report:
+                path = _result_path(args.cache, size, target)
+                if path.exists():
+                    results.append(json.loads(path.read_text()))
+                continue
             python = pythons[TARGETS[target].impl]
             if (target, size) not in built and not _is_built(args, target, size):
                 log(f"== build {target} E{size}")
@@ -611,6 +628,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default="10000,100000", help="comma-separated store sizes (executions)")
     p.add_argument("--repeat", type=int, default=5, help="most calls per question")
     p.add_argument("--reuse", action="store_true", help="reuse stores already built in --cache")
+    p.add_argument("--report", action="store_true",
+                   help="measure nothing: print the table of the results kept in --cache")
     p.add_argument("--all-shapes", action="store_true",
                    help=f"also time shapes whose answer grows with the store above {WHOLE_STORE_LIMIT} executions")
     p.add_argument("--clone-mlmd-postgresql", action="store_true",
