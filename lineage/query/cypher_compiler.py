@@ -205,14 +205,16 @@ _PATTERNS: dict[tuple[str, str], str] = {
     ("context", "artifacts"): f"(n)<-[:{ATTRIBUTION_REL}]-({{v}}:Artifact)",
     ("context", "executions"): f"(n)<-[:{ASSOCIATION_REL}]-({{v}}:Execution)",
 }
-# The same patterns, written from the neighbour to the node, for anchoring.
+# The same patterns, written from the neighbour to the node, for anchoring on one of
+# the neighbour's indexed keys ({k}: id or name).
+_KEY = "{{{k}: {p}}}"
 _ANCHORS: dict[tuple[str, str], str] = {
-    ("artifact", "contexts"): f"({{v}}:Context {{{{id: {{p}}}}}})<-[:{ATTRIBUTION_REL}]-(n:Artifact)",
-    ("execution", "contexts"): f"({{v}}:Context {{{{id: {{p}}}}}})<-[:{ASSOCIATION_REL}]-(n:Execution)",
-    ("context", "parent_contexts"): f"({{v}}:Context {{{{id: {{p}}}}}})<-[:{PARENT_REL}]-(n:Context)",
-    ("context", "child_contexts"): f"({{v}}:Context {{{{id: {{p}}}}}})-[:{PARENT_REL}]->(n:Context)",
-    ("context", "artifacts"): f"({{v}}:Artifact {{{{id: {{p}}}}}})-[:{ATTRIBUTION_REL}]->(n:Context)",
-    ("context", "executions"): f"({{v}}:Execution {{{{id: {{p}}}}}})-[:{ASSOCIATION_REL}]->(n:Context)",
+    ("artifact", "contexts"): f"({{v}}:Context {_KEY})<-[:{ATTRIBUTION_REL}]-(n:Artifact)",
+    ("execution", "contexts"): f"({{v}}:Context {_KEY})<-[:{ASSOCIATION_REL}]-(n:Execution)",
+    ("context", "parent_contexts"): f"({{v}}:Context {_KEY})<-[:{PARENT_REL}]-(n:Context)",
+    ("context", "child_contexts"): f"({{v}}:Context {_KEY})-[:{PARENT_REL}]->(n:Context)",
+    ("context", "artifacts"): f"({{v}}:Artifact {_KEY})-[:{ATTRIBUTION_REL}]->(n:Context)",
+    ("context", "executions"): f"({{v}}:Execution {_KEY})-[:{ASSOCIATION_REL}]->(n:Context)",
 }
 
 
@@ -274,11 +276,21 @@ class _Compiler:
         else:
             neighbour, term = anchor
             conjuncts.remove(term)
-            bound.add(neighbour)
             variable = self.variables[neighbour]
+            key = term.left.name
             pattern = _ANCHORS[(self.kind, neighbour.relation)].format(
-                v=variable, p=self.param(term.value))
-            match = f"MATCH {pattern} WITH DISTINCT n, {variable}"
+                v=variable, k=key, p=self.param(term.value))
+            if key == "id":
+                bound.add(neighbour)
+                match = f"MATCH {pattern} WITH DISTINCT n, {variable}"
+            else:
+                # A name may bind several neighbours of one node: the terms on that
+                # alias are tested per neighbour, then the node is kept once.
+                own = [t for t in conjuncts if set(ast.neighbours(t)) == {neighbour}]
+                for t in own:
+                    conjuncts.remove(t)
+                tests = f" WHERE {' AND '.join(self.expr(t) for t in own)}" if own else ""
+                match = f"MATCH {pattern} WITH n, {variable}{tests} WITH DISTINCT n"
         for term in conjuncts:
             if set(ast.neighbours(term)) <= bound:
                 outer.append(self.expr(term))
@@ -290,14 +302,28 @@ class _Compiler:
         return CypherFilter(match, " AND ".join(outer) if outer else "true", dict(self.params))
 
     def _anchor(self, conjuncts: list[ast.Expr]):
-        """Finds a top-level ``<alias>.id = <literal>`` to start the match from."""
-        for term in conjuncts:
-            if (isinstance(term, ast.Comparison) and term.op == "="
-                    and isinstance(term.left, ast.Attribute) and term.left.name == "id"
+        """Finds a top-level ``<alias>.id = <int>`` or ``<alias>.name = <text>`` to start the match from.
+
+        Both keys are indexed, so the match costs what the alias matches, not a scan of
+        every node. A name anchors only when no other term joins its alias with another
+        alias (those terms need the alias bound for the whole query).
+        """
+        def keyed(term: ast.Expr, key: str, kind: type) -> bool:
+            return (isinstance(term, ast.Comparison) and term.op == "="
+                    and isinstance(term.left, ast.Attribute) and term.left.name == key
                     and term.left.neighbour is not None
                     and (self.kind, term.left.neighbour.relation) in _ANCHORS
-                    and isinstance(term.value, int) and not isinstance(term.value, bool)):
+                    and isinstance(term.value, kind) and not isinstance(term.value, bool))
+
+        for term in conjuncts:
+            if keyed(term, "id", int):
                 return term.left.neighbour, term
+        for term in conjuncts:
+            if keyed(term, "name", str):
+                alias = term.left.neighbour
+                if all(alias not in ast.neighbours(t) or set(ast.neighbours(t)) == {alias}
+                       for t in conjuncts):
+                    return alias, term
         return None
 
     def exists(self, terms: list[ast.Expr], bound: set[ast.Neighbour]) -> str:

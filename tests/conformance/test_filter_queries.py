@@ -373,3 +373,18 @@ def test_type_filter_matches_every_version_of_the_name(store):
                          pb.Artifact(type_id=v2, name="v2")])
     assert run(store, ARTIFACT, "type = 'Versioned'", {}) == ["plain", "v2"]
     assert run(store, ARTIFACT, f"type_id = {v2}", {}) == ["v2"]
+
+
+def test_a_context_name_shared_by_two_types_matches_each_node_once(store):
+    """Two contexts of different types may share a name; a node in both is one answer."""
+    known = build(store)
+    [twin] = store.put_contexts([pb.Context(type_id=known["Pipeline"], name="exp1")])
+    store.put_attributions_and_associations(
+        [pb.Attribution(artifact_id=known["d1"], context_id=twin)],
+        [pb.Association(execution_id=known["t1"], context_id=twin)])
+    assert run(store, ARTIFACT, "contexts_a.name = 'exp1'", known) == ["d1", "m1"]
+    assert run(store, EXECUTION, "contexts_a.name = 'exp1'", known) == ["t1"]
+    assert run(store, ARTIFACT, "contexts_a.name = 'exp1' AND contexts_a.type = 'Pipeline'", known) == ["d1"]
+    assert run(store, ARTIFACT, "contexts_a.name = 'exp1' AND NOT(contexts_a.type = 'Pipeline')",
+               known) == ["d1", "m1"]
+    assert run(store, CONTEXT, "child_contexts_a.name = 'exp1'", known) == ["pipe"]

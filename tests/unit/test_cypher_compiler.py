@@ -105,6 +105,26 @@ def test_an_id_equality_on_a_neighbour_anchors_the_match():
     assert compiled.params["f0"] == 7
 
 
+def test_a_name_equality_on_a_neighbour_anchors_the_match_and_keeps_each_node_once():
+    compiled = compile_filter(parse_filter(
+        "contexts_r.type = 'Run' AND contexts_r.name = 'x' AND name = 'e'", "execution"), "execution")
+    # The context's terms are tested per bound context, then each node is kept once.
+    assert compiled.match.startswith("MATCH (j0:Context {name: $f0})<-[:ASSOCIATED_WITH]-(n:Execution)")
+    assert compiled.match.endswith("WITH DISTINCT n")
+    assert "j0.type" in compiled.match and "j0" not in compiled.where
+    assert "EXISTS" not in compiled.where and "n.name" in compiled.where
+    assert compiled.params["f0"] == "x"
+
+
+def test_a_name_does_not_anchor_an_alias_joined_with_another():
+    compiled = compile_filter(parse_filter(
+        "contexts_a.name = 'x' AND (contexts_a.id = 1 OR contexts_b.name = 'y')", "artifact"), "artifact")
+    assert compiled.match == "MATCH (n:Artifact)"
+    # An id still anchors where it is found.
+    compiled = compile_filter(parse_filter("contexts_a.name = 'x' AND contexts_a.id = 2", "artifact"), "artifact")
+    assert compiled.match.startswith("MATCH (j0:Context {id: $f")
+
+
 def test_compile_is_cached_and_checks_its_input():
     expr = parse_filter("name = 'a'", "context")
     assert compile_filter(expr, "context") is compile_filter(expr, "context")
