@@ -32,6 +32,7 @@ __all__ = [
     "ListQuery",
     "Backend",
     "StaleSnapshotError",
+    "UniquenessConflictError",
     "STATEMENT_TIMEOUT_ENV",
     "DEFAULT_STATEMENT_TIMEOUT_S",
     "statement_timeout",
@@ -122,6 +123,15 @@ class StaleSnapshotError(errors.AbortedError):
     commit that nothing changed since, raises it from ``transaction()``.
     Nothing was written; running the unit of work again at once is safe, and
     the backend then reads afresh.
+    """
+
+
+class UniquenessConflictError(errors.AlreadyExistsError):
+    """A uniqueness rule of the store failed as a writing transaction wrote.
+
+    Either a real duplicate, or a name (or external id) a concurrent writer
+    committed after the unit of work looked it up and found it free. Nothing
+    was written; running the unit of work again tells which.
     """
 
 
