@@ -22,7 +22,8 @@ from google.protobuf import message as _message
 from lineage import errors
 from lineage.backends import missing_driver_error
 from lineage.backends.base import (
-    KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, StaleSnapshotError, UniquenessConflictError,
+    KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, ConcurrentWriteError,
+    UniquenessConflictError,
 )
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
@@ -301,7 +302,7 @@ def run_writing(backend: Backend, work: Callable[[], _Response]) -> _Response:
         try:
             with backend.transaction(write=True):
                 return work()
-        except (StaleSnapshotError, UniquenessConflictError):
+        except (ConcurrentWriteError, UniquenessConflictError):
             if attempt == _STALE_ATTEMPTS:
                 raise
             if attempt > 1:

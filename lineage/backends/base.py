@@ -31,6 +31,7 @@ __all__ = [
     "NodeType",
     "ListQuery",
     "Backend",
+    "ConcurrentWriteError",
     "StaleSnapshotError",
     "UniquenessConflictError",
     "STATEMENT_TIMEOUT_ENV",
@@ -116,7 +117,16 @@ class ListQuery:
     after: tuple[int, int] | None = None
 
 
-class StaleSnapshotError(errors.AbortedError):
+class ConcurrentWriteError(errors.AbortedError):
+    """A writing transaction met a concurrent one: a deadlock, a serialization
+    failure, a key another writer inserted meanwhile, a row deleted meanwhile.
+
+    Nothing was written; the service runs the unit of work again, which then
+    reads what the other writer did.
+    """
+
+
+class StaleSnapshotError(ConcurrentWriteError):
     """A writing transaction relied on what another writer changed before it committed.
 
     A backend that answers from what its thread read before, and checks at
