@@ -397,11 +397,13 @@ class MetadataService:
         with backend.transaction(write=False):
             empty = not any(backend.get_types(kind) for kind in KINDS)
         if empty:
-            with backend.transaction():
-                # Looked at again as a writer: another client may have filled it meanwhile.
-                if not any(backend.get_types(kind) for kind in KINDS):
-                    for kind, name in SYSTEM_TYPES:
-                        backend.insert_type(kind, TYPE_CLASSES[kind](name=name))
+            run_writing(backend, self._add_system_types)
+
+    def _add_system_types(self) -> None:
+        # Looked at again as a writer: another client may have filled the store meanwhile.
+        if not any(self.backend.get_types(kind) for kind in KINDS):
+            for kind, name in SYSTEM_TYPES:
+                self.backend.insert_type(kind, TYPE_CLASSES[kind](name=name))
 
     def close(self) -> None:
         """Closes the backend."""
