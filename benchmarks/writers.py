@@ -242,7 +242,7 @@ def run(backend: str, base_url: str, writers: int, seconds: float, datasets: int
     procs = []
     for worker in range(writers):
         procs.append(subprocess.Popen(
-            [python, __file__, "--worker", str(worker), "--url", url, "--seconds", str(seconds),
+            [python, *(["-S"] if sys.flags.no_site else []), __file__, "--worker", str(worker), "--url", url, "--seconds", str(seconds),
              "--setup", json.dumps(setup)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
     for proc in procs:
