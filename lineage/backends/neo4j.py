@@ -474,6 +474,11 @@ class Neo4jBackend:
                     raise StaleSnapshotError(
                         f"{e}; Neo4j aborted the transaction for a concurrent one, nothing was "
                         "written, run the call again") from cause
+                if isinstance(cause, neo4j_errors.ClientError) and (cause.code or "").endswith("EntityNotFound"):
+                    # A node matched before a concurrent purge deleted it, written after.
+                    raise StaleSnapshotError(
+                        f"{e}; a concurrent writer deleted a node this call writes, nothing was "
+                        "written, run the call again") from cause
                 raise
         finally:
             session, tx = state.session, state.tx
@@ -605,8 +610,9 @@ class Neo4jBackend:
                 if missing:
                     session.run("CALL db.awaitIndexes(300)").consume()
                 # The counters exist before any call reserves ids, so a call that fails
-                # leaves nothing behind.
-                for attempt in range(_RESERVE_ATTEMPTS):
+                # leaves nothing behind. Looked for first, so opening a prepared store writes nothing.
+                counters = {row[0] for row in session.run("MATCH (s:Sequence) RETURN s.name").values()}
+                for attempt in range(_RESERVE_ATTEMPTS if set(_SEQUENCES) - counters else 0):
                     try:
                         session.run(_CREATE_SEQUENCES, names=list(_SEQUENCES)).consume()
                         break
