@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import importlib
+import random
 import time
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
@@ -20,7 +21,10 @@ from google.protobuf import message as _message
 
 from lineage import errors
 from lineage.backends import missing_driver_error
-from lineage.backends.base import KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, StaleSnapshotError
+from lineage.backends.base import (
+    KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, ConcurrentWriteError,
+    UniquenessConflictError,
+)
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
 from lineage.query.ast import Attribute, Comparison, Neighbour
@@ -94,9 +98,11 @@ def _now_ms() -> int:
 
 _Response = TypeVar("_Response")
 
-#: Runs of a writing call whose backend found its snapshot stale. The backend reads
-#: afresh under its lock on the next run, so the second run normally succeeds.
-_STALE_ATTEMPTS = 3
+#: Runs of a writing call that met a concurrent writer (a deadlock, a name taken meanwhile,
+#: a node deleted meanwhile). Each run reads afresh; with many writers on a few shared
+#: nodes several runs may meet one, so the runs after the second wait a moment first.
+_STALE_ATTEMPTS = 10
+_STALE_PAUSE = 0.005
 
 
 #: Characters in a name, external id, type version or property name: MLMD's
@@ -288,14 +294,21 @@ def _reads(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
 
 
 def run_writing(backend: Backend, work: Callable[[], _Response]) -> _Response:
-    """Runs ``work`` in one writing transaction, again at once if it met a stale snapshot."""
+    """Runs ``work`` in one writing transaction, again if it met a concurrent writer.
+
+    When every run met one, the last run's error is raised: an
+    ``AlreadyExistsError`` for a duplicate the store's own rules caught.
+    """
     for attempt in range(1, _STALE_ATTEMPTS + 1):
         try:
             with backend.transaction(write=True):
                 return work()
-        except StaleSnapshotError:
+        except (ConcurrentWriteError, UniquenessConflictError):
             if attempt == _STALE_ATTEMPTS:
                 raise
+            if attempt > 1:
+                # Lets the writers it met finish; spread so they do not meet again.
+                time.sleep(random.uniform(0, _STALE_PAUSE * attempt))
     raise AssertionError("unreachable")
 
 
@@ -385,11 +398,13 @@ class MetadataService:
         with backend.transaction(write=False):
             empty = not any(backend.get_types(kind) for kind in KINDS)
         if empty:
-            with backend.transaction():
-                # Looked at again as a writer: another client may have filled it meanwhile.
-                if not any(backend.get_types(kind) for kind in KINDS):
-                    for kind, name in SYSTEM_TYPES:
-                        backend.insert_type(kind, TYPE_CLASSES[kind](name=name))
+            run_writing(backend, self._add_system_types)
+
+    def _add_system_types(self) -> None:
+        # Looked at again as a writer: another client may have filled the store meanwhile.
+        if not any(self.backend.get_types(kind) for kind in KINDS):
+            for kind, name in SYSTEM_TYPES:
+                self.backend.insert_type(kind, TYPE_CLASSES[kind](name=name))
 
     def close(self) -> None:
         """Closes the backend."""

@@ -31,7 +31,9 @@ __all__ = [
     "NodeType",
     "ListQuery",
     "Backend",
+    "ConcurrentWriteError",
     "StaleSnapshotError",
+    "UniquenessConflictError",
     "STATEMENT_TIMEOUT_ENV",
     "DEFAULT_STATEMENT_TIMEOUT_S",
     "statement_timeout",
@@ -115,13 +117,31 @@ class ListQuery:
     after: tuple[int, int] | None = None
 
 
-class StaleSnapshotError(errors.AbortedError):
+class ConcurrentWriteError(errors.AbortedError):
+    """A writing transaction met a concurrent one: a deadlock, a serialization
+    failure, a key another writer inserted meanwhile, a row deleted meanwhile.
+
+    Nothing was written; the service runs the unit of work again, which then
+    reads what the other writer did.
+    """
+
+
+class StaleSnapshotError(ConcurrentWriteError):
     """A writing transaction relied on what another writer changed before it committed.
 
     A backend that answers from what its thread read before, and checks at
     commit that nothing changed since, raises it from ``transaction()``.
     Nothing was written; running the unit of work again at once is safe, and
     the backend then reads afresh.
+    """
+
+
+class UniquenessConflictError(errors.AlreadyExistsError):
+    """A uniqueness rule of the store failed as a writing transaction wrote.
+
+    Either a real duplicate, or a name (or external id) a concurrent writer
+    committed after the unit of work looked it up and found it free. Nothing
+    was written; running the unit of work again tells which.
     """
 
 

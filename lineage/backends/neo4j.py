@@ -21,27 +21,25 @@ Graph model (labels, relationship types and keys are shared with
 * ``(:Type {id, kind, name, version_key, external_id, proto})`` with
   ``(:Type)-[:DERIVES_FROM {pos}]->(:Type)`` for parent types.
 * ``(:Sequence {name, next})`` counters hand out ids: one per node kind, one
-  shared by all types (as MLMD numbers them), one for event order; and
-  ``version``, which every writing transaction advances by one. Ids are
-  handed out from memory and the counters written back at commit, so ids are
-  gap-free 1, 2, 3... as in MLMD.
+  shared by all types (as MLMD numbers them), one for event order. A client
+  reserves node and event ids in blocks, in a short transaction of its own, and
+  hands them out from memory: ids are unique positive integers per kind, and a
+  lone writer numbers 1, 2, 3... as MLMD does; concurrent writers interleave
+  blocks.
 * ``(:Fingerprint {key, execution_id})`` index the cache fingerprints.
 
 Transactions. Every method runs inside ``transaction()``: one unit of work per
-outermost call on a thread. Every writer, in every client, takes the write
-lock of the ``version`` node before it acts on what it read and holds it to
-its end, so writers queue in one place and cannot deadlock. A thread keeps
-what its writing transactions read and wrote, as it stood at the version they
-committed (its snapshot). While no other writer commits, the next writing
-transaction answers its reads from the snapshot (or with auto-commit reads),
-buffers its writes, and commits in one auto-commit statement that takes the
-lock, checks the version is still the snapshot's, and only then writes: a
-pipeline step costs one round trip. If another writer committed meanwhile,
-nothing is written, the transaction ends with ``StaleSnapshotError`` and the
-caller runs it again, this time locked: its first statement takes the lock,
-so what it reads is current and its commit cannot conflict. A transaction
-opened with ``write=False`` only reads, with auto-commit statements, and
-touches neither the lock nor the snapshot.
+outermost call on a thread. No lock is store-wide: a writer locks only what it
+writes (Neo4j's own node and relationship locks, taken when the buffered writes
+are sent and held to commit), so writers touching different nodes do not wait
+on each other. Uniqueness rests on the constraints below (type name and
+version; type and name of nodes; external ids): a call that checked a name was
+free and then met a node a concurrent writer committed with it fails at the
+constraint. That, a deadlock Neo4j broke, and a node deleted between the read
+and the write that matches it end the transaction with ``StaleSnapshotError``:
+nothing was written, and the service runs the call again, which then sees the
+other writer's work and answers as a single caller would. A transaction opened
+with ``write=False`` only reads.
 
 Sessions. A reading transaction runs in a session of read access mode, which
 a cluster may serve from any member; a writing one (or a reading one that
@@ -61,12 +59,9 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import dataclasses
 import functools
-import itertools
 import threading
 import urllib.parse
-import uuid
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import neo4j
@@ -75,6 +70,7 @@ from neo4j import exceptions as neo4j_errors
 from lineage import errors, traversal
 from lineage.backends.base import (
     NODE_CLASSES, ORDER_FIELDS, TYPE_CLASSES, Kind, ListQuery, Node, NodeType, StaleSnapshotError,
+    UniquenessConflictError,
     deadline_error, statement_timeout,
 )
 from lineage.proto import metadata_store_pb2 as pb
@@ -95,8 +91,6 @@ _OUTPUT_TYPES = sorted(OUTPUT_EVENT_TYPES)
 # times faster than one record per node. collect() keeps the order of its input rows.
 _COLLECT_NODES = "RETURN collect(n.id), collect(n.proto)"
 _VALUE_KINDS = ("int_value", "double_value", "string_value", "bool_value")
-#: The sequence every writing transaction advances: the store's version.
-_VERSION = "version"
 
 
 def _schema_statements() -> dict[str, str]:
@@ -290,35 +284,33 @@ def _type_properties(kind: Kind, type_: NodeType) -> dict[str, Any]:
 # -- the backend ----------------------------------------------------------------------
 
 #: The sequence nodes: an id counter per node kind, one shared by all types (as MLMD
-#: numbers them), one for event order, and the store's version, which every writing
-#: transaction advances by one.
-_SEQUENCES = ("artifact", "context", "event", "execution", "type", _VERSION)
+#: numbers them), and one for event order.
+_SEQUENCES = ("artifact", "context", "event", "execution", "type")
 
-# Every writing transaction of every client takes the version node's write lock before
-# it acts on anything it read, and holds it to its end: writers queue in one place and
-# never deadlock on each other, and a writer holding it reads every counter as the last
-# writer left it. Setting a property takes the lock before the value is read (a no-op
-# "SET v.next = v.next" may return the value read before the lock); setting and
-# removing it leaves nothing to write at commit.
-_TAKE_LOCK = (
-    "MERGE (v:Sequence {name: $version_name}) ON CREATE SET v.next = 1 "
-    "SET v.locked = true REMOVE v.locked WITH v "
-    "UNWIND $seqs AS name MERGE (s:Sequence {name: name}) ON CREATE SET s.next = 1 "
-    "WITH collect([name, s.next]) AS counters "
+#: Ids a client reserves from a node kind's or the events' counter at once. Writers
+#: touch a counter once per block, not once per call, so they do not queue on it.
+#: Types are few and numbered as MLMD numbers them: one at a time.
+_ID_BLOCK = {"artifact": 64, "context": 64, "event": 64, "execution": 64, "type": 1}
+
+# Gives a block's unused ids back to a counter that has not moved past the block since.
+_RETURN_IDS = (
+    "UNWIND $rows AS r MATCH (s:Sequence {name: r[0]}) SET s.locked = true REMOVE s.locked "
+    "WITH s, r WHERE s.next = r[2] SET s.next = r[1]"
 )
 
-# The single statement that commits an optimistic transaction: it takes the lock, and
-# writes only when the version is still the one the transaction's snapshot was taken
-# at, i.e. when no other writer committed since. The writes run in a subquery that
-# every part chains into grouped by ``ok``, so a failed check leaves no row to write
-# with. Parts never lose all their rows: every row matches nodes that exist.
-_GUARDED_COMMIT = (
-    "MATCH (v:Sequence {{name: $version_name}}) SET v.locked = true REMOVE v.locked "
-    "WITH v, v.next = $expected AS ok "
-    "CALL (v, ok) {{ WITH v, ok WHERE ok SET v.commit = $token WITH ok {parts} }} "
-    "RETURN ok"
-)
+#: Attempts at reserving ids when clients create a counter at the same moment.
+_RESERVE_ATTEMPTS = 3
 
+_CREATE_SEQUENCES = "UNWIND $names AS name MERGE (s:Sequence {name: name}) ON CREATE SET s.next = 1"
+
+# Reserves ``$count`` ids of one counter in a statement of its own. Setting a property
+# first takes the counter's write lock, so the value read after it is the latest
+# (``SET s.next = s.next + $count`` alone may add to a value read before the lock).
+_RESERVE_IDS = (
+    "MERGE (s:Sequence {name: $name}) ON CREATE SET s.next = 1 "
+    "SET s.locked = true REMOVE s.locked WITH s, s.next AS first "
+    "SET s.next = first + $count RETURN first"
+)
 #: Rows a transaction buffers before sending them early, and the most rows one flush
 #: statement carries: both bound the size of a single Bolt message.
 _FLUSH_ROWS = 10_000
@@ -329,9 +321,6 @@ _HOT_TYPES = 256
 #: Newest contexts of a node fetched along with it in a writing transaction.
 _PREFETCH_CONTEXTS = 8
 
-#: The most nodes, link sets, names and types a thread's snapshot keeps; the oldest go first.
-_SNAPSHOT_LIMIT = 4096
-
 #: Context link relationships: source label and kind.
 _LINK_SOURCES = {
     cc.ATTRIBUTION_REL: ("Artifact", "artifact"),
@@ -340,70 +329,57 @@ _LINK_SOURCES = {
 }
 
 
-@dataclasses.dataclass
-class _Snapshot:
-    """What one thread knows of the store exactly as it stood at one version.
+class _IdBlocks:
+    """Ids a client reserved from the store's counters and has not handed out yet.
 
-    Built from what the thread's transactions read under the lock or had
-    confirmed at commit, and what they wrote. Any other writer's commit makes
-    it stale, which the next commit that relies on it detects.
-
-    Attributes:
-        version: The store version it describes.
-        counters: The next id of every counter.
-        nodes: Nodes by (kind, id).
-        types: Types by id, with their kind.
-        links: Complete sets of context ids linked to a node, by (relationship, node id).
-        names: (kind, type id, name) -> the id of the node with that name, or None.
+    Safe to share between threads. A transaction that rolls back gives its ids
+    back when no other transaction took ids of the same counter since, so a
+    lone writer numbers its nodes 1, 2, 3... without gaps, as MLMD does.
     """
 
-    version: int
-    counters: dict[str, int]
-    nodes: dict[tuple[str, int], Node] = dataclasses.field(default_factory=dict)
-    types: dict[int, tuple[str, NodeType]] = dataclasses.field(default_factory=dict)
-    links: dict[tuple[str, int], frozenset[int]] = dataclasses.field(default_factory=dict)
-    names: dict[tuple[str, int, str], int | None] = dataclasses.field(default_factory=dict)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        # Counter name -> [next id to hand out, first id past the block].
+        self._blocks: dict[str, list[int]] = {}
 
-    def advance(self, version: int, counters: dict[str, int], state: "_ThreadState") -> None:
-        """Moves to ``version``, which a transaction that knew ``state`` committed."""
-        self.version = version
-        self.counters = dict(counters)
-        _update(self.nodes, state.nodes)
-        _update(self.types, state.types)
-        _update(self.links, state.links)
-        _update(self.names, state.names)
+    def take(self, sequence: str, count: int, reserve: Callable[[str, int], int]) -> int:
+        """Hands out ``count`` consecutive ids; ``reserve(name, n)`` reserves ``n`` more in the store."""
+        with self._lock:
+            block = self._blocks.get(sequence)
+            if block is None or block[1] - block[0] < count:
+                size = max(count, _ID_BLOCK[sequence])
+                first = reserve(sequence, size)
+                if block is not None and first == block[1]:
+                    block[1] = first + size  # no one reserved in between: the blocks join
+                else:
+                    block = self._blocks[sequence] = [first, first + size]
+            first = block[0]
+            block[0] += count
+            return first
 
+    def give_back(self, sequence: str, first: int, count: int) -> None:
+        """Returns ids of a rolled-back transaction, if they are the last ones handed out."""
+        with self._lock:
+            block = self._blocks.get(sequence)
+            if block is not None and block[0] == first + count:
+                block[0] = first
 
-def _update(known: dict[Any, Any], new: dict[Any, Any]) -> None:
-    """Updates ``known`` with ``new`` (newest last), then drops its oldest beyond ``_SNAPSHOT_LIMIT``."""
-    for key, value in new.items():
-        known.pop(key, None)
-        known[key] = value
-    excess = len(known) - _SNAPSHOT_LIMIT
-    if excess > 0:
-        for key in list(itertools.islice(known, excess)):
-            del known[key]
+    def unused(self) -> list[list[Any]]:
+        """``[counter, next id, end of block]`` of every block with ids left; empties them."""
+        with self._lock:
+            left = [[name, block[0], block[1]] for name, block in self._blocks.items() if block[0] < block[1]]
+            self._blocks.clear()
+            return left
 
 
 class _ThreadState(threading.local):
-    """One thread's open transaction (what it read, what it will write) and its snapshot.
+    """One thread's open transaction: what it read, what it will write.
 
-    A writing transaction runs one of two ways:
-
-    * Optimistic, when the thread holds a snapshot and no other writer committed
-      lately: answers come from the snapshot or, failing that, from auto-commit
-      reads; writes wait in the buffer; the commit is one auto-commit statement
-      that writes only if the store is still at the snapshot's version. A
-      transaction that relied on the snapshot but wrote nothing, or failed,
-      confirms the version with one read. A stale snapshot ends the
-      transaction with ``StaleSnapshotError``; nothing was written, and the
-      thread's next transaction runs the other way.
-    * Locked: its first statement takes the store's write lock, which it holds
-      to the end; every read sees the latest state and the commit cannot fail
-      on a conflict.
-
-    A reading transaction (``write=False``) runs auto-commit reads and touches
-    no snapshot or lock; should it write after all, the write takes the lock.
+    Reads run as auto-commit statements (Neo4j reads at read-committed
+    isolation either way) until the transaction first writes; then a Neo4j
+    transaction opens and every later statement runs in it, so reads see the
+    transaction's own writes. Writes wait in the buffer until commit, or until
+    a query must see them.
     """
 
     def __init__(self) -> None:
@@ -412,27 +388,12 @@ class _ThreadState(threading.local):
         # Whether the session is in write access mode.
         self.session_writes = True
         self.tx: neo4j.Transaction | None = None
-        # The store as this thread last knew it, and whether its next writing
-        # transaction may rely on it.
-        self.snapshot: _Snapshot | None = None
-        self.optimistic = True
-        # The version this thread's last commit made.
-        self.last_version: int | None = None
         self.reset(write=True)
 
     def reset(self, write: bool) -> None:
         self.write = write
-        # The snapshot this transaction relies on (None: locked or reading), and whether
-        # an answer came from it.
-        self.base: _Snapshot | None = None
-        self.used_base = False
-        # The version under this transaction's lock (None until it holds the lock).
-        self.version: int | None = None
-        # Counter values handed out from (None until known), and the values last sent.
-        self.counters: dict[str, int] | None = None
-        self.flushed_counters: dict[str, int] = {}
-        # Whether this transaction sent writes already.
-        self.flushed = False
+        # Ids this transaction took: (counter, first, count), given back on rollback.
+        self.taken: list[tuple[str, int, int]] = []
         # What this transaction read or wrote: nodes and types by id, complete link sets,
         # names looked up, find_nodes answers (stored part only).
         self.nodes: dict[tuple[str, int], Node] = {}
@@ -448,11 +409,6 @@ class _ThreadState(threading.local):
         self.new_links: dict[str, dict[tuple[int, int], None]] = {rel: {} for rel in _LINK_SOURCES}
         self.fingerprints: dict[int, list[str]] = {}
         self.buffered = 0
-
-    @property
-    def pending(self) -> bool:
-        """Whether the buffer holds writes, or counters moved since they were last sent."""
-        return bool(self.buffered or (self.counters is not None and self.counters != self.flushed_counters))
 
 
 class Neo4jBackend:
@@ -481,6 +437,7 @@ class Neo4jBackend:
         # transaction this store committed before, so any thread reads its store's writes.
         self._bookmarks = neo4j.GraphDatabase.bookmark_manager()
         self._local = _ThreadState()
+        self._ids = _IdBlocks()
         self._hot_types: collections.OrderedDict[int, None] = collections.OrderedDict()
         self._hot_lock = threading.Lock()
 
@@ -493,15 +450,16 @@ class Neo4jBackend:
         block ends, and rolls back (nothing written) when it raises.
 
         Args:
-            write: False promises that the unit of work only reads: it then
-                takes no lock and relies on no snapshot.
+            write: False promises that the unit of work only reads.
 
         Raises:
-            StaleSnapshotError: An optimistic transaction met another writer's
-                commit; nothing was written and running it again is safe.
+            StaleSnapshotError: The unit of work met a concurrent writer: a
+                deadlock Neo4j broke, or a node deleted after it was read.
+                Nothing was written and running it again is safe.
+            UniquenessConflictError: A write broke a uniqueness constraint:
+                a duplicate, or a name a concurrent writer committed after
+                this unit of work looked; nothing was written.
             UnavailableError: Neo4j cannot be reached.
-            AbortedError: The commit failed because of a concurrent transaction.
-            AlreadyExistsError: A buffered write broke a uniqueness constraint.
         """
         state = self._local
         if state.depth:
@@ -514,20 +472,29 @@ class Neo4jBackend:
         state.reset(write)
         self._open_session(write)
         state.tx, state.depth = None, 1
-        if write and state.optimistic and state.snapshot is not None:
-            state.base = state.snapshot
-            state.counters = dict(state.base.counters)
-            state.flushed_counters = dict(state.counters)
         try:
             try:
                 yield
+                self._flush()
+                if state.tx is not None:
+                    try:
+                        state.tx.commit()
+                    except _DRIVER_ERRORS as e:
+                        raise _translate(e, f"commit on {self._uri}") from e
             except BaseException as e:
-                self._abandon(e)
-                raise
-            try:
-                self._commit()
-            except BaseException:
-                state.snapshot = None
+                self._abandon()
+                cause = e.__cause__ if isinstance(e, errors.StatusError) else None
+                if isinstance(cause, neo4j_errors.ConstraintError):
+                    raise UniquenessConflictError(str(e)) from cause
+                if isinstance(cause, neo4j_errors.TransientError) and "TimedOut" not in (cause.code or ""):
+                    raise StaleSnapshotError(
+                        f"{e}; Neo4j aborted the transaction for a concurrent one, nothing was "
+                        "written, run the call again") from cause
+                if isinstance(cause, neo4j_errors.ClientError) and (cause.code or "").endswith("EntityNotFound"):
+                    # A node matched before a concurrent purge deleted it, written after.
+                    raise StaleSnapshotError(
+                        f"{e}; a concurrent writer deleted a node this call writes, nothing was "
+                        "written, run the call again") from cause
                 raise
         finally:
             session, tx = state.session, state.tx
@@ -546,134 +513,25 @@ class Neo4jBackend:
         too) and a write session's to the leader; a single server takes both.
         """
         state = self._local
-        state.session = self._driver.session(
-            database=self._database, bookmark_manager=self._bookmarks,
-            default_access_mode=neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS)
+        state.session = self._session(write)
         state.session_writes = write
 
-    def _commit(self) -> None:
-        """Sends what the buffer holds and commits; then keeps what this transaction knows."""
-        state = self._local
-        if state.tx is None and state.pending:
-            if state.base is None:
-                self._lock()
-            else:
-                statement = self._guarded_statement()
-                if statement is not None:
-                    self._commit_optimistic(*statement)
-                    self._remember(state.base.version + 1)
-                    return
-                self._confirm_base()
-        if state.tx is not None:
-            self._flush(final=True)
-            try:
-                state.tx.commit()
-            except _DRIVER_ERRORS as e:
-                state.snapshot = None
-                raise _translate(e, f"commit on {self._uri}") from e
-            self._remember(state.version + 1 if state.flushed else state.version)
-        elif state.base is not None and state.used_base:
-            # Relied on the snapshot and wrote nothing: valid only if nothing changed since.
-            self._confirm_version()
-            self._remember(state.base.version)
+    def _session(self, write: bool = True) -> neo4j.Session:
+        """A session of this store: its database, its bookmarks, read or write access."""
+        return self._driver.session(
+            database=self._database, bookmark_manager=self._bookmarks,
+            default_access_mode=neo4j.WRITE_ACCESS if write else neo4j.READ_ACCESS)
 
-    def _commit_optimistic(self, text: str, params: dict[str, Any]) -> None:
-        """Runs the one guarded statement of an optimistic commit, as an auto-commit statement."""
-        state = self._local
-        base = state.base
-        token = uuid.uuid4().hex
-        params = {**params, "version_name": _VERSION, "expected": base.version, "token": token}
-        for attempt in range(2):
-            try:
-                rows = self._send(text, params)
-                # No row: the version node is gone (the database was emptied), so the snapshot is stale.
-                ok = bool(rows and rows[0][0])
-                break
-            except _DRIVER_ERRORS as e:
-                if attempt or not _reconnectable(e):
-                    state.snapshot = None
-                    raise _translate(e, f"commit on {self._uri}") from e
-                # The connection broke: the statement may or may not have run. The version
-                # tells which; only a statement that certainly did not run is sent again.
-                self._reopen_session()
-                version, last_token = self._version_and_token()
-                if (version, last_token) == (base.version + 1, token):
-                    ok = True
-                    break
-                if version == base.version + 1:
-                    ok = False  # another writer took this version: this statement did not run
-                    break
-                if version != base.version:
-                    state.snapshot = None
-                    raise errors.UnavailableError(
-                        f"commit on {self._uri}: the connection to Neo4j broke during commit and other "
-                        f"writers have committed since; the outcome is unknown: {e}") from e
-        self._clear_buffer()
-        if not ok:
-            self._stale("commit")
-
-    def _version_and_token(self) -> tuple[int | None, str | None]:
-        """The store's version and the token of the commit that made it, read on their own."""
-        try:
-            rows = self._send("MATCH (v:Sequence {name: $version_name}) RETURN v.next, v.commit",
-                              {"version_name": _VERSION})
-        except _DRIVER_ERRORS as e:
-            self._local.snapshot = None
-            raise _translate(e, f"read the store version on {self._uri}") from e
-        return (rows[0][0], rows[0][1]) if rows else (None, None)
-
-    def _confirm_version(self) -> None:
-        """Checks with one read that the store is still at the version of the snapshot relied on."""
-        if self._version_and_token()[0] != self._local.base.version:
-            self._stale("read")
-
-    def _stale(self, where: str) -> None:
-        state = self._local
-        state.snapshot = None
-        raise StaleSnapshotError(
-            f"{where} on {self._uri}: another writer committed since this thread's snapshot of "
-            f"version {state.base.version}; nothing was written, run the call again")
-
-    def _abandon(self, error: BaseException) -> None:
-        """Cleans up after a failed transaction; a failure the snapshot may explain becomes stale.
-
-        A store error raised while answers came from the snapshot may come from a
-        stale snapshot: one read tells, and then the caller sees
-        ``StaleSnapshotError`` (from the original error) instead.
-        """
+    def _abandon(self) -> None:
+        """Rolls back a failed transaction and gives its ids back."""
         state = self._local
         if state.tx is not None:
             with contextlib.suppress(*_DRIVER_ERRORS):
                 state.tx.close()
             state.tx = None
-        from_store = (isinstance(error, errors.StatusError) and not isinstance(error, StaleSnapshotError)
-                      and not isinstance(error.__cause__, _DRIVER_ERRORS))
-        if not from_store:
-            # Failed in the driver, on the server or outside the store: start afresh.
-            state.snapshot = None
-            return
-        if state.base is not None and state.used_base and state.version is None:
-            # (Under the lock, which a confirmed snapshot then held, the answers were current.)
-            try:
-                self._confirm_version()
-            except StaleSnapshotError as stale:
-                raise stale from error
-
-    def _remember(self, version: int) -> None:
-        """After a commit at ``version``: keeps what this transaction knows as the thread's snapshot."""
-        state = self._local
-        if state.base is None:
-            # A locked transaction tells whether another writer committed since this thread
-            # last did; if none did, its next writing transaction may rely on the snapshot.
-            state.optimistic = state.last_version is None or state.version == state.last_version
-        state.last_version = version
-        if state.base is None and not state.write:
-            state.snapshot = None  # a reading transaction that wrote read without the lock
-            return
-        counters = state.counters if state.counters is not None else {}
-        snapshot = state.base if state.base is not None else _Snapshot(version, counters)
-        snapshot.advance(version, counters, state)
-        state.snapshot = snapshot
+        for sequence, first, count in reversed(state.taken):
+            self._ids.give_back(sequence, first, count)
+        state.taken.clear()
 
     def _reopen_session(self) -> None:
         # A pooled connection may have died with a server restart; the driver drops it when
@@ -682,36 +540,6 @@ class Neo4jBackend:
         with contextlib.suppress(*_DRIVER_ERRORS):
             state.session.close()
         self._open_session(state.session_writes)
-
-    def _lock(self, subquery: str | None = None, **params: Any) -> list[Any]:
-        """Opens the transaction with the store's write lock; returns the subquery's rows, if any.
-
-        Reads the version and the counters under the lock, in the same
-        statement as ``subquery`` (a ``COLLECT`` subquery) when one is given.
-        """
-        state = self._local
-        text = _TAKE_LOCK + "RETURN counters"
-        if subquery is not None:
-            text += f", COLLECT {{ {subquery} }}"
-        [row] = self._begin_with(text, {**params, "seqs": list(_SEQUENCES), "version_name": _VERSION})
-        counters = dict(row[0])
-        state.version = counters.pop(_VERSION)
-        state.counters = counters
-        state.flushed_counters = dict(counters)
-        return row[1] if subquery is not None else []
-
-    def _confirm_base(self) -> None:
-        """Takes the lock in an optimistic transaction, if the store is still at its snapshot's version.
-
-        Used when the transaction must send statements before its commit.
-        """
-        state = self._local
-        rows = self._begin_with(
-            "MATCH (v:Sequence {name: $version_name}) SET v.locked = true REMOVE v.locked RETURN v.next",
-            {"version_name": _VERSION})
-        if not rows or rows[0][0] != state.base.version:
-            self._stale("lock")
-        state.version = state.base.version
 
     def _begin_with(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         """Opens this thread's Neo4j transaction with ``query`` as its first statement."""
@@ -738,23 +566,11 @@ class Neo4jBackend:
                 self._reopen_session()
         raise AssertionError("unreachable")
 
-    def _locked(self) -> None:
-        """Makes sure this transaction holds the lock (and a Neo4j transaction)."""
-        state = self._local
-        if state.tx is not None:
-            return
-        if state.base is not None:
-            self._confirm_base()
-        else:
-            self._lock()
-
     def _read(self, query: str, **params: Any) -> list[list[Any]]:
-        """Runs a read: in the open transaction, under the lock, or on its own."""
+        """Runs a read: in the open transaction, or on its own before the transaction writes."""
         state = self._local
         if state.session is None:
             raise errors.InternalError("Neo4jBackend statement outside a transaction")
-        if state.tx is None and state.write and state.base is None:
-            self._lock()
         if state.tx is not None:
             return self._run_in_tx(query, params)
         # Neo4j reads at read-committed isolation either way, so an auto-commit read sees
@@ -769,20 +585,17 @@ class Neo4jBackend:
         raise AssertionError("unreachable")
 
     def _collect(self, subquery: str, **params: Any) -> list[Any]:
-        """Returns the rows of ``COLLECT { subquery }``; a locked transaction's first read takes the lock along."""
-        state = self._local
-        if state.tx is None and state.write and state.base is None:
-            return self._lock(subquery, **params)
+        """Returns the rows of ``COLLECT { subquery }``."""
         [[rows]] = self._read(f"RETURN COLLECT {{ {subquery} }}", **params)
         return rows
 
     def _write(self, query: str, **params: Any) -> list[list[Any]]:
-        """Runs a statement that writes now, in this thread's transaction under the lock."""
+        """Runs a statement that writes now, in this thread's transaction (opened by it if need be)."""
         state = self._local
         if state.session is None:
             raise errors.InternalError("Neo4jBackend statement outside a transaction")
-        self._locked()
-        state.flushed = True
+        if state.tx is None:
+            return self._begin_with(query, params)
         return self._run_in_tx(query, params)
 
     def _send(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
@@ -799,7 +612,12 @@ class Neo4jBackend:
             raise _translate(e, _where(query, self._uri)) from e
 
     def close(self) -> None:
-        """Closes the driver and its connections."""
+        """Returns the ids reserved but not handed out, when no one reserved after them; closes the driver."""
+        left = self._ids.unused()
+        with contextlib.suppress(*_DRIVER_ERRORS):
+            if left:
+                with self._session() as session:
+                    session.run(_RETURN_IDS, rows=left).consume()
         with contextlib.suppress(*_DRIVER_ERRORS):
             self._driver.close()
 
@@ -813,7 +631,7 @@ class Neo4jBackend:
         """
         where = f"prepare the Neo4j schema on {self._uri}"
         try:
-            with self._driver.session(database=self._database, bookmark_manager=self._bookmarks) as session:
+            with self._session() as session:
                 present = {row[0] for row in session.run("SHOW CONSTRAINTS YIELD name").values()}
                 present |= {row[0] for row in session.run("SHOW INDEXES YIELD name").values()}
                 missing = [text for name, text in SCHEMA_STATEMENTS.items() if name not in present]
@@ -826,6 +644,17 @@ class Neo4jBackend:
                             raise
                 if missing:
                     session.run("CALL db.awaitIndexes(300)").consume()
+                # The counters exist before any call reserves ids, so a call that fails
+                # leaves nothing behind. Looked for first, so opening a prepared store writes nothing.
+                counters = {row[0] for row in session.run("MATCH (s:Sequence) RETURN s.name").values()}
+                for attempt in range(_RESERVE_ATTEMPTS if set(_SEQUENCES) - counters else 0):
+                    try:
+                        session.run(_CREATE_SEQUENCES, names=list(_SEQUENCES)).consume()
+                        break
+                    except neo4j_errors.ConstraintError:
+                        # Another client created one at the same time; it exists now.
+                        if attempt == _RESERVE_ATTEMPTS - 1:
+                            raise
         except _DRIVER_ERRORS as e:
             raise _translate(e, where) from e
 
@@ -833,18 +662,28 @@ class Neo4jBackend:
     def _allocate(self, sequence: str, count: int) -> int:
         """Hands out ``count`` consecutive ids of a counter; returns the first.
 
-        The counters come from the snapshot an optimistic transaction relies on,
-        or are read under the lock; either way they go back to the store with
-        the buffered rows.
+        Ids come from a block this client reserved in the store beforehand, so
+        concurrent writers rarely touch the same counter.
         """
-        state = self._local
-        if state.counters is None:
-            self._lock()  # (a transaction holding the lock has read the counters)
-        elif state.base is not None:
-            state.used_base = True
-        first = state.counters[sequence]
-        state.counters[sequence] = first + count
+        first = self._ids.take(sequence, count, self._reserve)
+        self._local.taken.append((sequence, first, count))
         return first
+
+    def _reserve(self, sequence: str, count: int) -> int:
+        """Reserves ``count`` ids of a counter in a transaction of its own; returns the first."""
+        where = f"reserve {sequence} ids on {self._uri}"
+        for attempt in range(_RESERVE_ATTEMPTS):
+            try:
+                with self._session() as session:
+                    return session.execute_write(
+                        lambda tx: tx.run(_RESERVE_IDS, name=sequence, count=count).single()[0])
+            except neo4j_errors.ConstraintError as e:
+                # Two clients created the counter at once; the other one's now exists.
+                if attempt == _RESERVE_ATTEMPTS - 1:
+                    raise _translate(e, where) from e
+            except _DRIVER_ERRORS as e:
+                raise _translate(e, where) from e
+        raise AssertionError("unreachable")
 
     def _buffered(self, rows: int) -> None:
         state = self._local
@@ -852,37 +691,30 @@ class Neo4jBackend:
         if state.buffered >= _FLUSH_ROWS:
             self._flush()
 
-    def _parts(self, final: bool) -> list[tuple[str, list[Any]]]:
-        """The buffered writes as ``(clause over $rows, rows)``, in the order they must run.
+    def _parts(self) -> list[tuple[str, list[Any], bool]]:
+        """The buffered writes as ``(clause over $rows, rows, checked)``, in the order they must run.
 
-        Counters come first, so a guarded commit that chains parts cannot lose
-        them; fingerprints come last, as the one part that may end without rows.
-        With ``final`` the version advances too, when this transaction wrote.
+        A checked part yields one row per input row while every node it
+        matches exists: fewer means a concurrent writer deleted one since it
+        was read. Fingerprints come last, as the one part that may end without rows.
         """
         state = self._local
-        parts: list[tuple[str, list[Any]]] = []
-        counters = []
-        if state.counters is not None:
-            counters = [[name, value] for name, value in state.counters.items()
-                        if value != state.flushed_counters.get(name)]
-        if final and (state.buffered or counters or state.flushed):
-            counters.append([_VERSION, self._version_now() + 1])
-        if counters:
-            parts.append(("UNWIND $rows AS c MATCH (s:Sequence {name: c[0]}) SET s.next = c[1]", counters))
+        parts: list[tuple[str, list[Any], bool]] = []
         for kind, label in _LABEL.items():
             if state.new_nodes[kind]:
                 parts.append((f"UNWIND $rows AS r CREATE (n:{label}) SET n = r",
-                              list(state.new_nodes[kind].values())))
+                              list(state.new_nodes[kind].values()), True))
         for kind, label in _LABEL.items():
             if state.changed_nodes[kind]:
                 parts.append((f"UNWIND $rows AS r MATCH (n:{label} {{id: r.id}}) SET n = r",
-                              list(state.changed_nodes[kind].values())))
+                              list(state.changed_nodes[kind].values()), True))
         for is_input, pattern in ((True, f"(a)-[x:{cc.INPUT_REL}]->(e)"),
                                   (False, f"(e)-[x:{cc.OUTPUT_REL}]->(a)")):
             rows = [props for flag, props in state.new_events if flag is is_input]
             if rows:
                 parts.append(("UNWIND $rows AS r MATCH (a:Artifact {id: r.artifact_id}) "
-                              f"MATCH (e:Execution {{id: r.execution_id}}) CREATE {pattern} SET x = r", rows))
+                              f"MATCH (e:Execution {{id: r.execution_id}}) CREATE {pattern} SET x = r",
+                              rows, True))
         for rel, (source, kind) in _LINK_SOURCES.items():
             # A node created in this buffer has no stored links, so its links need no
             # MERGE (which first looks for an existing one); the buffer holds no duplicates.
@@ -891,7 +723,7 @@ class Neo4jBackend:
                                ("MERGE", [list(p) for p in state.new_links[rel] if p[0] not in created])):
                 if rows:
                     parts.append((f"UNWIND $rows AS p MATCH (a:{source} {{id: p[0]}}) "
-                                  f"MATCH (b:Context {{id: p[1]}}) {verb} (a)-[:{rel}]->(b)", rows))
+                                  f"MATCH (b:Context {{id: p[1]}}) {verb} (a)-[:{rel}]->(b)", rows, True))
         if state.fingerprints:
             created = state.new_nodes["execution"]
             fresh = [{"id": i, "keys": keys} for i, keys in sorted(state.fingerprints.items()) if i in created]
@@ -899,17 +731,13 @@ class Neo4jBackend:
                       if i not in created]
             if stored:
                 parts.append(("UNWIND $rows AS r OPTIONAL MATCH (f:Fingerprint {execution_id: r.id}) DELETE f "
-                              "WITH DISTINCT r UNWIND r.keys AS k CREATE (:Fingerprint {key: k, execution_id: r.id})",
-                              stored))
+                              "WITH DISTINCT counts, r UNWIND r.keys AS k CREATE (:Fingerprint {key: k, execution_id: r.id})",
+                              stored, False))
             if fresh:
                 # A new execution has no fingerprints to replace.
                 parts.append(("UNWIND $rows AS r UNWIND r.keys AS k CREATE (:Fingerprint {key: k, execution_id: r.id})",
-                              fresh))
+                              fresh, False))
         return parts
-
-    def _version_now(self) -> int:
-        state = self._local
-        return state.version if state.version is not None else state.base.version
 
     def _clear_buffer(self) -> None:
         state = self._local
@@ -918,61 +746,41 @@ class Neo4jBackend:
         state.new_events.clear()
         state.fingerprints.clear()
         state.buffered = 0
-        if state.counters is not None:
-            state.flushed_counters = dict(state.counters)
         # Stored answers no longer tell what is stored.
         state.found.clear()
 
-    def _flush(self, final: bool = False) -> None:
-        """Sends the buffered writes in this transaction (taking the lock first if needed).
+    def _flush(self) -> None:
+        """Sends the buffered writes in this thread's transaction, opening it if need be.
 
-        ``final`` also advances the version, when this transaction wrote.
+        Raises:
+            StaleSnapshotError: A node the writes match was deleted by a
+                concurrent writer after this transaction read it.
         """
         state = self._local
-        if not final and not state.buffered:
+        if not state.buffered:
             return
-        if state.tx is None:
-            if not state.pending:
-                return
-            self._locked()
-        parts = self._parts(final)
-        if not parts:
-            return
-        for text, params in _flush_statements(parts):
-            self._run_in_tx(text, params)
-        state.flushed = True
+        for text, params, expected in _flush_statements(self._parts()):
+            rows = self._write(text, **params)
+            counts = rows[0][0] if rows else None
+            if counts is None or any(want is not None and got != want for got, want in zip(counts, expected)):
+                raise StaleSnapshotError(
+                    f"write on {self._uri}: a node this call refers to was deleted by a concurrent "
+                    "writer; nothing was written, run the call again")
         self._clear_buffer()
-
-    def _guarded_statement(self) -> tuple[str, dict[str, Any]] | None:
-        """The optimistic commit as one guarded statement, or None when it needs several."""
-        parts = self._parts(final=True)
-        if sum(len(rows) for _, rows in parts) > _FLUSH_ROWS:
-            return None
-        # Grouped by ``ok``: a failed check leaves no row for any part.
-        chained, params = _chain(parts, carry="ok, ")
-        return _GUARDED_COMMIT.format(parts=chained), params
 
     # -- what this transaction knows ----------------------------------------
     def _recall(self, field: str, key: Any) -> tuple[bool, Any]:
-        """(True, value) that this transaction, or the snapshot it relies on, holds under ``key``.
+        """(True, value) that this transaction holds under ``key`` in ``field``, else (False, None).
 
-        ``field`` names the map on both (``nodes``, ``types``, ``links``, ``names``);
-        what comes from the snapshot is kept in the transaction's map too.
+        ``field`` names the map (``nodes``, ``types``, ``links``, ``names``).
         """
-        state = self._local
-        mine = getattr(state, field)
+        mine = getattr(self._local, field)
         if key in mine:
             return True, mine[key]
-        if state.base is not None:
-            held = getattr(state.base, field)
-            if key in held:
-                state.used_base = True
-                mine[key] = held[key]
-                return True, held[key]
         return False, None
 
     def _known_node(self, kind: str, node_id: int) -> Node | None:
-        """A node from this transaction's memory or the snapshot it relies on, else None."""
+        """A node from this transaction's memory, else None."""
         data = self._local.raw_nodes.pop((kind, node_id), None)
         if data is not None:
             self._local.nodes[(kind, node_id)] = _parse_node(kind, node_id, data)
@@ -1310,7 +1118,6 @@ class Neo4jBackend:
             pending[(source, target)] = None
             known, linked = self._recall("links", (rel, source))
             if known:
-                # A new set: the snapshot's stays as it was until this transaction commits.
                 state.links[(rel, source)] = linked | {target}
         self._buffered(len(pairs))
 
@@ -1413,9 +1220,8 @@ class Neo4jBackend:
             self._write(f"UNWIND $ids AS i MATCH (n:{_LABEL[kind]} {{id: i}}) DETACH DELETE n", ids=batch)
             if kind == "execution":
                 self._write("UNWIND $ids AS i MATCH (f:Fingerprint {execution_id: i}) DELETE f", ids=batch)
-        # What this transaction and its snapshot knew may name the deleted nodes (a context
-        # in another node's link set, a name held): forget it all; later reads ask the store.
-        state.base = None
+        # What this transaction knew may name the deleted nodes (a context in another
+        # node's link set, a name held): forget it all; later reads ask the store.
         for known in (state.nodes, state.raw_nodes, state.links, state.names, state.found):
             known.clear()
 
@@ -1588,38 +1394,45 @@ def _where(query: str, uri: str) -> str:
     return query.split(None, 1)[0] + " on " + uri
 
 
-def _flush_statements(parts: list[tuple[str, list[Any]]]) -> Iterator[tuple[str, dict[str, Any]]]:
+def _flush_statements(parts: list[tuple[str, list[Any], bool]]
+                      ) -> Iterator[tuple[str, dict[str, Any], list[int | None]]]:
     """Packs buffered writes into statements of at most ``_FLUSH_ROWS`` rows.
 
-    Each part is ``(clause over $rows, rows)``; parts keep their order (nodes
-    before the events and links that match them) and are chained with an
-    aggregation, which ends one part's rows and starts the next from one row.
+    Each part is ``(clause over $rows, rows, checked)``; parts keep their order
+    (nodes before the events and links that match them) and are chained with
+    an aggregation, which ends one part's rows and starts the next from one
+    row. A part keeps the variable ``counts`` in scope. Yields each statement
+    with the row counts its parts must return (None: not checked).
     """
-    chunks = [(clause, rows[i:i + _FLUSH_ROWS]) for clause, rows in parts
+    chunks = [(clause, rows[i:i + _FLUSH_ROWS], checked) for clause, rows, checked in parts
               for i in range(0, len(rows), _FLUSH_ROWS)]
-    statement: list[tuple[str, list[Any]]] = []
+    statement: list[tuple[str, list[Any], bool]] = []
     size = 0
-    for clause, rows in chunks:
-        if statement and size + len(rows) > _FLUSH_ROWS:
+    for chunk in chunks:
+        if statement and size + len(chunk[1]) > _FLUSH_ROWS:
             yield _chain(statement)
             statement, size = [], 0
-        statement.append((clause, rows))
-        size += len(rows)
+        statement.append(chunk)
+        size += len(chunk[1])
     if statement:
         yield _chain(statement)
 
 
-def _chain(parts: list[tuple[str, list[Any]]], carry: str = "") -> tuple[str, dict[str, Any]]:
-    """Joins parts into one statement, each over its own ``$rowsN``; ``carry`` prefixes every aggregation."""
+def _chain(parts: list[tuple[str, list[Any], bool]]) -> tuple[str, dict[str, Any], list[int | None]]:
+    """Joins parts into one statement, each over its own ``$rowsN``, that returns each part's row count.
+
+    The counts travel in one list: a part that ends without rows turns it
+    into null, which tells as much.
+    """
     texts = []
     params = {}
-    for index, (clause, rows) in enumerate(parts):
+    for index, (clause, rows, _) in enumerate(parts):
         name = f"rows{index}"
-        texts.append(clause.replace("$rows", "$" + name))
+        text = clause.replace("$rows", "$" + name)
+        texts.append(f"{text} WITH head(collect(counts)) + count(*) AS counts")
         params[name] = rows
-    return " ".join(
-        text if index == 0 else f"WITH {carry}count(*) AS done{index} {text}" for index, text in enumerate(texts)
-    ), params
+    expected = [len(rows) if checked else None for _, rows, checked in parts]
+    return "WITH [] AS counts " + " ".join(texts) + " RETURN counts", params, expected
 
 
 def _step_queries(from_artifact: tuple[str, str], from_execution: tuple[str, str]) -> tuple[str, str]:

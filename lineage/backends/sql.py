@@ -20,8 +20,13 @@ in other processes carry on) and every transaction there starts with
 ``BEGIN IMMEDIATE``, so writers from several processes queue on the file lock
 instead of failing half-way. Write conflicts (SQLite busy, MySQL deadlocks
 and lock timeouts, PostgreSQL serialization failures, unique violations from
-concurrent inserts) raise ``AbortedError``, which the Python API retries; a
-lost connection raises ``UnavailableError``.
+concurrent inserts) raise ``ConcurrentWriteError`` (an ``AbortedError``) on
+MySQL and PostgreSQL, which the service runs again, and ``AbortedError`` on
+SQLite, which the Python API retries; a lost connection raises
+``UnavailableError``. Nothing else serializes writers: ids come from the
+database's own sequences, reads take no row locks. MLMD's schema has no
+unique key on type names, so on PostgreSQL writers creating a type of one
+name queue on an advisory lock (see ``_claim_type_name``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import logging
 import math
 import threading
 import time
+import zlib
 from typing import Any, Callable, Iterable, Sequence
 
 import sqlalchemy as sa
@@ -39,7 +45,7 @@ from google.protobuf import json_format
 
 from lineage import errors
 from lineage.backends import sql_schema as schema
-from lineage.backends.base import TYPE_CLASSES, Kind, ListQuery, Node, NodeType
+from lineage.backends.base import TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType
 from lineage.backends.sql_connect import Database
 from lineage.backends.sql_exec import Compiled, Statements, id_list, translate_error
 from lineage.proto import metadata_store_pb2 as pb
@@ -67,6 +73,9 @@ _MULTI_ROW = 32
 _FIRST_ANALYZE = 1000
 
 FINGERPRINT_TABLE_NAME = "LineageFingerprint"
+
+#: The first key of the PostgreSQL advisory locks that serialize creating types of one name.
+_TYPE_NAME_LOCK = 0x6C696E66
 #: Node ids per statement of a delete: keeps every IN list well within driver limits.
 _DELETE_BATCH = 1000
 
@@ -409,6 +418,8 @@ class SqlBackend:
 
     def insert_type(self, kind: Kind, type_: NodeType) -> int:
         self._write_check()
+        if self._dialect == "postgresql":
+            self._claim_type_name(kind, type_)
         t = schema.type_table
         compiled = self._stmt(("insert_type",), lambda: self._returning_id(
             sa.insert(t).values(
@@ -422,6 +433,41 @@ class SqlBackend:
         self._insert_type_properties(type_)
         self._type_cache()[type_.id] = (kind, _copy(type_))
         return type_.id
+
+    def _claim_type_name(self, kind: Kind, type_: NodeType) -> None:
+        """Makes sure no concurrent writer creates a type of this kind, name and version too.
+
+        MLMD's schema has no unique key on type names, and a transaction's
+        snapshot cannot see a type another one committed after it began. So
+        writers creating one name queue on a transaction-scoped advisory lock,
+        and the one that gets it second looks with a fresh snapshot on a
+        connection of its own: when the type exists now, the call runs again.
+
+        Raises:
+            ConcurrentWriteError: A concurrent writer created the type.
+        """
+        version = type_.version if type_.HasField("version") else None
+        key = zlib.crc32(f"{kind}\0{type_.name}\0{version}".encode("utf-8")) - (1 << 31)
+        try:
+            self._connection().cursor().execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", (_TYPE_NAME_LOCK, key))
+            fresh = self._engine.raw_connection()
+            try:
+                cursor = fresh.cursor()
+                cursor.execute(
+                    "SELECT 1 FROM type WHERE type_kind = %s AND name = %s "
+                    "AND version IS NOT DISTINCT FROM %s LIMIT 1",
+                    (_TYPE_KINDS[kind], type_.name, version))
+                taken = cursor.fetchone() is not None
+                fresh.rollback()
+            finally:
+                fresh.close()
+        except Exception as e:
+            raise translate_error(e, self._where) from e
+        if taken:
+            raise ConcurrentWriteError(
+                f"{self._where}: a concurrent writer created {kind} type {type_.name!r} since this "
+                "call looked for it; nothing was written, run the call again")
 
     def _returning_id(self, statement, table):
         if self._dialect == "postgresql":

@@ -28,6 +28,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 from lineage import errors
+from lineage.backends.base import ConcurrentWriteError
 from lineage.backends.base import deadline_error
 
 __all__ = ["Compiled", "Statements", "InIds", "id_list", "translate_error", "MYSQL_DIALECTS"]
@@ -286,7 +287,7 @@ def translate_error(error: Exception, where: str) -> errors.StatusError:
         if code in _MYSQL_TIMEOUT:
             return deadline_error(where)
         if code in _MYSQL_ABORTED:
-            return errors.AbortedError(f"{where}: a concurrent transaction conflicts ({message}); retry")
+            return ConcurrentWriteError(f"{where}: a concurrent transaction conflicts ({message}); retry")
         if code in _MYSQL_UNAVAILABLE or type(original).__name__ == "InterfaceError":
             return errors.UnavailableError(f"{where} is unavailable: {message}")
         if code in _MYSQL_AUTH:
@@ -299,7 +300,7 @@ def translate_error(error: Exception, where: str) -> errors.StatusError:
         if state == "57014":  # query_canceled: the statement_timeout stopped it
             return deadline_error(where)
         if state in _PG_ABORTED:
-            return errors.AbortedError(f"{where}: a concurrent transaction conflicts ({text}); retry")
+            return ConcurrentWriteError(f"{where}: a concurrent transaction conflicts ({text}); retry")
         if state and state.startswith(("08", "57P")):
             return errors.UnavailableError(f"{where} is unavailable: {text}")
         if state and state.startswith("28"):

@@ -461,17 +461,18 @@ def _put_step(store, trainer, dataset, previous, context, step):
     return output
 
 
-def test_put_execution_in_a_pipeline_is_one_statement(settings, store, monkeypatch):
+def test_put_execution_in_a_pipeline_writes_in_one_statement(settings, store, monkeypatch):
     dataset, trainer, raw, previous, context = _new_run(store)
     previous = _put_step(store, trainer, dataset, previous, context, 0)
     before = count_graph(settings)
     log = StatementLog(store._service.backend, monkeypatch)
     _put_step(store, trainer, dataset, previous, context, 1)
-    # The types, the input (the previous step's output) and the context are what this
-    # thread's last calls read or wrote: the step is one guarded auto-commit statement.
-    assert len(log) == 1, log.sent
-    [(text, in_tx)] = log.sent
-    assert not in_tx and "$expected" in text
+    # The types, then the input with the context: auto-commit reads that lock nothing.
+    # Every write goes in the one statement of the transaction, which touches no
+    # counter (ids come from the block this client reserved at step 0).
+    assert len(log) == 3, log.sent
+    assert [in_tx for _, in_tx in log.sent] == [False, False, True]
+    assert "Sequence" not in log.sent[-1][0]
     after = count_graph(settings)
     assert after["Execution"] == before["Execution"] + 1
     assert after["Artifact"] == before["Artifact"] + 1
@@ -541,7 +542,7 @@ def test_nothing_reaches_the_server_before_commit(settings, backend):
         backend.insert_associations([(e1, c1)])
         backend.set_fingerprints(e1, ["f"])
         # Another connection sees nothing yet: the rows wait in this transaction's buffer.
-        assert count_graph(settings) == {"Type": 3, "Sequence": 6}
+        assert count_graph(settings) == {"Type": 3, "Sequence": 5}
     counts = count_graph(settings)
     assert (counts["Artifact"], counts["Execution"], counts["Context"], counts["Fingerprint"]) == (2, 1, 1, 1)
     assert (counts["INPUT_TO"], counts["ATTRIBUTED_TO"], counts["ASSOCIATED_WITH"]) == (1, 1, 1)
@@ -561,8 +562,8 @@ def test_large_writes_go_in_several_statements(settings, backend, monkeypatch):
         backend.insert_events([pb.Event(artifact_id=a, execution_id=executions[i % 5], type=pb.Event.OUTPUT)
                                for i, a in enumerate(artifacts)])
         backend.insert_attributions([(a, context) for a in artifacts])
-    flushes = [query for query, in_tx in log.sent if query.startswith("UNWIND $rows0") and in_tx]
-    assert len(flushes) >= 9  # 20 + 5 + 1 + 20 + 20 rows and the counters, at most 7 per statement
+    flushes = [query for query, in_tx in log.sent if "UNWIND $rows0" in query and in_tx]
+    assert len(flushes) >= 9  # 20 + 5 + 1 + 20 + 20 rows, at most 7 per statement
     assert artifacts == list(range(1, 21)) and executions == list(range(1, 6))
     counts = count_graph(settings)
     assert (counts["Artifact"], counts["Execution"], counts["OUTPUT"], counts["ATTRIBUTED_TO"]) == (20, 5, 20, 20)
@@ -603,42 +604,56 @@ def test_a_read_only_call_after_writes_takes_no_lock(settings, store, monkeypatc
     assert store.put_artifacts([artifact(dataset, "/b")]) == [first + 1]
 
 
-def test_every_writing_call_advances_the_version_once(settings, store):
+def test_writing_calls_touch_no_store_wide_node(settings, store):
     dataset, trainer, run = put_basic_types(store)
-    version = _sequences(settings)["version"][0]
     [raw] = store.put_artifacts([artifact(dataset, "/raw")])
-    assert _sequences(settings)["version"][0] == version + 1
     previous = store.get_artifacts_by_id([raw])[0]
-    _put_step(store, trainer, dataset, previous, pb.Context(type_id=run, name="r"), 0)
-    assert _sequences(settings)["version"][0] == version + 2
-    store.get_artifacts_by_id([raw])
-    store.put_artifacts([previous])  # unchanged: nothing to write
-    assert _sequences(settings)["version"][0] == version + 2
+    context = pb.Context(type_id=run, name="r")
+    previous = _put_step(store, trainer, dataset, previous, context, 0)
+    sequences = _sequences(settings)
+    assert set(sequences) == {"artifact", "context", "event", "execution", "type"}
+    # Ids come from the blocks reserved by the first calls: no counter moves.
+    for step in range(1, 4):
+        previous = _put_step(store, trainer, dataset, previous, context, step)
+    assert _sequences(settings) == sequences
+    assert [e.id for e in store.get_executions()] == [1, 2, 3, 4]
+    # Closing gives the unused ids back: the next client numbers on without a gap.
+    store.close()
+    assert _sequences(settings)["execution"][0] == 5
+    with _other_store(settings) as other:
+        [execution_id] = other.put_executions([pb.Execution(type_id=trainer)])
+    assert execution_id == 5
 
 
 def _other_store(settings):
     return lineage.MetadataStore(connection_config(settings))
 
 
-def test_a_stale_snapshot_is_caught_at_commit_and_the_call_runs_again(settings, store, monkeypatch):
+def test_a_node_deleted_between_read_and_write_makes_the_call_run_again(settings, store, monkeypatch):
     dataset, trainer, raw, previous, context = _new_run(store)
     previous = _put_step(store, trainer, dataset, previous, context, 0)
-    # Another client changes the artifact this thread wrote last (and holds in its snapshot).
-    with _other_store(settings) as other:
-        [changed] = other.get_artifacts_by_id([previous.id])
-        changed.custom_properties["owner"].string_value = "someone else"
-        other.put_artifacts([changed])
-    log = StatementLog(store._service.backend, monkeypatch)
-    output = _put_step(store, trainer, dataset, previous, context, 1)
-    # The guarded commit wrote nothing; the call ran again under the lock and wrote
-    # the input as given, as put_execution does with an artifact that has an id.
-    assert not log.sent[0][1] and "$expected" in log.sent[0][0]
-    assert all(in_tx for _, in_tx in log.sent[1:]), log.sent
-    [stored_input, stored_output] = store.get_artifacts_by_id([previous.id, output.id])
-    assert "owner" not in stored_input.custom_properties
-    assert stored_output.uri == "/out/run-1/1"
-    assert len(store.get_executions()) == 2
-    assert len(store.get_events_by_artifact_ids([previous.id])) == 2
+    backend = store._service.backend
+    flush = backend._flush
+    deleted = []
+
+    def delete_the_input_first() -> None:
+        # Another client purges the input after this call read it, before it writes.
+        if not deleted:
+            with _other_store(settings) as other:
+                other.lineage.purge("artifact", [previous.id])
+            deleted.append(previous.id)
+        flush()
+
+    monkeypatch.setattr(backend, "_flush", delete_the_input_first)
+    before = count_graph(settings)
+    # The first run's write matched no input and was rolled back; the second run reads
+    # afresh and answers as a single caller would after the purge.
+    with pytest.raises(errors.StatusError) as caught:
+        _put_step(store, trainer, dataset, previous, context, 1)
+    assert not isinstance(caught.value, errors.AbortedError), caught.value
+    assert deleted == [previous.id]
+    after = count_graph(settings)
+    assert after["Execution"] == before["Execution"] and after["Artifact"] == before["Artifact"] - 1
 
 
 def test_a_call_that_writes_nothing_confirms_its_snapshot(settings, store):
@@ -887,16 +902,21 @@ def test_reads_in_a_writing_transaction_see_its_buffer(backend):
 
 def test_flush_statements_keep_order_and_bound_rows(monkeypatch):
     monkeypatch.setattr(neo4j_backend, "_FLUSH_ROWS", 4)
-    parts = [("UNWIND $rows AS r CREATE (n:A) SET n = r", list(range(6))),
-             ("UNWIND $rows AS r MATCH (a:A {id: r}) SET a.x = 1", [1, 2]),
-             ("UNWIND $rows AS c MATCH (s:Sequence {name: c[0]}) SET s.next = c[1]", [["a", 7]])]
+    parts = [("UNWIND $rows AS r CREATE (n:A) SET n = r", list(range(6)), True),
+             ("UNWIND $rows AS r MATCH (a:A {id: r}) SET a.x = 1", [1, 2], True),
+             ("UNWIND $rows AS r UNWIND r AS k CREATE (:F {k: k})", [[7]], False)]
     statements = list(neo4j_backend._flush_statements(parts))
-    assert [sorted(params) for _, params in statements] == [["rows0"], ["rows0", "rows1"], ["rows0"]]
-    assert [len(rows) for _, params in statements for rows in params.values()] == [4, 2, 2, 1]
-    assert statements[1][0] == ("UNWIND $rows0 AS r CREATE (n:A) SET n = r WITH count(*) AS done1 "
-                                "UNWIND $rows1 AS r MATCH (a:A {id: r}) SET a.x = 1")
+    assert [sorted(params) for _, params, _ in statements] == [["rows0"], ["rows0", "rows1"], ["rows0"]]
+    assert [len(rows) for _, params, _ in statements for rows in params.values()] == [4, 2, 2, 1]
+    assert statements[1][0] == (
+        "WITH [] AS counts UNWIND $rows0 AS r CREATE (n:A) SET n = r "
+        "WITH head(collect(counts)) + count(*) AS counts "
+        "UNWIND $rows1 AS r MATCH (a:A {id: r}) SET a.x = 1 "
+        "WITH head(collect(counts)) + count(*) AS counts RETURN counts")
     assert statements[1][1] == {"rows0": [4, 5], "rows1": [1, 2]}
-    assert statements[2][1] == {"rows0": [["a", 7]]}
+    # Each statement tells the row count each checked part must return.
+    assert [expected for _, _, expected in statements] == [[4], [2, 2], [None]]
+    assert statements[2][1] == {"rows0": [[7]]}
 
 
 # -- traversal ------------------------------------------------------------------------
@@ -1062,8 +1082,10 @@ def test_acknowledged_writes_survive_restart_and_sigkill(private_server):
     with lineage.MetadataStore(private_server.config()) as store:
         uris = {a.id: a.uri for a in store.get_artifacts()}
         assert [uris.get(i) for i in acknowledged] == [f"/crash/{i}" for i in range(25)]
-        # Counters survived too: the next id follows the last acknowledged one.
-        assert store.put_artifacts([artifact(dataset, "/after")]) == [acknowledged[-1] + 1]
+        # Counters survived too: the next id follows every acknowledged one (the killed
+        # client could not give its unused ids back).
+        [after] = store.put_artifacts([artifact(dataset, "/after")])
+        assert after > acknowledged[-1] and after not in uris
 
 
 def _launch_with_auth(home: pathlib.Path, lib: pathlib.Path, port: int) -> subprocess.Popen:
