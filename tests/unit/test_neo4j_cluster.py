@@ -179,7 +179,10 @@ def test_a_reading_transaction_that_writes_moves_to_a_write_session():
             with backend.transaction(write=False):
                 assert backend.get_types("artifact") == []
                 backend.insert_type("artifact", pb.ArtifactType(name="Late"))
-        assert access_modes(sent) == ["r", "w"], sent
+        # The read went out as a read; the id reservation (a transaction of its own) and the
+        # write itself as writes.
+        modes = access_modes(sent)
+        assert modes[0] == "r" and len(modes) >= 2 and set(modes[1:]) == {"w"}, sent
         with backend.transaction(write=False):
             assert [t.name for t in backend.get_types("artifact")] == ["Late"]
     finally:
