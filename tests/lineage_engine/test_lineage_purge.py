@@ -94,14 +94,16 @@ def test_filter_state_and_age_narrow_the_selection(store):
     build = Builder(store)
     old_live = build.artifact("Data", "old-live")
     old_gone = build.artifact("Data", "old-gone", state=Artifact.DELETED)
-    time.sleep(0.05)
+    # The cut-off below sits half this gap before the newest artifact, so the purge may start
+    # up to that long after it is computed (a loaded machine) and still select the same nodes.
+    time.sleep(0.6)
     new_gone = build.artifact("Data", "new-gone", state=Artifact.DELETED)
     report = store.lineage.purge("artifact", filter_query="name LIKE 'old-%'", dry_run=True)
     assert [s[1] for s in report.sample] == [old_live, old_gone]
     report = store.lineage.purge("artifact", filter_query="type = 'Data'", states=["DELETED"], dry_run=True)
     assert [s[1] for s in report.sample] == [old_gone, new_gone]
     newest = store.get_artifacts_by_id([new_gone])[0].create_time_since_epoch
-    age_ms = int(time.time() * 1000) - newest + 25  # older than the newest artifact, younger than the rest
+    age_ms = int(time.time() * 1000) - newest + 300  # older than the newest artifact, younger than the rest
     report = store.lineage.purge("artifact", [old_live, old_gone, new_gone], older_than=f"{age_ms}ms")
     assert [s[1] for s in report.sample] == [old_live, old_gone]
     assert [x.id for x in store.get_artifacts()] == [new_gone]
