@@ -456,6 +456,8 @@ class LineageService:
                 "a purge needs ids or a filter_query: it never selects a whole store by default")
         if request.HasField("older_than_ms") and request.older_than_ms < 0:
             raise errors.InvalidArgumentError(f"older_than_ms must be >= 0, got {request.older_than_ms}")
+        # Ages count from when the call came in, not from when its reads are done.
+        cutoff = _now_ms() - request.older_than_ms if request.HasField("older_than_ms") else None
         if request.states and kind == "context":
             raise errors.InvalidArgumentError("states select artifacts or executions; contexts have no state")
         enum = _STATE_ENUMS.get(kind)
@@ -472,8 +474,7 @@ class LineageService:
                 wanted = set(request.ids)
                 matching = [n for n in matching if n.id in wanted]
             nodes = matching
-        if request.HasField("older_than_ms"):
-            cutoff = _now_ms() - request.older_than_ms
+        if cutoff is not None:
             nodes = [n for n in nodes if n.create_time_since_epoch < cutoff]
         if request.states:
             states = set(request.states)
