@@ -10,6 +10,7 @@ chains, fan-in, fan-out and cycles a faulty client could write.
 from __future__ import annotations
 
 import random
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -157,3 +158,43 @@ def test_bad_arguments_are_invalid(graph):
             backend.traverse([artifacts[0]], max_hops=-1)
         with pytest.raises(errors.InvalidArgumentError, match="direction"):
             backend.traverse([artifacts[0]], direction="sideways")
+
+
+def test_sqlite_statistics_leave_the_walk_on_its_event_indexes(tmp_path):
+    """Once the store has statistics, a recursive walk still looks events up by index.
+
+    With statistics on Event, SQLite puts a Bloom filter on the walk's joins,
+    built by scanning every event at every step, so the walk slows as the
+    store grows. The node tables keep theirs (listings by type need them).
+    """
+    path = tmp_path / "store.sqlite"
+    store = lineage.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig(
+        filename_uri=str(path))))
+    artifact_type = store.put_artifact_type(pb.ArtifactType(name="A"))
+    execution_type = store.put_execution_type(pb.ExecutionType(name="E"))
+    previous = store.put_artifacts([pb.Artifact(type_id=artifact_type, uri="/0")])[0]
+    # Enough writes for the backend to gather statistics (it does so every
+    # time the store has grown by as many nodes again, from 1,000 on).
+    for step in range(700):
+        _, [_, output], _ = store.put_execution(
+            pb.Execution(type_id=execution_type),
+            [(pb.Artifact(id=previous), pb.Event(type=pb.Event.INPUT)),
+             (pb.Artifact(type_id=artifact_type, uri=f"/{step + 1}"), pb.Event(type=pb.Event.OUTPUT))],
+            [])
+        previous = output
+    walks: list[str] = []
+    # A SQLite file has one connection, serving every transaction.
+    backend_connection = backend_of(store)._checkout().driver_connection
+    backend_connection.set_trace_callback(
+        lambda text: walks.append(text) if "RECURSIVE" in text else None)
+    reach = store.lineage.upstream(artifact_ids=[previous], max_hops=50)
+    backend_connection.set_trace_callback(None)
+    store.close()
+    assert len(reach.artifacts) == 26 and walks
+
+    reader = sqlite3.connect(path)
+    analysed = {row[0] for row in reader.execute("SELECT tbl FROM sqlite_stat1")}
+    assert {"Artifact", "Execution"} <= analysed and "Event" not in analysed
+    plan = [row[3] for row in reader.execute("EXPLAIN QUERY PLAN " + walks[-1])]
+    assert any("Event USING INDEX" in step for step in plan), plan
+    assert not any("BLOOM" in step for step in plan), plan
