@@ -66,6 +66,8 @@ DEFAULT_TARGETS = "mlmd-fake,lineage-memory,mlmd-sqlite,lineage-sqlite"
 #: A shape stops repeating once it has spent this long (after ``MIN_REPEAT`` calls).
 BUDGET_S = 4.0
 MIN_REPEAT = 3
+#: How many calls of a shape ``--profile`` records.
+PROFILE_CALLS = 20
 #: How many extra runs are written with put_lineage_subgraph.
 SUBGRAPH_RUNS = 50
 
@@ -255,7 +257,7 @@ def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
     """Builds the history in a fresh store of one target and times every shape.
 
     With ``profile`` (comma-separated texts), the shapes whose label holds one
-    of them run once more under cProfile, whose top entries go to stderr.
+    of them run ``PROFILE_CALLS`` more times under cProfile, whose top entries go to stderr.
     """
     target = TARGETS[target_name]
     mlmd, pb, version = load_api(target.impl)
@@ -314,7 +316,10 @@ def _profile(call: Callable[[], int]) -> None:
     import pstats
 
     profiler = cProfile.Profile()
-    profiler.runcall(call)
+    # Several calls, after the timed ones: first-use costs (statement
+    # compilation, caches) are not what a profile of a steady shape should show.
+    for _ in range(PROFILE_CALLS):
+        profiler.runcall(call)
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
     log(out.getvalue())
@@ -334,6 +339,34 @@ def _run_child(python: str, target: str, args: argparse.Namespace) -> dict[str, 
     if proc.returncode != 0:
         return {"target": target, "failed": f"exit {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from several rounds of one target: per shape the median of the rounds' medians.
+
+    Rounds of the targets alternate (A B A B ...), so a burst of load on a
+    shared machine falls on both systems instead of on whichever ran then.
+    """
+    if len(rounds) == 1 or any("failed" in r for r in rounds):
+        return next((r for r in rounds if "failed" in r), rounds[0])
+    merged = dict(rounds[0], rounds=len(rounds))
+    shapes: dict[str, dict[str, Any]] = {}
+    for label, first in rounds[0]["shapes"].items():
+        entries = [r["shapes"][label] for r in rounds if label in r["shapes"]]
+        shape = dict(first)
+        for metric in ("median_ms", "cpu_ms"):
+            if all(metric in e for e in entries):
+                shape[metric] = statistics.median(e[metric] for e in entries)
+        sizes = {e["size"] for e in entries}
+        if len(sizes) > 1:
+            shape["size"] = f"differs between rounds: {sorted(sizes)}"
+        shapes[label] = shape
+    merged["shapes"] = shapes
+    merged["errors"] = {k: v for r in rounds for k, v in (r.get("errors") or {}).items()}
+    peaks = [r["peak_rss_kib_per_1k_executions"] for r in rounds if r.get("peak_rss_kib_per_1k_executions")]
+    if peaks:
+        merged["peak_rss_kib_per_1k_executions"] = statistics.median(peaks)
+    return merged
 
 
 def build_table(results: dict[str, dict[str, Any]], metric: str = "median_ms"
@@ -403,18 +436,21 @@ def drive(args: argparse.Namespace) -> int:
     reused: dict[str, Any] = {}
     if args.reuse:
         reused = json.loads(args.reuse.read_text())["targets"]
-    results = {}
-    for name in targets:
-        kept = reused.get(name) if TARGETS[name].impl == "mlmd" else None
-        if (kept is not None and "failed" not in kept and kept["runs"] == args.runs
-                and kept["steps"] == args.steps
-                and (not args.cpu or any("cpu_ms" in e for e in kept["shapes"].values()))):
-            log(f"== {name}: from {args.reuse}")
-            results[name] = kept
-            continue
-        results[name] = _run_child(pythons[TARGETS[name].impl], name, args)
-        if TARGETS[name].backend in SERVER_URL_ENV:
-            drop_database(TARGETS[name].backend, results[name].get("database"))
+    rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    for _ in range(args.rounds):
+        for name in targets:
+            kept = reused.get(name) if TARGETS[name].impl == "mlmd" else None
+            if (kept is not None and "failed" not in kept and kept["runs"] == args.runs
+                    and kept["steps"] == args.steps
+                    and (not args.cpu or any("cpu_ms" in e for e in kept["shapes"].values()))):
+                log(f"== {name}: from {args.reuse}")
+                rounds[name].append(kept)
+                continue
+            result = _run_child(pythons[TARGETS[name].impl], name, args)
+            rounds[name].append(result)
+            if TARGETS[name].backend in SERVER_URL_ENV:
+                drop_database(TARGETS[name].backend, result.get("database"))
+    results = {name: merge_rounds(kept) for name, kept in rounds.items()}
     metric = "cpu_ms" if args.cpu else "median_ms"
     header, rows, means = build_table(results, metric)
     executions = args.runs * (args.steps + 1)
@@ -452,6 +488,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=10, help="steps per run, before the Trainer")
     p.add_argument("--repeat", type=int, default=7, help="most calls per shape")
     p.add_argument("--mlmd-python", help="interpreter with ml-metadata (default: scripts/mlmd-venv)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run the targets this many times, alternating, and keep per shape the median "
+                        "of the rounds (evens out load on a shared machine)")
     p.add_argument("--cpu", action="store_true",
                    help="compare the CPU time of the measuring process instead of wall time "
                         "(in-process stores on a busy machine)")
@@ -461,8 +500,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", help="with --target: profile the shapes whose label holds one of these comma-separated texts")
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
     args = p.parse_args(argv)
-    if min(args.runs, args.steps, args.repeat) < 1:
-        p.error("--runs, --steps and --repeat must be positive")
+    if min(args.runs, args.steps, args.repeat, args.rounds) < 1:
+        p.error("--runs, --steps, --repeat and --rounds must be positive")
     if args.target is None:
         return drive(args)
     workdir = tempfile.mkdtemp(prefix="lineage-shapes-")
