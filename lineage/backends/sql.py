@@ -3,7 +3,8 @@
 Records live in the tables ml-metadata 1.17 uses (``lineage.backends.sql_schema``,
 schema version 10), encoded as it encodes them, so either library can open a
 database the other wrote. One extra table, ``LineageFingerprint``, holds the
-cache index; ml-metadata ignores it.
+cache index, and two extra indexes find the contexts of given nodes;
+ml-metadata ignores them.
 
 Statements are SQLAlchemy Core, compiled once per database and run on the
 driver's cursor (``lineage.backends.sql_exec``). Reads are bulk: one query
@@ -88,6 +89,18 @@ fingerprint_table = sa.Table(
     sa.Column("execution_id", sa.Integer(), primary_key=True, autoincrement=False, nullable=False),
     sa.Index("idx_lineagefingerprint_execution_id", "execution_id"),
 )
+#: Indexes added to two of MLMD's tables, which index their links only by
+#: context: without them the contexts of given nodes (every lineage graph,
+#: get_contexts_by_artifact/execution) are a scan of all links. Declared on
+#: stand-ins of those tables so MLMD's own schema stays as ml-metadata makes it.
+_added_indexes = [
+    sa.Index(name, sa.Table(sa.sql.elements.quoted_name(table, quote=False), _fingerprint_metadata,
+                            sa.Column(column, sa.Integer(), nullable=False)).c[column])
+    for name, table, column in (
+        ("idx_lineage_attribution_artifact_id", "Attribution", "artifact_id"),
+        ("idx_lineage_association_execution_id", "Association", "execution_id"),
+    )
+]
 
 
 def _b(name: str, type_=None) -> sa.BindParameter:
@@ -162,10 +175,12 @@ class SqlBackend:
         """Opens an all-or-nothing unit of work; nested calls join the outer one.
 
         Args:
-            write: Accepted for the Backend protocol; every transaction here
-                takes the same locks.
+            write: Whether the work may write. Every transaction here takes
+                the same locks; the first writing one adds what lineage adds
+                to MLMD's schema, if missing, before it reads anything.
         """
-        del write
+        if write and not self._fingerprints_ready and not self._read_only and not self._local.depth:
+            self._ensure_fingerprint_table()
         return _Transaction(self)
 
     def _enter(self) -> None:
@@ -1154,13 +1169,18 @@ class SqlBackend:
     # -- cache index ----------------------------------------------------------
 
     def _ensure_fingerprint_table(self) -> None:
+        """Adds ``LineageFingerprint`` and the added indexes when missing.
+
+        Outside a transaction they are committed on their own; inside one
+        they join it, except on MySQL, whose DDL would commit the caller's
+        transaction (and which therefore uses a connection of its own).
+        """
         if self._fingerprints_ready:
             return
         with self._fingerprint_guard:
             if self._fingerprints_ready:
                 return
             if self._mysql:
-                # DDL would commit the caller's transaction: use a connection of its own.
                 connection = self._engine.raw_connection()
                 try:
                     _create_fingerprint_table(connection, self._engine.dialect)
@@ -1169,6 +1189,12 @@ class SqlBackend:
                     raise translate_error(e, self._where) from e
                 finally:
                     connection.close()
+            elif not self._local.depth:
+                with _Transaction(self):
+                    try:
+                        _create_fingerprint_table(self._connection(), self._engine.dialect)
+                    except Exception as e:
+                        raise translate_error(e, self._where) from e
             else:
                 try:
                     _create_fingerprint_table(self._connection(), self._engine.dialect)
@@ -1508,13 +1534,17 @@ def _property_rows(node: Node) -> list[dict[str, Any]]:
 
 
 def _create_fingerprint_table(connection, dialect) -> None:
-    """Creates ``LineageFingerprint`` and its index on a DBAPI connection if missing."""
+    """Creates what lineage adds to MLMD's schema, if missing, on a DBAPI connection.
+
+    That is ``LineageFingerprint`` with its index, and the indexes on links by
+    node (``_added_indexes``); ml-metadata ignores all of them.
+    """
     from sqlalchemy.schema import CreateIndex, CreateTable
 
     cursor = connection.cursor()
     create = CreateTable(fingerprint_table, if_not_exists=True).compile(dialect=dialect)
     cursor.execute(str(create))
-    for index in fingerprint_table.indexes:
+    for index in [*fingerprint_table.indexes, *_added_indexes]:
         statement = CreateIndex(index, if_not_exists=dialect.name != "mysql" or _is_mariadb(dialect))
         try:
             cursor.execute(str(statement.compile(dialect=dialect)))

@@ -20,7 +20,12 @@ import sqlalchemy as sa
 from lineage import errors
 from lineage.backends import sql_connect
 from lineage.backends import sql_schema as schema
-from lineage.backends.sql import FINGERPRINT_TABLE_NAME, SqlBackend, _create_fingerprint_table
+from lineage.backends.sql import (
+    FINGERPRINT_TABLE_NAME,
+    SqlBackend,
+    _added_indexes,
+    _create_fingerprint_table,
+)
 from lineage.backends.sql_connect import Database
 from lineage.backends.sql_exec import translate_error
 from lineage.proto import metadata_store_pb2 as pb
@@ -89,6 +94,7 @@ def _prepare_once(database: Database, options: pb.MigrationOptions, downgrade_to
                     connection.exec_driver_sql("BEGIN IMMEDIATE")
                 probe = schema.probe_schema(connection)
                 state = _apply(database, connection, probe, options, downgrade_to)
+                additions_present = state != "downgraded" and _has_additions(connection)
                 connection.commit()
             except errors.StatusError:
                 connection.rollback()
@@ -100,8 +106,7 @@ def _prepare_once(database: Database, options: pb.MigrationOptions, downgrade_to
             return _Downgraded(database, downgrade_to)
         if database.dialect == "sqlite":
             sql_connect.enable_wal(database)
-        has_fingerprints = (state == "fresh" and probe.state == "empty") or any(
-            name.lower() == FINGERPRINT_TABLE_NAME.lower() for name in probe.tables)
+        has_fingerprints = (state == "fresh" and probe.state == "empty") or additions_present
         backend = SqlBackend(database, has_fingerprint_table=has_fingerprints)
         if holder is not None and state == "fresh":
             keep_lock = True
@@ -126,6 +131,24 @@ def _prepare_once(database: Database, options: pb.MigrationOptions, downgrade_to
                 holder.close()
             except Exception:  # noqa: BLE001 - closing the session releases the lock too
                 holder.invalidate()
+
+
+def _has_additions(connection) -> bool:
+    """Whether the database holds everything lineage adds to MLMD's schema.
+
+    When not, the backend adds it on its first write (an older store of
+    lineage's may have the fingerprint table without the added indexes).
+    """
+    inspector = sa.inspect(connection)
+    actual = {name.lower(): name for name in inspector.get_table_names()}
+    if FINGERPRINT_TABLE_NAME.lower() not in actual:
+        return False
+    found: set[str] = set()
+    for table in {index.table.name.lower() for index in _added_indexes}:
+        if table not in actual:
+            return False
+        found.update(entry["name"] for entry in inspector.get_indexes(actual[table]))
+    return all(index.name in found for index in _added_indexes)
 
 
 def _apply(database: Database, connection, probe: schema.SchemaProbe, options: pb.MigrationOptions,

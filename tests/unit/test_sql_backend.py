@@ -760,10 +760,12 @@ def test_fingerprint_table_is_added_to_an_existing_mlmd_database_on_first_write(
     with engine.begin() as c:
         c.exec_driver_sql("DROP TABLE " + ("lineagefingerprint" if databases.target == "postgresql"
                                            else "LineageFingerprint"))
+        _drop_added_indexes(c, databases.target)
     store = lineage.MetadataStore(config)
     try:
         with engine.connect() as c:
             assert "lineagefingerprint" not in {t.lower() for t in sa.inspect(c).get_table_names()}
+            assert not _added_indexes_present(c)
         assert store.get_artifacts()[0].uri == "/a"  # reads do not create it
         with engine.connect() as c:
             assert "lineagefingerprint" not in {t.lower() for t in sa.inspect(c).get_table_names()}
@@ -775,9 +777,58 @@ def test_fingerprint_table_is_added_to_an_existing_mlmd_database_on_first_write(
             [])
         with engine.connect() as c:
             assert "lineagefingerprint" in {t.lower() for t in sa.inspect(c).get_table_names()}
+            assert _added_indexes_present(c) == {"attribution", "association"}
         assert store.lineage.find_reusable_execution("E", [artifact]).execution.id == execution_id
     finally:
         store.close()
+        engine.dispose()
+
+
+def _added_index_names() -> dict[str, str]:
+    return {"attribution": "idx_lineage_attribution_artifact_id",
+            "association": "idx_lineage_association_execution_id"}
+
+
+def _added_indexes_present(c) -> set[str]:
+    """The MLMD tables (lower case) that hold their index added by lineage."""
+    inspector = sa.inspect(c)
+    actual = {t.lower(): t for t in inspector.get_table_names()}
+    return {table for table, index in _added_index_names().items()
+            if index in {entry["name"] for entry in inspector.get_indexes(actual[table])}}
+
+
+def _drop_added_indexes(c, target: str) -> None:
+    for table, index in _added_index_names().items():
+        if target == "mariadb":
+            c.exec_driver_sql(f"DROP INDEX {index} ON {table.capitalize()}")
+        else:
+            c.exec_driver_sql(f"DROP INDEX {index}")
+
+
+def test_indexes_missing_from_an_older_lineage_database_are_added_on_first_write(databases):
+    """A store with LineageFingerprint but without the added indexes gets them on its first write."""
+    if databases.target == "sqlite-memory":
+        pytest.skip("an in-memory database cannot be prepared beforehand")
+    config = databases.config()
+    store = lineage.MetadataStore(config)
+    artifact_type = store.put_artifact_type(pb.ArtifactType(name="A"))
+    store.close()
+    engine = databases.engine(config)
+    try:
+        with engine.begin() as c:
+            assert _added_indexes_present(c) == {"attribution", "association"}
+            _drop_added_indexes(c, databases.target)
+        store = lineage.MetadataStore(config)
+        try:
+            store.get_artifacts()
+            with engine.connect() as c:
+                assert not _added_indexes_present(c)  # reads change nothing
+            store.put_artifacts([pb.Artifact(type_id=artifact_type, uri="/a")])
+            with engine.connect() as c:
+                assert _added_indexes_present(c) == {"attribution", "association"}
+        finally:
+            store.close()
+    finally:
         engine.dispose()
 
 
