@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import TYPE_CHECKING, ContextManager, Iterable, Literal, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, ContextManager, Iterable, Literal, Mapping, Protocol, Sequence, Union
 
 from lineage import errors
 from lineage.proto import metadata_store_pb2 as pb
@@ -245,8 +245,8 @@ class Backend(Protocol):
         """Returns (child_id, parent_id) pairs touching the given contexts."""
 
     # -- cache index ----------------------------------------------------------
-    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
-        """Replaces the cache fingerprints recorded for an execution."""
+    def set_fingerprints(self, fingerprints: Mapping[int, Sequence[str]]) -> None:
+        """Replaces the cache fingerprints recorded for each execution id given (one call for many)."""
 
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
         """Returns ids of executions recorded under a fingerprint, newest (highest id) first."""

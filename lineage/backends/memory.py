@@ -17,7 +17,7 @@ import collections
 import contextlib
 import threading
 from collections import defaultdict
-from typing import Callable, Iterable, Iterator, Sequence, Union
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 import bisect
 import functools
@@ -682,11 +682,13 @@ class MemoryBackend:
         return sorted(pairs)
 
     # -- cache index ----------------------------------------------------------
-    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
-        old = self._fingerprints.get(execution_id, ())
-        new = tuple(_digest(f) for f in fingerprints)
-        self._swap_fingerprints(execution_id, old, new)
-        self._record(lambda: self._swap_fingerprints(execution_id, new, old))
+    def set_fingerprints(self, fingerprints: Mapping[int, Sequence[str]]) -> None:
+        for execution_id, keys in fingerprints.items():
+            old = self._fingerprints.get(execution_id, ())
+            new = tuple(_digest(f) for f in keys)
+            self._swap_fingerprints(execution_id, old, new)
+            self._record(lambda execution_id=execution_id, old=old, new=new:
+                         self._swap_fingerprints(execution_id, new, old))
 
     def _swap_fingerprints(self, execution_id: int, old: tuple, new: tuple) -> None:
         for fingerprint in old:
@@ -714,7 +716,7 @@ class MemoryBackend:
             for key, outgoing in _LINKS_OF[kind]:
                 self._delete_links(key, node_id, outgoing)
             if kind == "execution" and self._fingerprints.get(node_id):
-                self.set_fingerprints(node_id, ())
+                self.set_fingerprints({node_id: ()})
             self._remove_node(kind, node)
             self._record(lambda node=node: self._restore_node(kind, node))
 

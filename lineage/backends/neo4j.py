@@ -62,7 +62,7 @@ import contextlib
 import functools
 import threading
 import urllib.parse
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
@@ -1191,11 +1191,12 @@ class Neo4jBackend:
 
     # -- cache index ----------------------------------------------------------
     @_writing
-    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
+    def set_fingerprints(self, fingerprints: Mapping[int, Sequence[str]]) -> None:
         state = self._local
-        if execution_id not in state.fingerprints:
-            state.buffered += 1
-        state.fingerprints[execution_id] = sorted(set(fingerprints))
+        for execution_id, keys in fingerprints.items():
+            if execution_id not in state.fingerprints:
+                state.buffered += 1
+            state.fingerprints[execution_id] = sorted(set(keys))
 
     @_reading
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:

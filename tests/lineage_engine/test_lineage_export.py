@@ -161,3 +161,29 @@ def test_force_renumbers_into_a_store_that_holds_records(served):
         assert report.id_map["artifact"] == {old: old + 1 for old in range(1, report.counts["artifacts"] + 1)}
         assert len(store.get_artifacts()) == len(source.get_artifacts()) + 1
         assert store.get_artifacts_by_id([kept])[0].uri == "/kept"
+
+
+def test_a_copy_in_large_batches_equals_the_source_and_indexes_the_cache(store):
+    """Chunks of hundreds of records take the backends' bulk writes (multi-row, COPY);
+    chunks of one record their single-row writes: both give the source's store."""
+    from lineage.cache import execution_fingerprints
+
+    with lineage.connect("memory://") as source, lineage.connect("memory://") as single:
+        history = random_history(source, 23, executions=150)
+        source.put_parent_contexts([pb.ParentContext(child_id=c, parent_id=history.contexts[0])
+                                    for c in history.contexts[1:]])
+        report = copy_store(source, store, batch_size=500)
+        assert report.ids_kept and report.counts == count_records(source)
+        copy_store(source, single, batch_size=1)
+        assert dump(store) == dump(source) == dump(single)
+        assert _serialized(store.lineage.export_store(50)) == _serialized(source.lineage.export_store(50))
+        # The fingerprint index is rebuilt in bulk: every execution is found under each of its keys.
+        backend = store._service.backend
+        executions = store.get_executions()
+        types = {t.id: t for t in store.get_execution_types()}
+        assert len(executions) == 150
+        with backend.transaction(write=False):
+            for execution in executions:
+                events = store.get_events_by_execution_ids([execution.id])
+                for key in execution_fingerprints(execution, types[execution.type_id], events):
+                    assert execution.id in backend.executions_by_fingerprint(key)
