@@ -24,6 +24,7 @@ import functools
 import math
 import operator
 
+from lineage import errors
 from lineage.traversal import INPUT_EVENT_TYPES
 from lineage.backends.base import KINDS, NODE_CLASSES, Kind, ListQuery, Node, NodeType, statement_timeout
 from lineage.proto import metadata_store_pb2 as pb
@@ -141,6 +142,15 @@ class MemoryBackend:
         self._next_id[counter] = new_id + 1
         self._record(lambda: self._next_id.__setitem__(counter, new_id))
         return new_id
+
+    # -- bulk import ------------------------------------------------------------
+    def commit_import_part(self) -> bool:
+        """Keeps an Import in one transaction: this store holds a large one whole."""
+        return False
+
+    def empty_store(self, keep_type_ids: Iterable[int]) -> None:
+        """Never needed: an Import here is one transaction, rolled back whole on failure."""
+        raise errors.InternalError("this backend commits no part of an Import; there is nothing to undo")
 
     # -- types --------------------------------------------------------------
     def insert_type(self, kind: Kind, type_: NodeType) -> int:

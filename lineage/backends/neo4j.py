@@ -621,6 +621,51 @@ class Neo4jBackend:
         with contextlib.suppress(*_DRIVER_ERRORS):
             self._driver.close()
 
+    # -- bulk import ------------------------------------------------------------
+    @_writing
+    def commit_import_part(self) -> bool:
+        """Sends the buffered writes and commits them; the Import goes on in a new transaction.
+
+        Neo4j holds an open transaction's writes in server memory, so a store of
+        millions of records cannot be imported in one. What this transaction
+        read is forgotten with it, which also bounds the client's memory.
+        """
+        state = self._local
+        self._flush()
+        tx, state.tx = state.tx, None
+        if tx is not None:
+            try:
+                tx.commit()
+            except _DRIVER_ERRORS as e:
+                raise _translate(e, f"commit part of an import on {self._uri}") from e
+            finally:
+                with contextlib.suppress(*_DRIVER_ERRORS):
+                    tx.close()
+        types = state.types
+        # Committed ids are not given back when a later part fails: empty_store resets the counters.
+        state.reset(state.write)
+        state.types = types
+        return True
+
+    def empty_store(self, keep_type_ids: Iterable[int]) -> None:
+        """Deletes all records but the kept types, in batches of auto-commit transactions."""
+        where = f"empty the store on {self._uri} after a failed import"
+        keep = sorted(set(keep_type_ids))
+        try:
+            with self._session() as session:
+                session.run(
+                    "MATCH (n) WHERE n:Artifact OR n:Execution OR n:Context OR n:Fingerprint "
+                    "CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+                session.run("MATCH (t:Type) WHERE NOT t.id IN $keep DETACH DELETE t", keep=keep).consume()
+                # Ids were reserved in blocks, some of them handed out: the counters start again
+                # where an empty store's stand, and this client's unused blocks are dropped.
+                self._ids.unused()
+                session.run(
+                    "MATCH (s:Sequence) SET s.next = CASE s.name WHEN 'type' THEN $next_type ELSE 1 END",
+                    next_type=(max(keep) + 1) if keep else 1).consume()
+        except _DRIVER_ERRORS as e:
+            raise _translate(e, where) from e
+
     # -- schema -------------------------------------------------------------
     def ensure_schema(self) -> None:
         """Creates the constraints and indexes the store relies on, if any is missing.

@@ -447,6 +447,15 @@ class SqlBackend:
     def _in(self, column, name: str, element: str = "int"):
         return id_list(column, name, element)
 
+    # -- bulk import ------------------------------------------------------------
+    def commit_import_part(self) -> bool:
+        """Keeps an Import in one transaction: this store holds a large one whole."""
+        return False
+
+    def empty_store(self, keep_type_ids: Iterable[int]) -> None:
+        """Never needed: an Import here is one transaction, rolled back whole on failure."""
+        raise errors.InternalError("this backend commits no part of an Import; there is nothing to undo")
+
     # -- types ----------------------------------------------------------------
 
     def _write_check(self) -> None:
