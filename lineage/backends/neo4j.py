@@ -409,6 +409,8 @@ class _ThreadState(threading.local):
         self.new_links: dict[str, dict[tuple[int, int], None]] = {rel: {} for rel in _LINK_SOURCES}
         self.fingerprints: dict[int, list[str]] = {}
         self.buffered = 0
+        # Set by commit_import_part: the store holds only what this import wrote, and no link twice.
+        self.import_only = False
 
 
 class Neo4jBackend:
@@ -645,6 +647,7 @@ class Neo4jBackend:
         # Committed ids are not given back when a later part fails: empty_store resets the counters.
         state.reset(state.write)
         state.types = types
+        state.import_only = True
         return True
 
     def empty_store(self, keep_type_ids: Iterable[int]) -> None:
@@ -655,7 +658,7 @@ class Neo4jBackend:
             with self._session() as session:
                 session.run(
                     "MATCH (n) WHERE n:Artifact OR n:Execution OR n:Context OR n:Fingerprint "
-                    "CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
                 session.run("MATCH (t:Type) WHERE NOT t.id IN $keep DETACH DELETE t", keep=keep).consume()
                 # Ids were reserved in blocks, some of them handed out: the counters start again
                 # where an empty store's stand, and this client's unused blocks are dropped.
@@ -763,9 +766,12 @@ class Neo4jBackend:
         for rel, (source, kind) in _LINK_SOURCES.items():
             # A node created in this buffer has no stored links, so its links need no
             # MERGE (which first looks for an existing one); the buffer holds no duplicates.
+            # Nor does a node an import into an empty store committed: the stream names each link once.
             created = state.new_nodes[kind]
-            for verb, rows in (("CREATE", [list(p) for p in state.new_links[rel] if p[0] in created]),
-                               ("MERGE", [list(p) for p in state.new_links[rel] if p[0] not in created])):
+            fresh = state.import_only
+            for verb, rows in (("CREATE", [list(p) for p in state.new_links[rel] if fresh or p[0] in created]),
+                               ("MERGE", [list(p) for p in state.new_links[rel]
+                                          if not fresh and p[0] not in created])):
                 if rows:
                     parts.append((f"UNWIND $rows AS p MATCH (a:{source} {{id: p[0]}}) "
                                   f"MATCH (b:Context {{id: p[1]}}) {verb} (a)-[:{rel}]->(b)", rows, True))
