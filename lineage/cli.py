@@ -953,6 +953,9 @@ destination is written in one transaction that is counted and checked
 against the source before it commits. If anything fails (or you press
 Ctrl-C), the destination is left exactly as it was; it is never left
 half-copied. The destination must be empty (a new store) unless --force.
+Into an empty Neo4j store the copy commits every 100,000 records (a server
+holds an open transaction in its heap) and, if it fails, deletes what it
+wrote: the store is empty again, but others may see part of it meanwhile.
 
 Ids are kept: an empty destination hands out ids 1, 2, 3..., and the copy
 checks each one against the source. A source whose ids have gaps (ids lost

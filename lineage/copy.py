@@ -23,9 +23,10 @@ All or nothing
     The source is read in one transaction (a consistent snapshot), and the
     destination written in one transaction, counted and checked against the
     stream, and committed only if every check passes; any failure,
-    interruption included, rolls it back. The destination's transaction must
-    therefore be able to hold the whole store (for very large copies into
-    Neo4j, give the server enough heap).
+    interruption included, rolls it back. Into an empty Neo4j store the
+    import commits in parts (``lineage.transfer.COMMIT_RECORDS`` records
+    each) and a failure deletes what it wrote, so the store is empty again;
+    other clients may see part of it meanwhile.
 """
 
 from __future__ import annotations
@@ -157,8 +158,9 @@ def copy_store(
             raise
         raise type(e)(
             f"the destination could not take the copy ({e.message}); it was rolled back and is unchanged. "
-            "The copy is one transaction, so the destination must hold the whole store in one (a Neo4j "
-            "server needs enough server.memory.heap.max_size and dbms.memory.transaction.total.max)"
+            "A forced copy into a store that holds records is one transaction, so the destination must "
+            "hold it in one (a Neo4j server needs enough server.memory.heap.max_size and "
+            "dbms.memory.transaction.total.max)"
         ) from e
     finally:
         pump.close()

@@ -902,11 +902,9 @@ class MetadataService:
             known_events = backend.get_events(execution_ids=ids)
         for event in known_events:
             events.setdefault(event.execution_id, []).append(event)
-        for execution in executions:
-            backend.set_fingerprints(
-                execution.id,
-                execution_fingerprints(execution, types[execution.type_id], events.get(execution.id, ())),
-            )
+        backend.set_fingerprints({
+            execution.id: execution_fingerprints(execution, types[execution.type_id], events.get(execution.id, ()))
+            for execution in executions})
 
     def _link_to_contexts(
         self, kind: Kind, pairs: Iterable[tuple[int, int]], created: frozenset[int] | set[int] = frozenset(),

@@ -436,9 +436,16 @@ class LineageService:
         """Writes an Export stream in one writing transaction: all of it or nothing."""
         from lineage.transfer import StoreImporter
 
-        # Not retried on a stale snapshot as other writes are: the stream is read once.
-        with self.backend.transaction(write=True):
-            return StoreImporter(self._metadata, DEFAULT_TRANSFER_BATCH).run(chunks)
+        importer = StoreImporter(self._metadata, DEFAULT_TRANSFER_BATCH)
+        try:
+            # Not retried on a stale snapshot as other writes are: the stream is read once.
+            with self.backend.transaction(write=True):
+                return importer.run(chunks)
+        except BaseException:
+            if importer.committed:
+                # The store was empty before; parts of the import were committed.
+                self.backend.empty_store(importer.kept_type_ids)
+            raise
 
     # -- purge ------------------------------------------------------------------
     def Purge(self, request: lsvc.PurgeRequest) -> lsvc.PurgeResponse:

@@ -16,6 +16,12 @@ ids have gaps, or a store that is not empty, is refused unless forced (then
 nodes are renumbered and types merged). The destination is counted and checked
 against the stream's ``end`` before the transaction may commit, and the cache
 fingerprint index is rebuilt.
+
+A backend that cannot hold a large store in one transaction (Neo4j) commits
+an import into an empty store every ``COMMIT_RECORDS`` records
+(``Backend.commit_import_part``); if the import then fails, the service
+empties the store again (``Backend.empty_store``), so all or nothing still
+holds, though other clients may see part of the store while the import runs.
 """
 
 from __future__ import annotations
@@ -32,7 +38,10 @@ if TYPE_CHECKING:
     from lineage.backends.base import Backend
     from lineage.core import MetadataService
 
-__all__ = ["export_store", "StoreImporter", "scan_nodes", "COUNT_KEYS", "chunk_records"]
+__all__ = ["export_store", "StoreImporter", "scan_nodes", "COUNT_KEYS", "COMMIT_RECORDS", "chunk_records"]
+
+#: Records an import into an empty store writes between two commits on a backend that commits in parts.
+COMMIT_RECORDS = 100_000
 
 #: The record counts of a stream, in the order of ``StoreCounts``.
 COUNT_KEYS = (
@@ -249,6 +258,12 @@ class StoreImporter:
         self.last_id: dict[Kind, int] = dict.fromkeys(KINDS, 0)
         self.received = dict.fromkeys(COUNT_KEYS, 0)
         self.stage = 0
+        #: True once part of the import was committed (the store must be emptied if it fails).
+        self.committed = False
+        #: The types the store held before the import (its system types, when it was empty).
+        self.kept_type_ids: set[int] = set()
+        self._uncommitted = 0
+        self.commit_records = COMMIT_RECORDS
 
     def run(self, chunks: Iterable[lsvc.StoreChunk]) -> lsvc.ImportResponse:
         """Writes every chunk, checks the result, and answers with the counts and id maps.
@@ -273,6 +288,7 @@ class StoreImporter:
             self._take(chunk)
             if chunk.HasField("end"):
                 end = chunk.end
+            self._written(chunk_records(chunk))
         if end is None:
             raise errors.InvalidArgumentError(
                 "the StoreChunk stream ended before its last chunk (the one with end set); nothing was imported")
@@ -283,6 +299,15 @@ class StoreImporter:
             for kind in KINDS:
                 response.id_maps[kind].ids.update(self.id_map[kind])
         return response
+
+    def _written(self, records: int) -> None:
+        """Commits part of an import into an empty store, where the backend needs it."""
+        self._uncommitted += records
+        if self.force or self._uncommitted < self.commit_records:
+            return
+        if self.backend.commit_import_part():
+            self.committed = True
+        self._uncommitted = 0
 
     def _ids_kept(self) -> bool:
         return all(old == new for (_, old), new in self.type_map.items()) and all(
@@ -300,6 +325,7 @@ class StoreImporter:
                 "or force a merge in which imported records get new ids; nothing was written")
         self.before = before
         self.check_conflicts = not before.empty
+        self.kept_type_ids = {t.id for kind in KINDS for t in self.backend.get_types(kind)}
         self._types(chunk)
 
     def _take(self, chunk: lsvc.StoreChunk) -> None:
@@ -449,6 +475,7 @@ class StoreImporter:
         executions = sorted(self.id_map["execution"].values())
         for batch in _batches(executions, self.batch_size):
             self.service._refresh_fingerprints(batch)
+            self._written(len(batch))
         after, ids = _census(self.backend, self.batch_size)
         before = self.before
         expected = {key: before.counts()[key] + n for key, n in self.received.items()}

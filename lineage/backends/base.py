@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import TYPE_CHECKING, ContextManager, Iterable, Literal, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, ContextManager, Iterable, Literal, Mapping, Protocol, Sequence, Union
 
 from lineage import errors
 from lineage.proto import metadata_store_pb2 as pb
@@ -162,6 +162,23 @@ class Backend(Protocol):
     def close(self) -> None:
         """Releases connections and files."""
 
+    def commit_import_part(self) -> bool:
+        """Commits what the open writing transaction wrote and goes on in a fresh one, if need be.
+
+        Only an Import into an empty store calls it, between chunks. A backend
+        whose transaction cannot hold a whole large store (Neo4j keeps one in
+        server memory) commits and returns True; the others keep their one
+        transaction and return False.
+        """
+
+    def empty_store(self, keep_type_ids: Iterable[int]) -> None:
+        """Deletes every node, edge, fingerprint and type but ``keep_type_ids``, and resets the id counters.
+
+        Undoes an Import that committed parts (``commit_import_part``) and then
+        failed: the store is empty again, as it was before the Import. Runs
+        outside any transaction of the caller's.
+        """
+
     # -- types --------------------------------------------------------------
     def insert_type(self, kind: Kind, type_: NodeType) -> int:
         """Stores a new type; returns its id (one id sequence for all kinds)."""
@@ -245,8 +262,8 @@ class Backend(Protocol):
         """Returns (child_id, parent_id) pairs touching the given contexts."""
 
     # -- cache index ----------------------------------------------------------
-    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
-        """Replaces the cache fingerprints recorded for an execution."""
+    def set_fingerprints(self, fingerprints: Mapping[int, Sequence[str]]) -> None:
+        """Replaces the cache fingerprints recorded for each execution id given (one call for many)."""
 
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
         """Returns ids of executions recorded under a fingerprint, newest (highest id) first."""

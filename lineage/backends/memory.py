@@ -17,13 +17,14 @@ import collections
 import contextlib
 import threading
 from collections import defaultdict
-from typing import Callable, Iterable, Iterator, Sequence, Union
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 import bisect
 import functools
 import math
 import operator
 
+from lineage import errors
 from lineage.traversal import INPUT_EVENT_TYPES
 from lineage.backends.base import KINDS, NODE_CLASSES, Kind, ListQuery, Node, NodeType, statement_timeout
 from lineage.proto import metadata_store_pb2 as pb
@@ -141,6 +142,15 @@ class MemoryBackend:
         self._next_id[counter] = new_id + 1
         self._record(lambda: self._next_id.__setitem__(counter, new_id))
         return new_id
+
+    # -- bulk import ------------------------------------------------------------
+    def commit_import_part(self) -> bool:
+        """Keeps an Import in one transaction: this store holds a large one whole."""
+        return False
+
+    def empty_store(self, keep_type_ids: Iterable[int]) -> None:
+        """Never needed: an Import here is one transaction, rolled back whole on failure."""
+        raise errors.InternalError("this backend commits no part of an Import; there is nothing to undo")
 
     # -- types --------------------------------------------------------------
     def insert_type(self, kind: Kind, type_: NodeType) -> int:
@@ -682,11 +692,13 @@ class MemoryBackend:
         return sorted(pairs)
 
     # -- cache index ----------------------------------------------------------
-    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
-        old = self._fingerprints.get(execution_id, ())
-        new = tuple(_digest(f) for f in fingerprints)
-        self._swap_fingerprints(execution_id, old, new)
-        self._record(lambda: self._swap_fingerprints(execution_id, new, old))
+    def set_fingerprints(self, fingerprints: Mapping[int, Sequence[str]]) -> None:
+        for execution_id, keys in fingerprints.items():
+            old = self._fingerprints.get(execution_id, ())
+            new = tuple(_digest(f) for f in keys)
+            self._swap_fingerprints(execution_id, old, new)
+            self._record(lambda execution_id=execution_id, old=old, new=new:
+                         self._swap_fingerprints(execution_id, new, old))
 
     def _swap_fingerprints(self, execution_id: int, old: tuple, new: tuple) -> None:
         for fingerprint in old:
@@ -714,7 +726,7 @@ class MemoryBackend:
             for key, outgoing in _LINKS_OF[kind]:
                 self._delete_links(key, node_id, outgoing)
             if kind == "execution" and self._fingerprints.get(node_id):
-                self.set_fingerprints(node_id, ())
+                self.set_fingerprints({node_id: ()})
             self._remove_node(kind, node)
             self._record(lambda node=node: self._restore_node(kind, node))
 

@@ -62,7 +62,7 @@ import contextlib
 import functools
 import threading
 import urllib.parse
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence, TypeVar
 
 import neo4j
 from neo4j import exceptions as neo4j_errors
@@ -409,6 +409,8 @@ class _ThreadState(threading.local):
         self.new_links: dict[str, dict[tuple[int, int], None]] = {rel: {} for rel in _LINK_SOURCES}
         self.fingerprints: dict[int, list[str]] = {}
         self.buffered = 0
+        # Set by commit_import_part: the store holds only what this import wrote, and no link twice.
+        self.import_only = False
 
 
 class Neo4jBackend:
@@ -621,6 +623,52 @@ class Neo4jBackend:
         with contextlib.suppress(*_DRIVER_ERRORS):
             self._driver.close()
 
+    # -- bulk import ------------------------------------------------------------
+    @_writing
+    def commit_import_part(self) -> bool:
+        """Sends the buffered writes and commits them; the Import goes on in a new transaction.
+
+        Neo4j holds an open transaction's writes in server memory, so a store of
+        millions of records cannot be imported in one. What this transaction
+        read is forgotten with it, which also bounds the client's memory.
+        """
+        state = self._local
+        self._flush()
+        tx, state.tx = state.tx, None
+        if tx is not None:
+            try:
+                tx.commit()
+            except _DRIVER_ERRORS as e:
+                raise _translate(e, f"commit part of an import on {self._uri}") from e
+            finally:
+                with contextlib.suppress(*_DRIVER_ERRORS):
+                    tx.close()
+        types = state.types
+        # Committed ids are not given back when a later part fails: empty_store resets the counters.
+        state.reset(state.write)
+        state.types = types
+        state.import_only = True
+        return True
+
+    def empty_store(self, keep_type_ids: Iterable[int]) -> None:
+        """Deletes all records but the kept types, in batches of auto-commit transactions."""
+        where = f"empty the store on {self._uri} after a failed import"
+        keep = sorted(set(keep_type_ids))
+        try:
+            with self._session() as session:
+                session.run(
+                    "MATCH (n) WHERE n:Artifact OR n:Execution OR n:Context OR n:Fingerprint "
+                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+                session.run("MATCH (t:Type) WHERE NOT t.id IN $keep DETACH DELETE t", keep=keep).consume()
+                # Ids were reserved in blocks, some of them handed out: the counters start again
+                # where an empty store's stand, and this client's unused blocks are dropped.
+                self._ids.unused()
+                session.run(
+                    "MATCH (s:Sequence) SET s.next = CASE s.name WHEN 'type' THEN $next_type ELSE 1 END",
+                    next_type=(max(keep) + 1) if keep else 1).consume()
+        except _DRIVER_ERRORS as e:
+            raise _translate(e, where) from e
+
     # -- schema -------------------------------------------------------------
     def ensure_schema(self) -> None:
         """Creates the constraints and indexes the store relies on, if any is missing.
@@ -718,9 +766,12 @@ class Neo4jBackend:
         for rel, (source, kind) in _LINK_SOURCES.items():
             # A node created in this buffer has no stored links, so its links need no
             # MERGE (which first looks for an existing one); the buffer holds no duplicates.
+            # Nor does a node an import into an empty store committed: the stream names each link once.
             created = state.new_nodes[kind]
-            for verb, rows in (("CREATE", [list(p) for p in state.new_links[rel] if p[0] in created]),
-                               ("MERGE", [list(p) for p in state.new_links[rel] if p[0] not in created])):
+            fresh = state.import_only
+            for verb, rows in (("CREATE", [list(p) for p in state.new_links[rel] if fresh or p[0] in created]),
+                               ("MERGE", [list(p) for p in state.new_links[rel]
+                                          if not fresh and p[0] not in created])):
                 if rows:
                     parts.append((f"UNWIND $rows AS p MATCH (a:{source} {{id: p[0]}}) "
                                   f"MATCH (b:Context {{id: p[1]}}) {verb} (a)-[:{rel}]->(b)", rows, True))
@@ -1191,11 +1242,12 @@ class Neo4jBackend:
 
     # -- cache index ----------------------------------------------------------
     @_writing
-    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
+    def set_fingerprints(self, fingerprints: Mapping[int, Sequence[str]]) -> None:
         state = self._local
-        if execution_id not in state.fingerprints:
-            state.buffered += 1
-        state.fingerprints[execution_id] = sorted(set(fingerprints))
+        for execution_id, keys in fingerprints.items():
+            if execution_id not in state.fingerprints:
+                state.buffered += 1
+            state.fingerprints[execution_id] = sorted(set(keys))
 
     @_reading
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:

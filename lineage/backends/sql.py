@@ -39,7 +39,7 @@ import math
 import threading
 import time
 import zlib
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 from google.protobuf import json_format
@@ -395,6 +395,9 @@ class SqlBackend:
             else:
                 self._run_many(compiled, rows)
             return
+        if self._dialect == "postgresql" and len(rows) > _MULTI_ROW:
+            self._copy_rows(key, table, spec, rows)
+            return
         for start in range(0, len(rows), _MULTI_ROW):
             chunk = rows[start:start + _MULTI_ROW]
             count = len(chunk)
@@ -405,6 +408,41 @@ class SqlBackend:
                 for name, value in row.items():
                     params[f"{name}__{i}"] = value
             self._run(compiled, params)
+
+    def _copy_rows(self, key, table: sa.Table, spec: tuple, rows: Sequence[dict[str, Any]]) -> None:
+        """Inserts rows on PostgreSQL with one ``COPY ... FROM STDIN``: the rows travel as data.
+
+        Values pass the same bind processors as an INSERT's, so they are stored
+        as an INSERT would store them; a large batch is one round trip, and the
+        server parses no statement text per row.
+        """
+        compiled = self._stmt(("insert_many", key), lambda: sa.insert(table).values(
+            **{column: _b(name, type_) for column, name, type_ in spec}))
+        names = [name for _, name, _ in spec]
+        # Identifiers of our own schema, never values.
+        preparer = self._engine.dialect.identifier_preparer
+        text = (f"COPY {preparer.format_table(table)} "
+                f"({', '.join(preparer.quote(column) for column, _, _ in spec)}) FROM STDIN")
+        cursor = self._connection().cursor()
+        try:
+            with cursor.copy(text) as copy:
+                for row in rows:
+                    processed = compiled.params(row)
+                    copy.write_row([processed[name] for name in names])
+        except Exception as e:
+            raise translate_error(e, self._where) from e
+
+    def _reserve_ids(self, table: sa.Table, count: int) -> list[int]:
+        """Takes ``count`` ids of a PostgreSQL table's id sequence in one statement, ascending.
+
+        Rows then go in with their ids as one multi-row write, where an
+        INSERT ... RETURNING per row would cost a round trip each.
+        """
+        compiled = self._stmt(("reserve_ids",), lambda: sa.select(
+            sa.func.nextval(sa.func.pg_get_serial_sequence(_b("b_table", sa.String()), _b("b_column", sa.String())))
+        ).select_from(sa.func.generate_series(1, _b("b_count", sa.Integer()))))
+        rows = self._rows(compiled, {"b_table": str(table.name).lower(), "b_column": "id", "b_count": count})
+        return sorted(int(row[0]) for row in rows)
 
     def _insert_id(self, compiled: Compiled, params: dict[str, Any]) -> int:
         cursor = self._run(compiled, params)
@@ -430,6 +468,15 @@ class SqlBackend:
 
     def _in(self, column, name: str, element: str = "int"):
         return id_list(column, name, element)
+
+    # -- bulk import ------------------------------------------------------------
+    def commit_import_part(self) -> bool:
+        """Keeps an Import in one transaction: this store holds a large one whole."""
+        return False
+
+    def empty_store(self, keep_type_ids: Iterable[int]) -> None:
+        """Never needed: an Import here is one transaction, rolled back whole on failure."""
+        raise errors.InternalError("this backend commits no part of an Import; there is nothing to undo")
 
     # -- types ----------------------------------------------------------------
 
@@ -768,13 +815,28 @@ class SqlBackend:
         ids = []
         property_rows: list[dict[str, Any]] = []
         self._inserted += len(nodes)
-        for node in nodes:
-            rows = self._property_rows(kind, node)
-            node.id = self._insert_id(compiled, self._node_params(kind, node))
-            ids.append(node.id)
-            for row in rows:
-                row["b_owner"] = node.id
-            property_rows.extend(rows)
+        if self._dialect == "postgresql" and len(nodes) > 1:
+            # Every property is checked before any row is written.
+            checked = [self._property_rows(kind, node) for node in nodes]
+            ids = self._reserve_ids(table, len(nodes))
+            node_rows = []
+            for node, node_id, rows in zip(nodes, ids, checked, strict=True):
+                node.id = node_id
+                node_rows.append({"b_id": node_id, **self._node_params(kind, node)})
+                for row in rows:
+                    row["b_owner"] = node_id
+                property_rows.extend(rows)
+            spec = (("id", "b_id", None), *((column, bind.key, bind.type)
+                                            for column, bind in self._node_values(kind).items()))
+            self._insert_many(("node", kind), table, spec, node_rows)
+        else:
+            for node in nodes:
+                rows = self._property_rows(kind, node)
+                node.id = self._insert_id(compiled, self._node_params(kind, node))
+                ids.append(node.id)
+                for row in rows:
+                    row["b_owner"] = node.id
+                property_rows.extend(rows)
         self._insert_properties(kind, property_rows)
         if kind == "execution":
             self._local.bare_executions.update(ids)
@@ -1006,7 +1068,12 @@ class SqlBackend:
             "b_time": event.milliseconds_since_epoch if event.HasField("milliseconds_since_epoch") else None,
         } for event in events]
         keys = [(event.artifact_id, event.execution_id, event.type) for event in events]
-        if len(events) > 1 and self._engine.dialect.insert_returning and len(set(keys)) == len(keys):
+        if len(events) > 1 and self._dialect == "postgresql":
+            event_ids = self._reserve_ids(e, len(events))
+            spec = (("id", "b_id", None), ("artifact_id", "b_artifact", None), ("execution_id", "b_execution", None),
+                    ("type", "b_type", None), ("milliseconds_since_epoch", "b_time", e.c.milliseconds_since_epoch.type))
+            self._insert_many("event", e, spec, [{"b_id": i, **row} for i, row in zip(event_ids, params, strict=True)])
+        elif len(events) > 1 and self._engine.dialect.insert_returning and len(set(keys)) == len(keys):
             event_ids = self._insert_events_returning(params, keys)
         else:
             event_ids = [self._insert_id(compiled, row) for row in params]
@@ -1202,26 +1269,31 @@ class SqlBackend:
                     raise translate_error(e, self._where) from e
             self._fingerprints_ready = True
 
-    def set_fingerprints(self, execution_id: int, fingerprints: Sequence[str]) -> None:
+    def set_fingerprints(self, fingerprints: Mapping[int, Sequence[str]]) -> None:
+        if not fingerprints:
+            return
         self._write_check()
         self._ensure_fingerprint_table()
-        if execution_id in self._unstored_executions:
+        stale = self._unstored_executions.intersection(fingerprints)
+        if stale:
             # The stored rows supersede what a lookup computed earlier.
-            self._unstored_executions.discard(execution_id)
+            self._unstored_executions.difference_update(stale)
             for ids in self._unstored_fingerprints.values():
-                ids.discard(execution_id)
+                ids.difference_update(stale)
         f = fingerprint_table
         bare = self._local.bare_executions
-        if execution_id in bare:
-            # Inserted by this transaction and not indexed yet: no rows to replace.
-            bare.discard(execution_id)
-        else:
+        # Executions inserted by this transaction and not indexed yet have no rows to replace.
+        stored = sorted(set(fingerprints) - bare)
+        bare.difference_update(fingerprints)
+        if stored:
             delete = self._stmt(("fingerprints_delete",), lambda: sa.delete(f).where(
-                f.c.execution_id == _b("b_execution")))
-            self._run(delete, {"b_execution": execution_id})
+                self._in(f.c.execution_id, "b_executions")))
+            for start in range(0, len(stored), _DELETE_BATCH):
+                self._run(delete, {"b_executions": stored[start:start + _DELETE_BATCH]})
         spec = (("fingerprint", "b_fingerprint", f.c.fingerprint.type), ("execution_id", "b_execution", None))
-        self._insert_many("fingerprint", f, spec, [{"b_fingerprint": fp, "b_execution": execution_id}
-                                                   for fp in sorted(set(fingerprints))])
+        self._insert_many("fingerprint", f, spec, [
+            {"b_fingerprint": fp, "b_execution": execution_id}
+            for execution_id, keys in fingerprints.items() for fp in sorted(set(keys))])
 
     # -- deletion -------------------------------------------------------------
 
@@ -1325,7 +1397,7 @@ class SqlBackend:
                     continue
                 fingerprints = execution_fingerprints(execution, type_, events.get(execution.id, ()))
                 if store:
-                    self.set_fingerprints(execution.id, fingerprints)
+                    self.set_fingerprints({execution.id: fingerprints})
                 for fp in fingerprints:
                     self._unstored_fingerprints.setdefault(fp, set()).add(execution.id)
                 self._unstored_executions.add(execution.id)

@@ -319,9 +319,8 @@ def test_context_links_and_fingerprints(backend):
         backend.insert_attributions([(a1, c1)])  # again: still one link
         backend.insert_associations([(e1, c2)])
         backend.insert_parent_contexts([(c2, c1), (c3, c1)])
-        backend.set_fingerprints(e1, ["f", "g"])
-        backend.set_fingerprints(e2, ["f"])
-        backend.set_fingerprints(e1, ["g", "h", "h"])
+        backend.set_fingerprints({e1: ["f", "g"], e2: ["f"]})
+        backend.set_fingerprints({e1: ["g", "h", "h"]})
     assert backend.get_context_links("artifact", node_ids=[a1]) == [(a1, c1), (a1, c2)]
     assert backend.get_context_links("artifact", context_ids=[c1]) == [(a1, c1), (a2, c1)]
     assert backend.get_context_links("execution", node_ids=[e1, e2], context_ids=[c2]) == [(e1, c2)]
@@ -540,7 +539,7 @@ def test_nothing_reaches_the_server_before_commit(settings, backend):
         backend.insert_events([pb.Event(artifact_id=a1, execution_id=e1, type=pb.Event.INPUT)])
         backend.insert_attributions([(a1, c1)])
         backend.insert_associations([(e1, c1)])
-        backend.set_fingerprints(e1, ["f"])
+        backend.set_fingerprints({e1: ["f"]})
         # Another connection sees nothing yet: the rows wait in this transaction's buffer.
         assert count_graph(settings) == {"Type": 3, "Sequence": 5}
     counts = count_graph(settings)
@@ -830,7 +829,7 @@ def _random_ops(rng, backends, known, tx_index):
                 b.update_nodes("artifact", [pb.Artifact.FromString(changed.SerializeToString())])
         elif op < 0.5 and known["execution"]:
             execution_id = rng.choice(known["execution"])
-            both("set_fingerprints", execution_id, [f"k{rng.randint(0, 3)}", f"k{rng.randint(0, 3)}"])
+            both("set_fingerprints", {execution_id: [f"k{rng.randint(0, 3)}", f"k{rng.randint(0, 3)}"]})
         elif op < 0.6:
             kind = rng.choice(["artifact", "execution", "context"])
             both("get_nodes", kind, some(3))

@@ -554,12 +554,11 @@ def test_list_nodes_pages_by_keyset(store):
 def test_fingerprints_are_indexed(store):
     backend = backend_of(store)
     with backend.transaction():
-        backend.set_fingerprints(5, ["f1", "f2"])
-        backend.set_fingerprints(3, ["f1"])
-        backend.set_fingerprints(9, ["f1", "f1"])
+        backend.set_fingerprints({5: ["f1", "f2"], 3: ["f1"]})
+        backend.set_fingerprints({9: ["f1", "f1"]})
     with backend.transaction():
         assert backend.executions_by_fingerprint("f1") == [9, 5, 3]
-        backend.set_fingerprints(5, ["f3"])
+        backend.set_fingerprints({5: ["f3"]})
         assert backend.executions_by_fingerprint("f1") == [9, 3]
         assert backend.executions_by_fingerprint("f3") == [5]
         assert backend.executions_by_fingerprint("nope") == []
