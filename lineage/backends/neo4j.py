@@ -1096,6 +1096,10 @@ class Neo4jBackend:
             compiled = cc.compile_filter(query.filter, kind)
             match, where, params = compiled.match, [compiled.where], dict(compiled.params)
         direction = "ASC" if query.ascending else "DESC"
+        if field != "id":
+            # Every stored node has both times (the service sets them), so this keeps every
+            # node; it lets Neo4j read the time's index in order and stop after the limit.
+            where.append(f"n.{field} IS NOT NULL")
         if query.after is not None:
             after_value, after_id = query.after
             if field == "id":
