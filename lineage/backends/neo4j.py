@@ -277,8 +277,8 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-# Records are mostly shorter than 2**14 bytes: their length prefixes come from a table.
-_SHORT_VARINTS = [_varint(n) for n in range(1 << 14)]
+# Records are mostly shorter than 4 KiB: their length prefixes come from a table.
+_SHORT_VARINTS = [bytes((n,)) if n < 0x80 else bytes(((n & 0x7F) | 0x80, n >> 7)) for n in range(1 << 12)]
 # The LineageGraph field that holds each record class, as its wire tag (length-delimited).
 _CONTAINER_TAGS = {
     cls: _varint((pb.LineageGraph.DESCRIPTOR.fields_by_name[field].number << 3) | 2)
@@ -302,7 +302,7 @@ def _parse_many(cls: type, datas: Sequence[bytes | None]) -> list[Any]:
     for data in datas:
         size = len(data) if data else 0
         append(tag)
-        append(short[size] if size < 16384 else _varint(size))
+        append(short[size] if size < 4096 else _varint(size))
         if data:
             append(data)
     container = pb.LineageGraph()

@@ -989,6 +989,22 @@ def _random_history(backends, seed: int):
     return rng
 
 
+def test_records_parsed_in_one_batch_equal_records_parsed_one_by_one():
+    # Lengths on both sides of every framing boundary, empty records and absent ones.
+    records = [pb.Event(artifact_id=i, execution_id=2 * i, type=pb.Event.OUTPUT) for i in (1, 300, 2**40)]
+    records += [pb.Artifact(uri="u" * n, id=n) for n in (0, 120, 127, 128, 4000, 4095, 4096, 20000)]
+    for cls in (pb.Event, pb.Artifact):
+        datas = [r.SerializeToString() for r in records if isinstance(r, cls)] + [b"", None]
+        alone = []
+        for data in datas:
+            one = cls()
+            one.ParseFromString(data or b"")
+            alone.append(one)
+        assert neo4j_backend._parse_many(cls, datas) == alone
+    nodes = neo4j_backend._parse_nodes("execution", [7, 8], [pb.Execution(name="a").SerializeToString(), None])
+    assert nodes == [pb.Execution(id=7, name="a"), pb.Execution(id=8)]
+
+
 def test_native_traversal_matches_the_generic_one(backend):
     reference = memory.MemoryBackend()
     rng = _random_history([backend, reference], seed=7)
