@@ -262,12 +262,6 @@ def _parse_type(kind: Kind, type_id: int, data: bytes | None) -> NodeType:
     return type_
 
 
-def _parse_event(data: bytes | None) -> pb.Event:
-    event = pb.Event()
-    event.ParseFromString(bytes(data or b""))
-    return event
-
-
 def _varint(n: int) -> bytes:
     out = bytearray()
     while n > 0x7F:
