@@ -108,9 +108,10 @@ def _fill_graph(
 
 
 def lineage_subgraph(
-    service: "MetadataService", options: pb.LineageSubgraphQueryOptions, read_mask: list[str]
+    service: "MetadataService", options: pb.LineageSubgraphQueryOptions, read_mask: list[str],
+    graph: pb.LineageGraph | None = None,
 ) -> pb.LineageGraph:
-    """Answers GetLineageSubgraph.
+    """Answers GetLineageSubgraph, into ``graph`` when given (a response's own field: no copy).
 
     Raises:
         InvalidArgumentError: no starting nodes, a bad filter or a negative hop count.
@@ -162,7 +163,8 @@ def lineage_subgraph(
     # As in MLMD, the events are those the walk went along, not every event among
     # the nodes: one that only joins two nodes of the last hop (or ending nodes)
     # is left out.
-    graph = pb.LineageGraph()
+    if graph is None:
+        graph = pb.LineageGraph()
     _fill_graph(service, graph, artifact_ids, execution_ids, read_mask, reach.events)
     return graph
 

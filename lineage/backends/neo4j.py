@@ -87,6 +87,9 @@ _LINK_RELS = {"artifact": cc.ATTRIBUTION_REL, "execution": cc.ASSOCIATION_REL}
 _SOURCE_RELS = {**_LINK_RELS, "context": cc.PARENT_REL}
 _STRING_FIELDS = frozenset({"type", "name", "uri", "external_id"})
 _OUTPUT_TYPES = sorted(OUTPUT_EVENT_TYPES)
+#: The Cypher list of an event relationship ``r`` that an ``_EventRow`` is made from.
+#: An event stored without a type has none on its relationship: its proto says UNKNOWN (0).
+_EVENT_ROW = "[r.seq, r.artifact_id, r.execution_id, coalesce(r.type, 0), r.milliseconds_since_epoch, r.proto]"
 # Rows collected into two lists: one Bolt record, which the driver decodes several
 # times faster than one record per node. collect() keeps the order of its input rows.
 _COLLECT_NODES = "RETURN collect(n.id), collect(n.proto)"
@@ -259,10 +262,54 @@ def _parse_type(kind: Kind, type_id: int, data: bytes | None) -> NodeType:
     return type_
 
 
-def _parse_event(data: bytes | None) -> pb.Event:
-    event = pb.Event()
-    event.ParseFromString(bytes(data or b""))
-    return event
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+# Records are mostly shorter than 4 KiB: their length prefixes come from a table.
+_SHORT_VARINTS = [bytes((n,)) if n < 0x80 else bytes(((n & 0x7F) | 0x80, n >> 7)) for n in range(1 << 12)]
+# The LineageGraph field that holds each record class, as its wire tag (length-delimited).
+_CONTAINER_TAGS = {
+    cls: _varint((pb.LineageGraph.DESCRIPTOR.fields_by_name[field].number << 3) | 2)
+    for cls, field in ((pb.Artifact, "artifacts"), (pb.Execution, "executions"),
+                       (pb.Context, "contexts"), (pb.Event, "events"))
+}
+_CONTAINER_FIELDS = {pb.Artifact: "artifacts", pb.Execution: "executions",
+                     pb.Context: "contexts", pb.Event: "events"}
+
+
+def _parse_many(cls: type, datas: Sequence[bytes | None]) -> list[Any]:
+    """Parses many serialized records of one class at once, in their order.
+
+    The records are framed as the repeated field of one ``LineageGraph`` and
+    parsed in a single call: one parse of the whole batch costs about half of
+    a parse per record, which dominates reading a large answer.
+    """
+    tag, short = _CONTAINER_TAGS[cls], _SHORT_VARINTS
+    frames = []
+    append = frames.append
+    for data in datas:
+        size = len(data) if data else 0
+        append(tag)
+        append(short[size] if size < 4096 else _varint(size))
+        if data:
+            append(data)
+    container = pb.LineageGraph()
+    container.ParseFromString(b"".join(frames))
+    return list(getattr(container, _CONTAINER_FIELDS[cls]))
+
+
+def _parse_nodes(kind: Kind, ids: Sequence[int], datas: Sequence[bytes | None]) -> list[Node]:
+    """``_parse_node`` for many nodes of one kind, parsed at once."""
+    nodes = _parse_many(NODE_CLASSES[kind], datas)
+    for node, node_id in zip(nodes, ids):
+        node.id = node_id
+    return nodes
 
 
 def _type_properties(kind: Kind, type_: NodeType) -> dict[str, Any]:
@@ -967,16 +1014,23 @@ class Neo4jBackend:
     def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
         wanted = sorted(set(ids))
         state = self._local
-        missing = [node_id for node_id in wanted if self._known_node(kind, node_id) is None]
+        cache = state.nodes
+        if state.raw_nodes:
+            # Nodes a traversal brought along, parsed together now that they are read.
+            raw = state.raw_nodes
+            held = [i for i in wanted if (kind, i) in raw]
+            if held:
+                for node in _parse_nodes(kind, held, [raw.pop((kind, i)) for i in held]):
+                    cache[(kind, node.id)] = node
+        missing = [node_id for node_id in wanted if (kind, node_id) not in cache]
         if missing:
             if state.write and kind in _LINK_RELS:
                 self._fetch_with_contexts(kind, missing)
             else:
                 [[found_ids, protos]] = self._read(
                     f"UNWIND $ids AS i MATCH (n:{_LABEL[kind]} {{id: i}}) " + _COLLECT_NODES, ids=missing)
-                for node_id, data in zip(found_ids, protos):
-                    state.nodes[(kind, node_id)] = _parse_node(kind, node_id, data)
-        cache = state.nodes
+                for node in _parse_nodes(kind, found_ids, protos):
+                    cache[(kind, node.id)] = node
         return [cache[(kind, i)] for i in wanted if (kind, i) in cache]
 
     def _fetch_with_contexts(self, kind: Kind, ids: list[int]) -> None:
@@ -1087,6 +1141,10 @@ class Neo4jBackend:
             compiled = cc.compile_filter(query.filter, kind)
             match, where, params = compiled.match, [compiled.where], dict(compiled.params)
         direction = "ASC" if query.ascending else "DESC"
+        if field != "id":
+            # Every stored node has both times (the service sets them), so this keeps every
+            # node; it lets Neo4j read the time's index in order and stop after the limit.
+            where.append(f"n.{field} IS NOT NULL")
         if query.after is not None:
             after_value, after_id = query.after
             if field == "id":
@@ -1111,7 +1169,7 @@ class Neo4jBackend:
             text += " LIMIT $limit"
             params["limit"] = max(0, query.limit)
         [[found_ids, protos]] = self._read(text + " " + _COLLECT_NODES, **params)
-        return [_parse_node(kind, i, data) for i, data in zip(found_ids, protos)]
+        return _parse_nodes(kind, found_ids, protos)
 
     # -- edges --------------------------------------------------------------
     @_writing
@@ -1158,7 +1216,7 @@ class Neo4jBackend:
         for _, props in state.new_events:
             if props["artifact_id"] in artifacts or props["execution_id"] in executions:
                 found[props["seq"]] = props["proto"]
-        return [_parse_event(found[seq]) for seq in sorted(found)]
+        return _parse_many(pb.Event, [found[seq] for seq in sorted(found)])
 
     def _insert_links(self, pairs: Sequence[tuple[int, int]], rel: str) -> None:
         if not pairs:
@@ -1329,19 +1387,23 @@ class Neo4jBackend:
                           max_hops: int | None, event_types: Iterable[int] | None,
                           stop_artifacts: set[int], stop_executions: set[int],
                           as_of_ms: int | None = None) -> Reach:
-        """Fetches the events leading away from every node reachable, then walks them in memory."""
+        """Fetches the events leading away from every node reachable, then walks them in memory.
+
+        The walk runs over plain rows (ends, type, time); only the events it
+        keeps become protos, parsed together at the end.
+        """
         with_nodes = event_types is None
         query = _reach_statement(direction, with_nodes, max_hops)
-        events: dict[int, pb.Event] = {}
+        rows: dict[int, _EventRow] = {}
         state = self._local
         for label, ids in (("Artifact", artifact_ids), ("Execution", execution_ids)):
             if not ids:
                 continue
             [[per_node, nodes, types]] = self._read(query.format(label=label), ids=sorted(ids))
             for node_events in per_node:
-                for seq, data in node_events:
-                    if seq not in events:
-                        events[seq] = _parse_event(data)
+                for row in node_events:
+                    if row[0] not in rows:
+                        rows[row[0]] = _EventRow(*row)
             # Callers read the nodes reached and their types next. Nodes stay bytes until
             # read; nothing already in this transaction's memory is replaced.
             for is_artifact, node_id, data in nodes:
@@ -1352,21 +1414,27 @@ class Neo4jBackend:
                 if type_id not in state.types:
                     state.types[type_id] = (type_kind, _parse_type(type_kind, type_id, data))
         if as_of_ms is not None:
-            visible = self._visible_as_of(events.values(), as_of_ms)
-            events = {seq: event for seq, event in events.items() if id(event) in visible}
-        return traversal.traverse(
-            _EventSource(events), artifact_ids, execution_ids, direction=direction,
+            visible = self._visible_as_of(rows.values(), as_of_ms)
+            rows = {seq: row for seq, row in rows.items() if seq in visible}
+        reach = traversal.traverse(
+            _EventSource(rows), artifact_ids, execution_ids, direction=direction,
             max_hops=max_hops, event_types=event_types,
             stop_artifacts=stop_artifacts, stop_executions=stop_executions)
+        reach.events = _parse_many(pb.Event, [row.data for row in reach.events])
+        return reach
 
-    def _visible_as_of(self, events: Iterable[pb.Event], moment: int) -> set[int]:
-        """The ``id()`` of each event the store held at ``moment``: recorded by then, between nodes born by then."""
+    def _visible_as_of(self, events: Iterable[Any], moment: int) -> set[int]:
+        """The ``seq`` of each event the store held at ``moment``: recorded by then, between nodes born by then.
+
+        Each event is an ``_EventRow`` (``milliseconds_since_epoch`` None when
+        the event has no time).
+        """
         recorded = [e for e in events
-                    if not e.HasField("milliseconds_since_epoch") or e.milliseconds_since_epoch <= moment]
+                    if e.milliseconds_since_epoch is None or e.milliseconds_since_epoch <= moment]
         born = {kind: {n.id for n in self.get_nodes(kind, {getattr(e, f"{kind}_id") for e in recorded})
                        if n.create_time_since_epoch <= moment}
                 for kind in ("artifact", "execution")}
-        return {id(e) for e in recorded if e.artifact_id in born["artifact"] and e.execution_id in born["execution"]}
+        return {e.seq for e in recorded if e.artifact_id in born["artifact"] and e.execution_id in born["execution"]}
 
     def _traverse_by_hop(self, artifact_ids: set[int], execution_ids: set[int], direction: str,
                          max_hops: int | None, event_types: Iterable[int] | None,
@@ -1386,16 +1454,16 @@ class Neo4jBackend:
             for query, frontier, side in ((from_artifacts, artifacts, 1), (from_executions, executions, 2)):
                 if not frontier:
                     continue
-                [[seqs, protos]] = self._read(
+                [[found]] = self._read(
                     query, ids=sorted(frontier), types=allowed, outputs=_OUTPUT_TYPES)
-                for seq, data in zip(seqs, protos):
-                    entry = walked.get(seq)
+                for row in found:
+                    entry = walked.get(row[0])
                     if entry is None:
-                        entry = walked[seq] = [_parse_event(data), False, False]
+                        entry = walked[row[0]] = [_EventRow(*row), False, False]
                     entry[side] = True
             if as_of_ms is not None:
                 visible = self._visible_as_of((entry[0] for entry in walked.values()), as_of_ms)
-                walked = {seq: entry for seq, entry in walked.items() if id(entry[0]) in visible}
+                walked = {seq: entry for seq, entry in walked.items() if seq in visible}
             next_artifacts: set[int] = set()
             next_executions: set[int] = set()
             for seq in sorted(walked):
@@ -1416,6 +1484,7 @@ class Neo4jBackend:
             reach.execution_ids |= next_executions
             artifacts = next_artifacts - stop_artifacts
             executions = next_executions - stop_executions
+        reach.events = _parse_many(pb.Event, [row.data for row in reach.events])
         return reach
 
 
@@ -1492,9 +1561,9 @@ def _step_queries(from_artifact: tuple[str, str], from_execution: tuple[str, str
 
     Each side is ``(pattern, extra condition)``; an OUTPUT relationship also
     holds events of no known direction (UNKNOWN), which only BOTH follows.
-    Events come back as two collected lists (write order and proto, which
-    holds both ends and the type): one Bolt record instead of one per event,
-    which the driver decodes several times faster.
+    Events come back as one collected list of ``_EVENT_ROW`` rows: one Bolt
+    record instead of one per event, which the driver decodes several times
+    faster.
     """
     types = "($types IS NULL OR coalesce(r.type, 0) IN $types)"
     queries = []
@@ -1502,7 +1571,7 @@ def _step_queries(from_artifact: tuple[str, str], from_execution: tuple[str, str
         where = f"{extra} AND {types}" if extra else types
         queries.append(
             f"UNWIND $ids AS i MATCH {pattern} WHERE {where} "
-            "RETURN collect(r.seq), collect(r.proto)")
+            f"RETURN collect({_EVENT_ROW})")
     return queries[0], queries[1]
 
 
@@ -1527,19 +1596,38 @@ _STEP_QUERIES = {
 _AT_ONCE_MAX_STARTS = 8
 
 
+class _EventRow:
+    """An event as a walk needs it: its ends, type and time, with its proto still serialized.
+
+    Built from one ``_EVENT_ROW`` list; the walk reads the same attributes of
+    it as of an Event proto, and only the events it keeps are parsed.
+    """
+
+    __slots__ = ("seq", "artifact_id", "execution_id", "type", "milliseconds_since_epoch", "data")
+
+    def __init__(self, seq: int, artifact_id: int, execution_id: int, type_: int,
+                 milliseconds_since_epoch: int | None, data: bytes):
+        self.seq = seq
+        self.artifact_id = artifact_id
+        self.execution_id = execution_id
+        self.type = type_
+        self.milliseconds_since_epoch = milliseconds_since_epoch
+        self.data = data
+
+
 class _EventSource:
     """Events held in memory, answering ``get_events`` as a backend would (write order)."""
 
-    def __init__(self, events: dict[int, pb.Event]):
-        self._by_artifact: dict[int, list[int]] = {}
-        self._by_execution: dict[int, list[int]] = {}
+    def __init__(self, events: dict[int, _EventRow]):
+        self._by_artifact: dict[int, list[int]] = collections.defaultdict(list)
+        self._by_execution: dict[int, list[int]] = collections.defaultdict(list)
         self._events = events
         for seq, event in events.items():
-            self._by_artifact.setdefault(event.artifact_id, []).append(seq)
-            self._by_execution.setdefault(event.execution_id, []).append(seq)
+            self._by_artifact[event.artifact_id].append(seq)
+            self._by_execution[event.execution_id].append(seq)
 
     def get_events(self, *, artifact_ids: Iterable[int] = (), execution_ids: Iterable[int] = ()
-                   ) -> list[pb.Event]:
+                   ) -> list[_EventRow]:
         seqs: set[int] = set()
         for index, ids in ((self._by_artifact, artifact_ids), (self._by_execution, execution_ids)):
             for node_id in ids:
@@ -1552,9 +1640,9 @@ def _reach_query(expand: str, leave: str, with_nodes: bool) -> str:
     # already reached, so dense diamonds do not multiply the work.
     reach = f"UNWIND $ids AS i MATCH (:{{label}} {{{{id: i}}}}){expand}(x) WITH DISTINCT x "
     if not with_nodes:
-        return reach + f"RETURN collect([(x){leave}() | [r.seq, r.proto]]) AS events, [] AS nodes, [] AS types"
+        return reach + f"RETURN collect([(x){leave}() | {_EVENT_ROW}]) AS events, [] AS nodes, [] AS types"
     return (reach + "WITH collect(x) AS xs "
-            f"RETURN [x IN xs | [(x){leave}() | [r.seq, r.proto]]], [x IN xs | [x:Artifact, x.id, x.proto]], "
+            f"RETURN [x IN xs | [(x){leave}() | {_EVENT_ROW}]], [x IN xs | [x:Artifact, x.id, x.proto]], "
             "COLLECT {{ UNWIND xs AS x WITH DISTINCT x.type_id AS type_id "
             "MATCH (t:Type {{id: type_id}}) RETURN [t.id, t.kind, t.proto] }}")
 

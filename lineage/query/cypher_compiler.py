@@ -215,7 +215,12 @@ _ANCHORS: dict[tuple[str, str], str] = {
     ("context", "child_contexts"): f"({{v}}:Context {_KEY})-[:{PARENT_REL}]->(n:Context)",
     ("context", "artifacts"): f"({{v}}:Artifact {_KEY})-[:{ATTRIBUTION_REL}]->(n:Context)",
     ("context", "executions"): f"({{v}}:Execution {_KEY})-[:{ASSOCIATION_REL}]->(n:Context)",
+    # An event is a relationship: its far end's id is the event's own execution or artifact id.
+    ("artifact", "events"): f"(:Execution {_KEY})-[{{v}}:{EVENT_RELS}]-(n:Artifact)",
+    ("execution", "events"): f"(:Artifact {_KEY})-[{{v}}:{EVENT_RELS}]-(n:Execution)",
 }
+# The attribute of an event alias that names its far end, per node kind.
+_EVENT_FAR_END = {"artifact": "execution_id", "execution": "artifact_id"}
 
 
 def compile_filter(expr: ast.Expr, node_kind: str) -> CypherFilter:
@@ -279,13 +284,13 @@ class _Compiler:
             variable = self.variables[neighbour]
             key = term.left.name
             pattern = _ANCHORS[(self.kind, neighbour.relation)].format(
-                v=variable, k=key, p=self.param(term.value))
+                v=variable, k="name" if key == "name" else "id", p=self.param(term.value))
             if key == "id":
                 bound.add(neighbour)
                 match = f"MATCH {pattern} WITH DISTINCT n, {variable}"
             else:
-                # A name may bind several neighbours of one node: the terms on that
-                # alias are tested per neighbour, then the node is kept once.
+                # A name (or an event's far end) may bind several neighbours of one node:
+                # the terms on that alias are tested per neighbour, then the node is kept once.
                 own = [t for t in conjuncts if set(ast.neighbours(t)) == {neighbour}]
                 for t in own:
                     conjuncts.remove(t)
@@ -305,8 +310,10 @@ class _Compiler:
         """Finds a top-level ``<alias>.id = <int>`` or ``<alias>.name = <text>`` to start the match from.
 
         Both keys are indexed, so the match costs what the alias matches, not a scan of
-        every node. A name anchors only when no other term joins its alias with another
-        alias (those terms need the alias bound for the whole query).
+        every node. An event alias's ``execution_id`` (of an artifact's event) or
+        ``artifact_id`` (of an execution's) anchors on the far node's id the same way.
+        A name or an event's far end anchors only when no other term joins its alias
+        with another alias (those terms need the alias bound for the whole query).
         """
         def keyed(term: ast.Expr, key: str, kind: type) -> bool:
             return (isinstance(term, ast.Comparison) and term.op == "="
@@ -318,8 +325,10 @@ class _Compiler:
         for term in conjuncts:
             if keyed(term, "id", int):
                 return term.left.neighbour, term
+        far_end = _EVENT_FAR_END.get(self.kind)
         for term in conjuncts:
-            if keyed(term, "name", str):
+            if keyed(term, "name", str) or (
+                    keyed(term, far_end, int) and term.left.neighbour.relation == "events"):
                 alias = term.left.neighbour
                 if all(alias not in ast.neighbours(t) or set(ast.neighbours(t)) == {alias}
                        for t in conjuncts):

@@ -527,6 +527,47 @@ def test_lineage_subgraph_sends_two_statements(store, monkeypatch):
     assert [t.name for t in graph.artifact_types] == ["Dataset"] and not graph.events
 
 
+def _plan_operators(settings, query: str, params: dict) -> list[str]:
+    """The operators of the plan Neo4j chooses for ``query`` (EXPLAIN: nothing runs)."""
+    auth = (settings.user, settings.password) if settings.user else None
+    with neo4j.GraphDatabase.driver(settings.uri, auth=auth) as driver:
+        with driver.session(database=settings.database or None) as session:
+            plan = session.run("EXPLAIN " + query, params).consume().plan
+    operators, pending = [], [plan]
+    while pending:
+        step = pending.pop()
+        operators.append(step["operatorType"].split("@")[0])
+        pending.extend(step.get("children", []))
+    return operators
+
+
+def test_listings_by_an_events_far_end_and_newest_first_start_from_an_index(settings, store, monkeypatch):
+    dataset, trainer, raw, previous, context = _new_run(store)
+    outputs = [previous := _put_step(store, trainer, dataset, previous, context, step) for step in range(3)]
+    [first_step] = [e.execution_id for e in store.get_events_by_artifact_ids([raw])]
+    backend = store._service.backend
+    sent: list[tuple[str, dict]] = []
+    original = backend._send
+    monkeypatch.setattr(backend, "_send", lambda query, params: sent.append((query, params)) or original(query, params))
+
+    found = store.get_artifacts(list_options=lineage.ListOptions(filter_query=f"events_0.execution_id = {first_step}"))
+    assert sorted(a.uri for a in found) == ["/out/run-1/0", "/raw"]
+    [(query, params)] = [(q, p) for q, p in sent if "INPUT_TO" in q]
+    operators = _plan_operators(settings, query, params)
+    # Starts from the execution's id, never from every artifact.
+    assert "NodeUniqueIndexSeek" in operators and "NodeByLabelScan" not in operators, operators
+
+    sent.clear()
+    newest = store.get_artifacts(list_options=lineage.ListOptions(
+        order_by=lineage.OrderByField.CREATE_TIME, is_asc=False, limit=2))
+    assert [a.id for a in newest] == sorted((o.id for o in outputs), reverse=True)[:2]
+    [(query, params)] = [(q, p) for q, p in sent if "ORDER BY" in q]
+    operators = _plan_operators(settings, query, params)
+    # Reads the create-time index in order and stops at the limit: no sort of every artifact.
+    assert "NodeIndexScan" in operators and "NodeByLabelScan" not in operators, operators
+    assert "Top" not in operators and "Sort" not in operators, operators
+
+
 def test_nothing_reaches_the_server_before_commit(settings, backend):
     with backend.transaction():
         at = backend.insert_type("artifact", pb.ArtifactType(name="A"))
@@ -945,6 +986,22 @@ def _random_history(backends, seed: int):
         with b.transaction():
             b.insert_events(events)
     return rng
+
+
+def test_records_parsed_in_one_batch_equal_records_parsed_one_by_one():
+    # Lengths on both sides of every framing boundary, empty records and absent ones.
+    records = [pb.Event(artifact_id=i, execution_id=2 * i, type=pb.Event.OUTPUT) for i in (1, 300, 2**40)]
+    records += [pb.Artifact(uri="u" * n, id=n) for n in (0, 120, 127, 128, 4000, 4095, 4096, 20000)]
+    for cls in (pb.Event, pb.Artifact):
+        datas = [r.SerializeToString() for r in records if isinstance(r, cls)] + [b"", None]
+        alone = []
+        for data in datas:
+            one = cls()
+            one.ParseFromString(data or b"")
+            alone.append(one)
+        assert neo4j_backend._parse_many(cls, datas) == alone
+    nodes = neo4j_backend._parse_nodes("execution", [7, 8], [pb.Execution(name="a").SerializeToString(), None])
+    assert nodes == [pb.Execution(id=7, name="a"), pb.Execution(id=8)]
 
 
 def test_native_traversal_matches_the_generic_one(backend):
