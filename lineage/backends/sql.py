@@ -25,13 +25,15 @@ MySQL and PostgreSQL, which the service runs again, and ``AbortedError`` on
 SQLite, which the Python API retries; a lost connection raises
 ``UnavailableError``. Nothing else serializes writers: ids come from the
 database's own sequences, reads take no row locks. MLMD's schema has no
-unique key on type names, so on PostgreSQL writers creating a type of one
-name queue on an advisory lock (see ``_claim_type_name``).
+unique key on type names, so writers creating a type of one name queue on a
+lock held to the end of their transaction: an advisory lock on PostgreSQL, a
+named lock (``GET_LOCK``) on MySQL (see ``_claim_type_name``).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import math
@@ -53,7 +55,7 @@ from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
 from lineage.traversal import UPSTREAM, Reach
 
-__all__ = ["SqlBackend", "open_backend", "fingerprint_table", "FINGERPRINT_TABLE_NAME"]
+__all__ = ["SqlBackend", "open_backend", "fingerprint_table", "FINGERPRINT_TABLE_NAME", "type_name_lock"]
 
 _log = logging.getLogger(__name__)
 
@@ -76,6 +78,8 @@ FINGERPRINT_TABLE_NAME = "LineageFingerprint"
 
 #: The first key of the PostgreSQL advisory locks that serialize creating types of one name.
 _TYPE_NAME_LOCK = 0x6C696E66
+#: Seconds a MySQL writer waits for the named lock of a type another writer is creating.
+_TYPE_NAME_WAIT_S = 20
 #: Node ids per statement of a delete: keeps every IN list well within driver limits.
 _DELETE_BATCH = 1000
 
@@ -101,6 +105,8 @@ class _TxState(threading.local):
     depth: int = 0
     types: dict | None = None
     bare_executions: set | None = None
+    # The transaction holds MySQL named locks (GET_LOCK), released after it ends.
+    named_locks: bool = False
 
 
 # SQLite VM instructions between two looks at the clock (about a millisecond).
@@ -191,6 +197,7 @@ class SqlBackend:
         local.connection = connection
         local.depth = 1
         local.types = {}
+        local.named_locks = False
         # Executions inserted by this transaction that have no fingerprint rows yet.
         local.bare_executions = set()
 
@@ -224,6 +231,7 @@ class SqlBackend:
         local.connection = None
         local.bare_executions = None
         seen_types, local.types = local.types, None
+        named_locks, local.named_locks = local.named_locks, False
         error: errors.StatusError | None = None
         broken = isinstance(failure, errors.UnavailableError)
         if self._sqlite_timeout is not None:
@@ -245,6 +253,8 @@ class SqlBackend:
                     if self._inserted >= self._analyze_at:
                         self._analyze(connection)
         finally:
+            if named_locks and not broken:
+                broken = not self._release_named_locks(connection)
             self._checkin(connection, broken)
             if self._lock is not None:
                 self._lock.release()
@@ -274,6 +284,23 @@ class SqlBackend:
             _log.debug("ANALYZE failed on %s", self._where, exc_info=True)
             self._rollback(connection)
             self._analyze_at = self._inserted + _FIRST_ANALYZE
+
+    @staticmethod
+    def _release_named_locks(connection) -> bool:
+        """Releases this session's MySQL named locks; False when that failed.
+
+        Named locks belong to the session, not the transaction, and a pooled
+        connection outlives both: a connection that cannot release them is
+        dropped, which ends the session and its locks with it.
+        """
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT RELEASE_ALL_LOCKS()")
+            cursor.fetchall()
+            return True
+        except Exception:  # noqa: BLE001 - the caller drops the connection
+            _log.debug("releasing named locks failed", exc_info=True)
+            return False
 
     @staticmethod
     def _rollback(connection) -> bool:
@@ -418,7 +445,7 @@ class SqlBackend:
 
     def insert_type(self, kind: Kind, type_: NodeType) -> int:
         self._write_check()
-        if self._dialect == "postgresql":
+        if self._dialect != "sqlite":
             self._claim_type_name(kind, type_)
         t = schema.type_table
         compiled = self._stmt(("insert_type",), lambda: self._returning_id(
@@ -439,35 +466,62 @@ class SqlBackend:
 
         MLMD's schema has no unique key on type names, and a transaction's
         snapshot cannot see a type another one committed after it began. So
-        writers creating one name queue on a transaction-scoped advisory lock,
-        and the one that gets it second looks with a fresh snapshot on a
-        connection of its own: when the type exists now, the call runs again.
+        writers creating one name queue on a lock that lasts until their
+        transaction ends (PostgreSQL: a transaction-scoped advisory lock;
+        MySQL: a named lock that ``_exit`` releases after the commit or
+        rollback), and the one that gets it second looks with a fresh snapshot
+        on a connection of its own: when the type exists now, the call runs
+        again. SQLite has one writer at a time and needs none of this.
 
         Raises:
-            ConcurrentWriteError: A concurrent writer created the type.
+            ConcurrentWriteError: A concurrent writer created the type, or (MySQL)
+                holds the lock of a second name this transaction wants.
         """
         version = type_.version if type_.HasField("version") else None
-        key = zlib.crc32(f"{kind}\0{type_.name}\0{version}".encode("utf-8")) - (1 << 31)
         try:
-            self._connection().cursor().execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", (_TYPE_NAME_LOCK, key))
+            cursor = self._connection().cursor()
+            if self._mysql:
+                self._lock_type_name(cursor, type_name_lock(self._database.database_name, kind, type_.name, version))
+            else:
+                key = zlib.crc32(f"{kind}\0{type_.name}\0{version}".encode("utf-8")) - (1 << 31)
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_TYPE_NAME_LOCK, key))
+                cursor.fetchall()
+            compiled, params = self._find_type_query(kind, type_.name, version)
             fresh = self._engine.raw_connection()
             try:
                 cursor = fresh.cursor()
-                cursor.execute(
-                    "SELECT 1 FROM type WHERE type_kind = %s AND name = %s "
-                    "AND version IS NOT DISTINCT FROM %s LIMIT 1",
-                    (_TYPE_KINDS[kind], type_.name, version))
-                taken = cursor.fetchone() is not None
+                cursor.execute(compiled.text, compiled.params(params))
+                taken = bool(cursor.fetchall())
                 fresh.rollback()
             finally:
                 fresh.close()
+        except ConcurrentWriteError:
+            raise
         except Exception as e:
             raise translate_error(e, self._where) from e
         if taken:
             raise ConcurrentWriteError(
                 f"{self._where}: a concurrent writer created {kind} type {type_.name!r} since this "
                 "call looked for it; nothing was written, run the call again")
+
+    def _lock_type_name(self, cursor, name: str) -> None:
+        """Takes a MySQL named lock (``type_name_lock``) for this transaction.
+
+        The first lock of a transaction waits for its holder; a further one is
+        only tried: two writers each holding one name and waiting for the
+        other's would wait forever, as MariaDB does not detect deadlocks of
+        named locks.
+        """
+        local = self._local
+        wait = 0 if local.named_locks else _TYPE_NAME_WAIT_S
+        cursor.execute("SELECT GET_LOCK(%s, %s)", (name, wait))
+        [(got,)] = cursor.fetchall()
+        if got == 1:
+            local.named_locks = True
+            return
+        raise ConcurrentWriteError(
+            f"{self._where}: another writer is creating a type of the same name; nothing was "
+            "written, run the call again")
 
     def _returning_id(self, statement, table):
         if self._dialect == "postgresql":
@@ -585,6 +639,14 @@ class SqlBackend:
         return [_copy(cache[i][1]) for i in wanted if cache[i][0] == kind]
 
     def find_type(self, kind: Kind, name: str, version: str | None) -> NodeType | None:
+        compiled, params = self._find_type_query(kind, name, version)
+        rows = self._rows(compiled, params)
+        rows = [row for row in rows if row[0] == rows[0][0]] if rows else rows
+        found = self._types_from_rows(kind, rows)
+        return found[0] if found else None
+
+    def _find_type_query(self, kind: Kind, name: str, version: str | None) -> tuple[Compiled, dict[str, Any]]:
+        """The statement and parameters reading the type of a kind, name and version."""
         t = schema.type_table
         if version:
             compiled = self._stmt(("find_type_v",), lambda: self._type_select().where(
@@ -598,10 +660,7 @@ class SqlBackend:
                 t.c.type_kind == _b("b_kind", t.c.type_kind.type)).order_by(t.c.id))
             params = self._text_params("b_name", name)
         params["b_kind"] = _TYPE_KINDS[kind]
-        rows = self._rows(compiled, params)
-        rows = [row for row in rows if row[0] == rows[0][0]] if rows else rows
-        found = self._types_from_rows(kind, rows)
-        return found[0] if found else None
+        return compiled, params
 
     def find_types_by_external_id(self, kind: Kind, external_ids: Iterable[str]) -> list[NodeType]:
         wanted = sorted(set(external_ids))
@@ -1424,6 +1483,16 @@ def _property_columns(kind: Kind) -> tuple:
 
 def _property_select(kind: Kind):
     return sa.select(*_property_columns(kind))
+
+
+def type_name_lock(database: str, kind: Kind, name: str, version: str | None) -> str:
+    """The MySQL named lock that writers creating this type take.
+
+    Named locks are server-wide, so the name includes the database; 13 + 40
+    characters stay within the 64 a lock name may have.
+    """
+    identity = f"{database}\0{kind}\0{name}\0{version}".encode("utf-8")
+    return f"lineage:type:{hashlib.sha1(identity).hexdigest()}"
 
 
 def _kind_of(type_: NodeType) -> Kind:
