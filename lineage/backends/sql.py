@@ -47,7 +47,8 @@ from google.protobuf import json_format
 
 from lineage import errors
 from lineage.backends import sql_schema as schema
-from lineage.backends.base import TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType
+from lineage.backends.base import (
+    TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
 from lineage.backends.sql_exec import Compiled, Statements, id_list, translate_error
 from lineage.proto import metadata_store_pb2 as pb
@@ -103,7 +104,10 @@ class _TxState(threading.local):
 
     connection: Any = None
     depth: int = 0
+    writing: bool = False
     types: dict | None = None
+    # Types taken from the store's committed types rather than the database, by id.
+    remembered: dict | None = None
     bare_executions: set | None = None
     # The transaction holds MySQL named locks (GET_LOCK), released after it ends.
     named_locks: bool = False
@@ -149,10 +153,12 @@ class SqlBackend:
         self._after_first_transaction: Callable[[], None] | None = None
         self._closed = False
         self._pinned = None
-        # Committed type names by id, shared by all transactions: a type is
-        # never deleted or renamed, so once committed its name holds for good.
-        # Filled only on commit, so a rolled-back type's id never lingers here.
-        self._type_names: dict[int, tuple[Kind, str]] = {}
+        # Committed types by id, shared by all transactions, filled only on
+        # commit (a rolled-back type's id never lingers here). A type is never
+        # deleted or renamed and its properties keep their data types, but
+        # another client may add properties: see get_types for when these
+        # answer.
+        self._committed_types: dict[int, tuple[Kind, NodeType]] = {}
         # SQLite plans from statistics only ANALYZE gathers; see _analyze.
         self._inserted = 0
         self._analyze_at = _FIRST_ANALYZE if database.dialect == "sqlite" and not database.read_only else 1 << 62
@@ -168,13 +174,13 @@ class SqlBackend:
         """Opens an all-or-nothing unit of work; nested calls join the outer one.
 
         Args:
-            write: Accepted for the Backend protocol; every transaction here
-                takes the same locks.
+            write: Whether the unit of work may write. Every transaction here
+                takes the same locks; a writing one validates against the
+                types this store knows (``get_types``).
         """
-        del write
-        return _Transaction(self)
+        return _Transaction(self, write)
 
-    def _enter(self) -> None:
+    def _enter(self, write: bool = True) -> None:
         local = self._local
         if local.depth:
             local.depth += 1
@@ -196,7 +202,9 @@ class SqlBackend:
             raise error from e
         local.connection = connection
         local.depth = 1
+        local.writing = write
         local.types = {}
+        local.remembered = {}
         local.named_locks = False
         # Executions inserted by this transaction that have no fingerprint rows yet.
         local.bare_executions = set()
@@ -232,6 +240,7 @@ class SqlBackend:
         local.bare_executions = None
         seen_types, local.types = local.types, None
         named_locks, local.named_locks = local.named_locks, False
+        remembered, local.remembered = local.remembered, None
         error: errors.StatusError | None = None
         broken = isinstance(failure, errors.UnavailableError)
         if self._sqlite_timeout is not None:
@@ -239,6 +248,8 @@ class SqlBackend:
         try:
             if failure is not None:
                 broken = not self._rollback(connection) or broken
+                if remembered and not broken and isinstance(failure, errors.InvalidArgumentError):
+                    error, broken = self._recheck_types(connection, remembered, failure)
             else:
                 try:
                     connection.commit()
@@ -246,10 +257,10 @@ class SqlBackend:
                     error = translate_error(e, self._where)
                     broken = not self._rollback(connection) or isinstance(error, errors.UnavailableError)
                 else:
-                    names = self._type_names
+                    committed = self._committed_types
                     for type_id, (kind, type_) in seen_types.items():
                         if kind is not None:
-                            names[type_id] = (kind, type_.name)
+                            committed[type_id] = (kind, type_)
                     if self._inserted >= self._analyze_at:
                         self._analyze(connection)
         finally:
@@ -284,6 +295,35 @@ class SqlBackend:
             _log.debug("ANALYZE failed on %s", self._where, exc_info=True)
             self._rollback(connection)
             self._analyze_at = self._inserted + _FIRST_ANALYZE
+
+    def _recheck_types(self, connection, remembered: dict[int, NodeType],
+                       failure: errors.InvalidArgumentError) -> tuple[errors.StatusError | None, bool]:
+        """Reads the remembered types of a refused call afresh, after its rollback.
+
+        Another client may have given one of them a property the call used.
+        Returns (the error to raise instead of the refusal, or None to keep
+        it; whether the connection broke).
+        """
+        compiled = self._stmt(("types_n",), self._types_by_ids)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(compiled.text, compiled.params({"b_ids": sorted(remembered)}))
+            rows = compiled.rows(cursor)
+            connection.rollback()
+        except Exception:  # noqa: BLE001 - the refusal stands; the caller drops the connection
+            _log.debug("re-reading types failed", exc_info=True)
+            return None, True
+        stored = {t.id: t for t in self._types_from_rows(None, rows)}
+        committed = self._committed_types
+        for type_id, type_ in stored.items():
+            committed[type_id] = (_kind_of(type_), type_)
+        if all(stored.get(type_id) == type_ for type_id, type_ in remembered.items()):
+            return None, False
+        error = StaleSnapshotError(
+            f"{self._where}: a type this call was checked against has changed since this client "
+            "read it; nothing was written, run the call again")
+        error.__cause__ = failure
+        return error, False
 
     @staticmethod
     def _release_named_locks(connection) -> bool:
@@ -623,20 +663,34 @@ class SqlBackend:
             return []
         cache = self._type_cache()
         missing = [i for i in wanted if i not in cache]
+        if missing and self._local.writing:
+            # Enough to check a write: a node's property declared by the known
+            # type is declared by the stored one. A refusal is checked again
+            # on the stored types (see _exit).
+            committed, remembered = self._committed_types, self._local.remembered
+            for i in missing:
+                known = committed.get(i)
+                if known is not None:
+                    cache[i] = known
+                    remembered[i] = known[1]
+            missing = [i for i in missing if i not in cache]
         if missing:
             if len(missing) == 1:
                 compiled = self._stmt(("types_1",), lambda: self._type_select().where(
                     t.c.id == _b("b_id", sa.BigInteger())))
                 rows = self._rows(compiled, {"b_id": missing[0]})
             else:
-                compiled = self._stmt(("types_n",), lambda: self._type_select().where(
-                    self._in(t.c.id, "b_ids")).order_by(t.c.id))
+                compiled = self._stmt(("types_n",), self._types_by_ids)
                 rows = self._rows(compiled, {"b_ids": missing})
             for type_ in self._types_from_rows(None, rows):
                 cache[type_.id] = (_kind_of(type_), type_)
             for i in missing:
                 cache.setdefault(i, (None, None))
         return [_copy(cache[i][1]) for i in wanted if cache[i][0] == kind]
+
+    def _types_by_ids(self):
+        t = schema.type_table
+        return self._type_select().where(self._in(t.c.id, "b_ids")).order_by(t.c.id)
 
     def find_type(self, kind: Kind, name: str, version: str | None) -> NodeType | None:
         compiled, params = self._find_type_query(kind, name, version)
@@ -981,7 +1035,7 @@ class SqlBackend:
 
     def _names_of_types(self, kind: Kind, type_ids: set[int]) -> dict[int, str]:
         """Names of the ``kind`` types among ``type_ids``, read once per store."""
-        committed = self._type_names
+        committed = self._committed_types
         names = {}
         missing = []
         for type_id in type_ids:
@@ -989,7 +1043,7 @@ class SqlBackend:
             if known is None:
                 missing.append(type_id)
             elif known[0] == kind:
-                names[type_id] = known[1]
+                names[type_id] = known[1].name
         if missing:
             names.update((t.id, t.name) for t in self.get_types(kind, missing))
         return names
@@ -1452,13 +1506,14 @@ def _driving_sets(kind: Kind, node: sa.Table, expr) -> list:
 class _Transaction:
     """Context manager returned by ``SqlBackend.transaction()``."""
 
-    __slots__ = ("_backend",)
+    __slots__ = ("_backend", "_write")
 
-    def __init__(self, backend: SqlBackend):
+    def __init__(self, backend: SqlBackend, write: bool):
         self._backend = backend
+        self._write = write
 
     def __enter__(self) -> None:
-        self._backend._enter()
+        self._backend._enter(self._write)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None and exc is None:
