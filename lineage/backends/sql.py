@@ -28,6 +28,11 @@ database's own sequences, reads take no row locks. MLMD's schema has no
 unique key on type names, so writers creating a type of one name queue on a
 lock held to the end of their transaction: an advisory lock on PostgreSQL, a
 named lock (``GET_LOCK``) on MySQL (see ``_claim_type_name``).
+
+Writing transactions check nodes against the committed types this backend
+has seen (``get_types``): types only gain properties, so what a known type
+accepts the stored one accepts too, and a refusal is checked again against
+the stored types (``_recheck_types``).
 """
 
 from __future__ import annotations
@@ -521,7 +526,8 @@ class SqlBackend:
         try:
             cursor = self._connection().cursor()
             if self._mysql:
-                self._lock_type_name(cursor, type_name_lock(self._database.database_name, kind, type_.name, version))
+                database = self._database.database_name
+                self._lock_type_name(cursor, type_name_lock(database, kind, type_.name, version))
             else:
                 key = zlib.crc32(f"{kind}\0{type_.name}\0{version}".encode("utf-8")) - (1 << 31)
                 cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_TYPE_NAME_LOCK, key))
@@ -666,7 +672,7 @@ class SqlBackend:
         if missing and self._local.writing:
             # Enough to check a write: a node's property declared by the known
             # type is declared by the stored one. A refusal is checked again
-            # on the stored types (see _exit).
+            # on the stored types (_recheck_types).
             committed, remembered = self._committed_types, self._local.remembered
             for i in missing:
                 known = committed.get(i)
