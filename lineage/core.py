@@ -704,11 +704,14 @@ class MetadataService:
         mask_paths: Sequence[str] = (),
         force_update_time: bool = False,
         created: set[int] | None = None,
+        new_nodes: dict[int, Any] | None = None,
     ) -> list[int]:
         """Creates nodes without id and updates nodes with one; returns ids in order.
 
         Ids of nodes created by this call are added to ``created`` when given, so
-        later steps of the same call can skip checks a new node cannot fail.
+        later steps of the same call can skip checks a new node cannot fail;
+        the created nodes, as stored, go to ``new_nodes`` when given, so later
+        steps need not read them back.
         """
         backend = self.backend
         label = _kind_label(kind)
@@ -745,6 +748,9 @@ class MetadataService:
             new_ids = backend.insert_nodes(kind, [new])
             if created is not None:
                 created.update(new_ids)
+            if new_nodes is not None:
+                new.id = new_ids[0]
+                new_nodes[new.id] = new
             ids.extend(new_ids)
         return ids
 
@@ -882,12 +888,14 @@ class MetadataService:
         return svc.PutEventsResponse()
 
     def _refresh_fingerprints(
-        self, execution_ids: Iterable[int], known_events: Sequence[pb.Event] | None = None
+        self, execution_ids: Iterable[int], known_events: Sequence[pb.Event] | None = None,
+        known_executions: Mapping[int, pb.Execution] | None = None,
     ) -> None:
         """Re-indexes the cache fingerprints of executions whose inputs or properties changed.
 
         ``known_events``, when given, are all the events of these executions (a
-        call that just created them), which saves reading them back.
+        call that just created them), and ``known_executions`` some of the
+        executions as stored by this call; both save reading them back.
         """
         from lineage.cache import execution_fingerprints
 
@@ -895,7 +903,11 @@ class MetadataService:
         if not ids:
             return
         backend = self.backend
-        executions = backend.get_nodes("execution", ids)
+        known = known_executions or {}
+        unread = [i for i in ids if i not in known]
+        executions = [known[i] for i in ids if i in known]
+        if unread:
+            executions = sorted([*executions, *backend.get_nodes("execution", unread)], key=lambda e: e.id)
         types = {t.id: t for t in backend.get_types("execution", {e.type_id for e in executions})}
         events: dict[int, list[pb.Event]] = {}
         if known_events is None:
@@ -1037,9 +1049,10 @@ class MetadataService:
         response = svc.PutExecutionResponse()
         now = _now_ms()
         created: set[int] = set()
+        new_executions: dict[int, pb.Execution] = {}
         [execution_id] = self._upsert_nodes(
             "execution", [request.execution], force_update_time=options.force_update_time,
-            created=created,
+            created=created, new_nodes=new_executions,
         )
         new_execution = execution_id in created
         created_artifacts: set[int] = set()
@@ -1074,7 +1087,7 @@ class MetadataService:
             "artifact", [(a, c) for c in context_ids for a in artifact_ids], created_artifacts, known
         )
         self._link_to_contexts("execution", [(execution_id, c) for c in context_ids], created, known)
-        self._refresh_fingerprints([execution_id], events if new_execution else None)
+        self._refresh_fingerprints([execution_id], events if new_execution else None, new_executions)
         response.execution_id = execution_id
         response.artifact_ids.extend(artifact_ids)
         response.context_ids.extend(context_ids)
@@ -1136,7 +1149,9 @@ class MetadataService:
         artifact_ids = self._resolve_artifacts(
             request.artifacts, options.reuse_artifact_if_already_exist_by_external_id, created_artifacts
         )
-        execution_ids = self._upsert_nodes("execution", request.executions, created=created_executions)
+        new_executions: dict[int, pb.Execution] = {}
+        execution_ids = self._upsert_nodes("execution", request.executions, created=created_executions,
+                                           new_nodes=new_executions)
         events = [
             self._edge_event(index, edge, execution_ids, artifact_ids)
             for index, edge in enumerate(request.event_edges)
@@ -1152,7 +1167,7 @@ class MetadataService:
         )
         # Edges may add inputs to executions stored earlier: re-index those too.
         touched = set(execution_ids) | {e.execution_id for e in events}
-        self._refresh_fingerprints(touched, events if created_executions >= touched else None)
+        self._refresh_fingerprints(touched, events if created_executions >= touched else None, new_executions)
         response.execution_ids.extend(execution_ids)
         response.artifact_ids.extend(artifact_ids)
         response.context_ids.extend(context_ids)

@@ -26,13 +26,20 @@ MySQL and PostgreSQL, which the service runs again, and ``AbortedError`` on
 SQLite, which the Python API retries; a lost connection raises
 ``UnavailableError``. Nothing else serializes writers: ids come from the
 database's own sequences, reads take no row locks. MLMD's schema has no
-unique key on type names, so on PostgreSQL writers creating a type of one
-name queue on an advisory lock (see ``_claim_type_name``).
+unique key on type names, so writers creating a type of one name queue on a
+lock held to the end of their transaction: an advisory lock on PostgreSQL, a
+named lock (``GET_LOCK``) on MySQL (see ``_claim_type_name``).
+
+Writing transactions check nodes against the committed types this backend
+has seen (``get_types``): types only gain properties, so what a known type
+accepts the stored one accepts too, and a refusal is checked again against
+the stored types (``_recheck_types``).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import math
@@ -46,7 +53,8 @@ from google.protobuf import json_format
 
 from lineage import errors
 from lineage.backends import sql_schema as schema
-from lineage.backends.base import TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType
+from lineage.backends.base import (
+    TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
 from lineage.backends.sql_exec import Compiled, Statements, id_list, translate_error
 from lineage.proto import metadata_store_pb2 as pb
@@ -54,7 +62,7 @@ from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
 from lineage.traversal import UPSTREAM, Reach
 
-__all__ = ["SqlBackend", "open_backend", "fingerprint_table", "FINGERPRINT_TABLE_NAME"]
+__all__ = ["SqlBackend", "open_backend", "fingerprint_table", "FINGERPRINT_TABLE_NAME", "type_name_lock"]
 
 _log = logging.getLogger(__name__)
 
@@ -77,6 +85,8 @@ FINGERPRINT_TABLE_NAME = "LineageFingerprint"
 
 #: The first key of the PostgreSQL advisory locks that serialize creating types of one name.
 _TYPE_NAME_LOCK = 0x6C696E66
+#: Seconds a MySQL writer waits for the named lock of a type another writer is creating.
+_TYPE_NAME_WAIT_S = 20
 #: Node ids per statement of a delete: keeps every IN list well within driver limits.
 _DELETE_BATCH = 1000
 
@@ -112,8 +122,13 @@ class _TxState(threading.local):
 
     connection: Any = None
     depth: int = 0
+    writing: bool = False
     types: dict | None = None
+    # Types taken from the store's committed types rather than the database, by id.
+    remembered: dict | None = None
     bare_executions: set | None = None
+    # The transaction holds MySQL named locks (GET_LOCK), released after it ends.
+    named_locks: bool = False
 
 
 # SQLite VM instructions between two looks at the clock (about a millisecond).
@@ -156,10 +171,12 @@ class SqlBackend:
         self._after_first_transaction: Callable[[], None] | None = None
         self._closed = False
         self._pinned = None
-        # Committed type names by id, shared by all transactions: a type is
-        # never deleted or renamed, so once committed its name holds for good.
-        # Filled only on commit, so a rolled-back type's id never lingers here.
-        self._type_names: dict[int, tuple[Kind, str]] = {}
+        # Committed types by id, shared by all transactions, filled only on
+        # commit (a rolled-back type's id never lingers here). A type is never
+        # deleted or renamed and its properties keep their data types, but
+        # another client may add properties: see get_types for when these
+        # answer.
+        self._committed_types: dict[int, tuple[Kind, NodeType]] = {}
         # SQLite plans from statistics only ANALYZE gathers; see _analyze.
         self._inserted = 0
         self._analyze_at = _FIRST_ANALYZE if database.dialect == "sqlite" and not database.read_only else 1 << 62
@@ -175,15 +192,17 @@ class SqlBackend:
         """Opens an all-or-nothing unit of work; nested calls join the outer one.
 
         Args:
-            write: Whether the work may write. Every transaction here takes
-                the same locks; the first writing one adds what lineage adds
-                to MLMD's schema, if missing, before it reads anything.
+            write: Whether the unit of work may write. Every transaction here
+                takes the same locks; a writing one validates against the
+                types this store knows (``get_types``), and the first writing
+                one adds what lineage adds to MLMD's schema, if missing,
+                before it reads anything.
         """
         if write and not self._fingerprints_ready and not self._read_only and not self._local.depth:
             self._ensure_fingerprint_table()
-        return _Transaction(self)
+        return _Transaction(self, write)
 
-    def _enter(self) -> None:
+    def _enter(self, write: bool = True) -> None:
         local = self._local
         if local.depth:
             local.depth += 1
@@ -205,7 +224,10 @@ class SqlBackend:
             raise error from e
         local.connection = connection
         local.depth = 1
+        local.writing = write
         local.types = {}
+        local.remembered = {}
+        local.named_locks = False
         # Executions inserted by this transaction that have no fingerprint rows yet.
         local.bare_executions = set()
 
@@ -239,6 +261,8 @@ class SqlBackend:
         local.connection = None
         local.bare_executions = None
         seen_types, local.types = local.types, None
+        named_locks, local.named_locks = local.named_locks, False
+        remembered, local.remembered = local.remembered, None
         error: errors.StatusError | None = None
         broken = isinstance(failure, errors.UnavailableError)
         if self._sqlite_timeout is not None:
@@ -246,6 +270,8 @@ class SqlBackend:
         try:
             if failure is not None:
                 broken = not self._rollback(connection) or broken
+                if remembered and not broken and isinstance(failure, errors.InvalidArgumentError):
+                    error, broken = self._recheck_types(connection, remembered, failure)
             else:
                 try:
                     connection.commit()
@@ -253,13 +279,15 @@ class SqlBackend:
                     error = translate_error(e, self._where)
                     broken = not self._rollback(connection) or isinstance(error, errors.UnavailableError)
                 else:
-                    names = self._type_names
+                    committed = self._committed_types
                     for type_id, (kind, type_) in seen_types.items():
                         if kind is not None:
-                            names[type_id] = (kind, type_.name)
+                            committed[type_id] = (kind, type_)
                     if self._inserted >= self._analyze_at:
                         self._analyze(connection)
         finally:
+            if named_locks and not broken:
+                broken = not self._release_named_locks(connection)
             self._checkin(connection, broken)
             if self._lock is not None:
                 self._lock.release()
@@ -296,6 +324,52 @@ class SqlBackend:
             _log.debug("ANALYZE failed on %s", self._where, exc_info=True)
             self._rollback(connection)
             self._analyze_at = self._inserted + _FIRST_ANALYZE
+
+    def _recheck_types(self, connection, remembered: dict[int, NodeType],
+                       failure: errors.InvalidArgumentError) -> tuple[errors.StatusError | None, bool]:
+        """Reads the remembered types of a refused call afresh, after its rollback.
+
+        Another client may have given one of them a property the call used.
+        Returns (the error to raise instead of the refusal, or None to keep
+        it; whether the connection broke).
+        """
+        compiled = self._stmt(("types_n",), self._types_by_ids)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(compiled.text, compiled.params({"b_ids": sorted(remembered)}))
+            rows = compiled.rows(cursor)
+            connection.rollback()
+        except Exception:  # noqa: BLE001 - the refusal stands; the caller drops the connection
+            _log.debug("re-reading types failed", exc_info=True)
+            return None, True
+        stored = {t.id: t for t in self._types_from_rows(None, rows)}
+        committed = self._committed_types
+        for type_id, type_ in stored.items():
+            committed[type_id] = (_kind_of(type_), type_)
+        if all(stored.get(type_id) == type_ for type_id, type_ in remembered.items()):
+            return None, False
+        error = StaleSnapshotError(
+            f"{self._where}: a type this call was checked against has changed since this client "
+            "read it; nothing was written, run the call again")
+        error.__cause__ = failure
+        return error, False
+
+    @staticmethod
+    def _release_named_locks(connection) -> bool:
+        """Releases this session's MySQL named locks; False when that failed.
+
+        Named locks belong to the session, not the transaction, and a pooled
+        connection outlives both: a connection that cannot release them is
+        dropped, which ends the session and its locks with it.
+        """
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT RELEASE_ALL_LOCKS()")
+            cursor.fetchall()
+            return True
+        except Exception:  # noqa: BLE001 - the caller drops the connection
+            _log.debug("releasing named locks failed", exc_info=True)
+            return False
 
     @staticmethod
     def _rollback(connection) -> bool:
@@ -487,7 +561,7 @@ class SqlBackend:
 
     def insert_type(self, kind: Kind, type_: NodeType) -> int:
         self._write_check()
-        if self._dialect == "postgresql":
+        if self._dialect != "sqlite":
             self._claim_type_name(kind, type_)
         t = schema.type_table
         compiled = self._stmt(("insert_type",), lambda: self._returning_id(
@@ -508,35 +582,63 @@ class SqlBackend:
 
         MLMD's schema has no unique key on type names, and a transaction's
         snapshot cannot see a type another one committed after it began. So
-        writers creating one name queue on a transaction-scoped advisory lock,
-        and the one that gets it second looks with a fresh snapshot on a
-        connection of its own: when the type exists now, the call runs again.
+        writers creating one name queue on a lock that lasts until their
+        transaction ends (PostgreSQL: a transaction-scoped advisory lock;
+        MySQL: a named lock that ``_exit`` releases after the commit or
+        rollback), and the one that gets it second looks with a fresh snapshot
+        on a connection of its own: when the type exists now, the call runs
+        again. SQLite has one writer at a time and needs none of this.
 
         Raises:
-            ConcurrentWriteError: A concurrent writer created the type.
+            ConcurrentWriteError: A concurrent writer created the type, or (MySQL)
+                holds the lock of a second name this transaction wants.
         """
         version = type_.version if type_.HasField("version") else None
-        key = zlib.crc32(f"{kind}\0{type_.name}\0{version}".encode("utf-8")) - (1 << 31)
         try:
-            self._connection().cursor().execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", (_TYPE_NAME_LOCK, key))
+            cursor = self._connection().cursor()
+            if self._mysql:
+                database = self._database.database_name
+                self._lock_type_name(cursor, type_name_lock(database, kind, type_.name, version))
+            else:
+                key = zlib.crc32(f"{kind}\0{type_.name}\0{version}".encode("utf-8")) - (1 << 31)
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_TYPE_NAME_LOCK, key))
+                cursor.fetchall()
+            compiled, params = self._find_type_query(kind, type_.name, version)
             fresh = self._engine.raw_connection()
             try:
                 cursor = fresh.cursor()
-                cursor.execute(
-                    "SELECT 1 FROM type WHERE type_kind = %s AND name = %s "
-                    "AND version IS NOT DISTINCT FROM %s LIMIT 1",
-                    (_TYPE_KINDS[kind], type_.name, version))
-                taken = cursor.fetchone() is not None
+                cursor.execute(compiled.text, compiled.params(params))
+                taken = bool(cursor.fetchall())
                 fresh.rollback()
             finally:
                 fresh.close()
+        except ConcurrentWriteError:
+            raise
         except Exception as e:
             raise translate_error(e, self._where) from e
         if taken:
             raise ConcurrentWriteError(
                 f"{self._where}: a concurrent writer created {kind} type {type_.name!r} since this "
                 "call looked for it; nothing was written, run the call again")
+
+    def _lock_type_name(self, cursor, name: str) -> None:
+        """Takes a MySQL named lock (``type_name_lock``) for this transaction.
+
+        The first lock of a transaction waits for its holder; a further one is
+        only tried: two writers each holding one name and waiting for the
+        other's would wait forever, as MariaDB does not detect deadlocks of
+        named locks.
+        """
+        local = self._local
+        wait = 0 if local.named_locks else _TYPE_NAME_WAIT_S
+        cursor.execute("SELECT GET_LOCK(%s, %s)", (name, wait))
+        [(got,)] = cursor.fetchall()
+        if got == 1:
+            local.named_locks = True
+            return
+        raise ConcurrentWriteError(
+            f"{self._where}: another writer is creating a type of the same name; nothing was "
+            "written, run the call again")
 
     def _returning_id(self, statement, table):
         if self._dialect == "postgresql":
@@ -638,14 +740,24 @@ class SqlBackend:
             return []
         cache = self._type_cache()
         missing = [i for i in wanted if i not in cache]
+        if missing and self._local.writing:
+            # Enough to check a write: a node's property declared by the known
+            # type is declared by the stored one. A refusal is checked again
+            # on the stored types (_recheck_types).
+            committed, remembered = self._committed_types, self._local.remembered
+            for i in missing:
+                known = committed.get(i)
+                if known is not None:
+                    cache[i] = known
+                    remembered[i] = known[1]
+            missing = [i for i in missing if i not in cache]
         if missing:
             if len(missing) == 1:
                 compiled = self._stmt(("types_1",), lambda: self._type_select().where(
                     t.c.id == _b("b_id", sa.BigInteger())))
                 rows = self._rows(compiled, {"b_id": missing[0]})
             else:
-                compiled = self._stmt(("types_n",), lambda: self._type_select().where(
-                    self._in(t.c.id, "b_ids")).order_by(t.c.id))
+                compiled = self._stmt(("types_n",), self._types_by_ids)
                 rows = self._rows(compiled, {"b_ids": missing})
             for type_ in self._types_from_rows(None, rows):
                 cache[type_.id] = (_kind_of(type_), type_)
@@ -653,7 +765,19 @@ class SqlBackend:
                 cache.setdefault(i, (None, None))
         return [_copy(cache[i][1]) for i in wanted if cache[i][0] == kind]
 
+    def _types_by_ids(self):
+        t = schema.type_table
+        return self._type_select().where(self._in(t.c.id, "b_ids")).order_by(t.c.id)
+
     def find_type(self, kind: Kind, name: str, version: str | None) -> NodeType | None:
+        compiled, params = self._find_type_query(kind, name, version)
+        rows = self._rows(compiled, params)
+        rows = [row for row in rows if row[0] == rows[0][0]] if rows else rows
+        found = self._types_from_rows(kind, rows)
+        return found[0] if found else None
+
+    def _find_type_query(self, kind: Kind, name: str, version: str | None) -> tuple[Compiled, dict[str, Any]]:
+        """The statement and parameters reading the type of a kind, name and version."""
         t = schema.type_table
         if version:
             compiled = self._stmt(("find_type_v",), lambda: self._type_select().where(
@@ -667,10 +791,7 @@ class SqlBackend:
                 t.c.type_kind == _b("b_kind", t.c.type_kind.type)).order_by(t.c.id))
             params = self._text_params("b_name", name)
         params["b_kind"] = _TYPE_KINDS[kind]
-        rows = self._rows(compiled, params)
-        rows = [row for row in rows if row[0] == rows[0][0]] if rows else rows
-        found = self._types_from_rows(kind, rows)
-        return found[0] if found else None
+        return compiled, params
 
     def find_types_by_external_id(self, kind: Kind, external_ids: Iterable[str]) -> list[NodeType]:
         wanted = sorted(set(external_ids))
@@ -832,6 +953,10 @@ class SqlBackend:
         else:
             for node in nodes:
                 rows = self._property_rows(kind, node)
+                if rows and self._dialect == "postgresql" and len(rows) <= _MULTI_ROW:
+                    node.id = self._insert_node_with_properties(kind, node, rows)
+                    ids.append(node.id)
+                    continue
                 node.id = self._insert_id(compiled, self._node_params(kind, node))
                 ids.append(node.id)
                 for row in rows:
@@ -845,18 +970,40 @@ class SqlBackend:
     def _insert_properties(self, kind: Kind, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        table, owner = _PROPERTY_TABLES[kind]
-        spec = (
-            (owner, "b_owner", None),
-            ("name", "b_name", table.c.name.type),
-            ("is_custom_property", "b_custom", table.c.is_custom_property.type),
-            ("int_value", "b_int", sa.BigInteger()),
-            ("double_value", "b_double", table.c.double_value.type),
-            ("string_value", "b_string", table.c.string_value.type),
-            ("proto_value", "b_proto", table.c.proto_value.type),
-            ("bool_value", "b_bool", table.c.bool_value.type),
-        )
-        self._insert_many(("properties", kind), table, spec, rows)
+        table, _ = _PROPERTY_TABLES[kind]
+        self._insert_many(("properties", kind), table, _property_spec(kind), rows)
+
+    def _insert_node_with_properties(self, kind: Kind, node: Node, rows: list[dict[str, Any]]) -> int:
+        """Inserts a node and its property rows in one PostgreSQL statement; returns the node's id.
+
+        The node's INSERT is a data-modifying WITH whose new id the property
+        rows select: one round trip instead of two.
+        """
+        table = _NODE_TABLES[kind]
+        properties, owner = _PROPERTY_TABLES[kind]
+        spec = _property_spec(kind)[1:]
+        count = len(rows)
+
+        def build():
+            new = sa.insert(table).values(**self._node_values(kind)).returning(table.c.id).cte("new_node")
+            # Casts give every value its column's type, NULLs included; text
+            # casts carry no length, which would cut a long value short
+            # instead of refusing it as the column does.
+            types = [properties.c[column].type for column, _, _ in spec]
+            types = [sa.Text() if isinstance(t, sa.String) else t for t in types]
+            selects = [sa.select(new.c.id, *(sa.cast(_b(f"{name}__{i}", bind_type), cast_type)
+                                             for (_, name, bind_type), cast_type in zip(spec, types)))
+                       for i in range(count)]
+            source = selects[0] if count == 1 else sa.union_all(*selects)
+            return (sa.insert(properties).from_select([owner, *(column for column, _, _ in spec)], source)
+                    .returning(properties.c[owner]).add_cte(new))
+
+        compiled = self._stmt(("insert_node_properties", kind, count), build)
+        params = self._node_params(kind, node)
+        for i, row in enumerate(rows):
+            for _, name, _ in spec:
+                params[f"{name}__{i}"] = row[name]
+        return self._insert_id(compiled, params)
 
     def _property_rows(self, kind: Kind, node: Node) -> list[dict[str, Any]]:
         """The property rows of a node, refusing values the database cannot keep."""
@@ -1006,7 +1153,7 @@ class SqlBackend:
 
     def _names_of_types(self, kind: Kind, type_ids: set[int]) -> dict[int, str]:
         """Names of the ``kind`` types among ``type_ids``, read once per store."""
-        committed = self._type_names
+        committed = self._committed_types
         names = {}
         missing = []
         for type_id in type_ids:
@@ -1014,7 +1161,7 @@ class SqlBackend:
             if known is None:
                 missing.append(type_id)
             elif known[0] == kind:
-                names[type_id] = known[1]
+                names[type_id] = known[1].name
         if missing:
             names.update((t.id, t.name) for t in self.get_types(kind, missing))
         return names
@@ -1257,7 +1404,7 @@ class SqlBackend:
                 finally:
                     connection.close()
             elif not self._local.depth:
-                with _Transaction(self):
+                with _Transaction(self, True):
                     try:
                         _create_fingerprint_table(self._connection(), self._engine.dialect)
                     except Exception as e:
@@ -1498,13 +1645,14 @@ def _driving_sets(kind: Kind, node: sa.Table, expr) -> list:
 class _Transaction:
     """Context manager returned by ``SqlBackend.transaction()``."""
 
-    __slots__ = ("_backend",)
+    __slots__ = ("_backend", "_write")
 
-    def __init__(self, backend: SqlBackend):
+    def __init__(self, backend: SqlBackend, write: bool):
         self._backend = backend
+        self._write = write
 
     def __enter__(self) -> None:
-        self._backend._enter()
+        self._backend._enter(self._write)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None and exc is None:
@@ -1514,6 +1662,21 @@ class _Transaction:
 
 _NODE_CLASSES = {"artifact": pb.Artifact, "execution": pb.Execution, "context": pb.Context}
 _KIND_OF_TYPE_KIND = {value: kind for kind, value in _TYPE_KINDS.items()}
+
+
+def _property_spec(kind: Kind) -> tuple:
+    """The columns of a property row: (column, parameter name, bind type or None), owner first."""
+    table, owner = _PROPERTY_TABLES[kind]
+    return (
+        (owner, "b_owner", None),
+        ("name", "b_name", table.c.name.type),
+        ("is_custom_property", "b_custom", table.c.is_custom_property.type),
+        ("int_value", "b_int", sa.BigInteger()),
+        ("double_value", "b_double", table.c.double_value.type),
+        ("string_value", "b_string", table.c.string_value.type),
+        ("proto_value", "b_proto", table.c.proto_value.type),
+        ("bool_value", "b_bool", table.c.bool_value.type),
+    )
 
 
 def _property_owner(kind: Kind):
@@ -1529,6 +1692,16 @@ def _property_columns(kind: Kind) -> tuple:
 
 def _property_select(kind: Kind):
     return sa.select(*_property_columns(kind))
+
+
+def type_name_lock(database: str, kind: Kind, name: str, version: str | None) -> str:
+    """The MySQL named lock that writers creating this type take.
+
+    Named locks are server-wide, so the name includes the database; 13 + 40
+    characters stay within the 64 a lock name may have.
+    """
+    identity = f"{database}\0{kind}\0{name}\0{version}".encode("utf-8")
+    return f"lineage:type:{hashlib.sha1(identity).hexdigest()}"
 
 
 def _kind_of(type_: NodeType) -> Kind:

@@ -1,4 +1,4 @@
-"""Writers in several processes racing on the same new names, on Neo4j and PostgreSQL.
+"""Writers in several processes racing on the same new names, on Neo4j, PostgreSQL and MariaDB.
 
 Each worker process starts on a signal, then for every round: creates the
 same new artifact, execution and context types; creates a context under a
@@ -6,7 +6,9 @@ name every worker uses (without reuse: one of them makes it, the others get
 AlreadyExistsError, as a lone caller would for a taken name); and writes an
 execution into a context created under a shared name with reuse. The client
 retries nothing (``max_num_retries = 1``): whatever conflicts the store meets
-must be resolved inside the call.
+must be resolved inside the call. MLMD's relational schema has no unique key on
+type names, so on the SQL servers only the backend's own locking keeps a type
+name from being created twice.
 """
 
 from __future__ import annotations
@@ -77,15 +79,15 @@ def _neo4j_config() -> pb.ConnectionConfig:
     return pb.ConnectionConfig(neo4j=settings)
 
 
-def _postgresql_config() -> pb.ConnectionConfig:
-    url = services.sql_url("postgresql", "lineage_racing_writers")
+def _sql_config(kind: str) -> pb.ConnectionConfig:
+    url = services.sql_url(kind, "lineage_racing_writers")
     services.reset_sql_database(url)
     return config_from_url(url)
 
 
-@pytest.fixture(params=["neo4j", "postgresql"])
+@pytest.fixture(params=["neo4j", "postgresql", "mysql"])
 def config(request) -> pb.ConnectionConfig:
-    config = _neo4j_config() if request.param == "neo4j" else _postgresql_config()
+    config = _neo4j_config() if request.param == "neo4j" else _sql_config(request.param)
     # The store exists (schema, built-in types) before the race starts.
     lineage.MetadataStore(config).close()
     return config

@@ -1168,29 +1168,51 @@ def _launch_with_auth(home: pathlib.Path, lib: pathlib.Path, port: int) -> subpr
         stdout=(home / "console.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def _start_with_password(home: pathlib.Path, lib: pathlib.Path, port: int, password: str,
+                         timeout_s: float) -> subprocess.Popen:
+    """Starts a Neo4j with authentication on and sets the ``neo4j`` user's password.
+
+    A new server insists on a password change before anything else, so the
+    server counts as up once that change went through.
+    """
+    process = _launch_with_auth(home, lib, port)
+    uri = f"bolt://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            try:
+                with neo4j.GraphDatabase.driver(uri, auth=("neo4j", "neo4j")) as driver:
+                    driver.verify_connectivity()
+                    with driver.session(database="system") as session:
+                        session.run(f"ALTER CURRENT USER SET PASSWORD FROM 'neo4j' TO '{password}'").consume()
+                return process
+            except neo4j.exceptions.ServiceUnavailable:
+                console = (home / "console.log").read_text(errors="replace")[-3000:]
+                assert process.poll() is None and time.monotonic() < deadline, (
+                    f"Neo4j with auth did not start:\n{console}")
+                time.sleep(1)
+    except BaseException:
+        _stop(process)
+        raise
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stops a server started by ``_launch_with_auth``."""
+    process.terminate()
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(30)
+
+
 @pytest.mark.slow
 def test_credentials_are_checked(private_server, tmp_path):
     lib = private_server.home / "lib"
     port = free_port()
     uri = f"bolt://127.0.0.1:{port}"
-    process = _launch_with_auth(tmp_path, lib.resolve(), port)
+    process = _start_with_password(tmp_path, lib.resolve(), port, "lineage-secret", 180)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with neo4j.GraphDatabase.driver(uri, auth=("neo4j", "neo4j")) as driver:
-                    driver.verify_connectivity()
-                    # A new server insists on a password change before anything else.
-                    with driver.session(database="system") as session:
-                        session.run("ALTER CURRENT USER SET PASSWORD FROM 'neo4j' "
-                                    "TO 'lineage-secret'").consume()
-                break
-            except neo4j.exceptions.ServiceUnavailable:
-                console = (tmp_path / "console.log").read_text(errors="replace")[-3000:]
-                assert process.poll() is None and time.monotonic() < deadline, (
-                    f"Neo4j with auth did not start:\n{console}")
-                time.sleep(1)
-
         def config(user: str, password: str) -> pb.ConnectionConfig:
             return pb.ConnectionConfig(neo4j=pb.Neo4jDatabaseConfig(uri=uri, user=user, password=password))
 
@@ -1203,9 +1225,4 @@ def test_credentials_are_checked(private_server, tmp_path):
             dataset, _, _ = put_basic_types(store)
             assert store.put_artifacts([artifact(dataset, "/ok")]) == [1]
     finally:
-        process.terminate()
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
+        _stop(process)

@@ -13,9 +13,7 @@ import contextlib
 import logging
 import os
 import shutil
-import subprocess
 import threading
-import time
 import urllib.parse
 
 import pytest
@@ -27,7 +25,7 @@ from lineage import errors  # noqa: E402
 from lineage.proto import metadata_store_pb2 as pb  # noqa: E402
 
 import services  # noqa: E402
-from test_neo4j_backend import SHARED_LIB, _launch_with_auth, free_port  # noqa: E402
+from test_neo4j_backend import SHARED_LIB, _start_with_password, _stop, free_port  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -247,30 +245,11 @@ def auth_server(tmp_path_factory):
         pytest.skip(f"no Neo4j jars under {SHARED_LIB}")
     home = tmp_path_factory.mktemp("neo4j-auth")
     port = free_port()
-    process = _launch_with_auth(home, SHARED_LIB.resolve(), port)
-    uri = f"bolt://127.0.0.1:{port}"
+    process = _start_with_password(home, SHARED_LIB.resolve(), port, _PASSWORD, 240)
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                with neo4j.GraphDatabase.driver(uri, auth=("neo4j", "neo4j")) as driver:
-                    driver.verify_connectivity()
-                    with driver.session(database="system") as session:
-                        session.run(f"ALTER CURRENT USER SET PASSWORD FROM 'neo4j' TO '{_PASSWORD}'").consume()
-                break
-            except neo4j.exceptions.ServiceUnavailable:
-                console = (home / "console.log").read_text(errors="replace")[-3000:]
-                assert process.poll() is None and time.monotonic() < deadline, (
-                    f"Neo4j with auth did not start:\n{console}")
-                time.sleep(1)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
+        _stop(process)
 
 
 def _auth_config(port: int, scheme: str = "neo4j", database: str = "neo4j",

@@ -524,6 +524,62 @@ def test_a_failed_call_leaves_nothing_behind(store):
     assert store.get_artifacts() == before
 
 
+def test_writes_check_types_without_reading_them_again(store, monkeypatch):
+    data = store.put_artifact_type(pb.ArtifactType(name="Data", properties={"day": pb.INT}))
+    step = store.put_execution_type(pb.ExecutionType(name="Step", properties={"day": pb.INT}))
+    backend = backend_of(store)
+    statements: list[str] = []
+    run = backend._run
+
+    def observed(compiled, params=None):
+        statements.append(compiled.text)
+        return run(compiled, params)
+
+    monkeypatch.setattr(backend, "_run", observed)
+    execution = pb.Execution(type_id=step, properties={"day": pb.Value(int_value=1)})
+    output = pb.Artifact(type_id=data, uri="/out", properties={"day": pb.Value(int_value=1)})
+    execution_id, [output_id], _ = store.put_execution(execution, [(output, pb.Event(type=pb.Event.OUTPUT))], [])
+    written = len(statements)
+    # The types created above are known: no statement of the call reads the Type table.
+    type_reads = [text for text in statements if "FROM type" in text.replace("`", "").replace('"', "")
+                  or "FROM Type" in text.replace("`", "").replace('"', "")]
+    assert type_reads == [] and written > 0
+    assert store.get_executions_by_id([execution_id])[0].properties["day"].int_value == 1
+    assert store.get_artifacts_by_id([output_id])[0].properties["day"].int_value == 1
+
+
+def test_a_property_another_client_adds_to_a_type_is_accepted(databases):
+    if databases.target == "sqlite-memory":
+        pytest.skip("an in-memory database has one client")
+    config = databases.config()
+    first, second = lineage.MetadataStore(config), lineage.MetadataStore(config)
+    try:
+        data = first.put_artifact_type(pb.ArtifactType(name="Data", properties={"day": pb.INT}))
+
+        def artifact(uri: str, **properties: pb.Value) -> pb.Artifact:
+            return pb.Artifact(type_id=data, uri=uri, properties=properties)
+
+        # The second client writes with the type, and so knows it.
+        second.put_artifacts([artifact("/1", day=pb.Value(int_value=1))])
+        with pytest.raises(errors.InvalidArgumentError, match="split"):
+            second.put_artifacts([artifact("/2", split=pb.Value(string_value="train"))])
+        first.put_artifact_type(pb.ArtifactType(name="Data", properties={"day": pb.INT, "split": pb.STRING}),
+                                can_add_fields=True)
+        [added] = second.put_artifacts([artifact("/3", split=pb.Value(string_value="train"))])
+        assert second.get_artifacts_by_id([added])[0].properties["split"].string_value == "train"
+        # What neither version of the type declares is still refused, and nothing is written.
+        with pytest.raises(errors.InvalidArgumentError, match="other"):
+            second.put_artifacts([artifact("/4", other=pb.Value(int_value=4))])
+        with pytest.raises(errors.InvalidArgumentError, match="Found unmatched property type"):
+            second.put_artifacts([artifact("/5", split=pb.Value(int_value=5))])
+        assert sorted(a.uri for a in first.get_artifacts()) == ["/1", "/3"]
+        assert [t.properties for t in second.get_artifact_types_by_id([data])] == [
+            {"day": pb.INT, "split": pb.STRING}]
+    finally:
+        first.close()
+        second.close()
+
+
 def test_list_nodes_pages_by_keyset(store):
     backend = backend_of(store)
     type_id = store.put_execution_type(pb.ExecutionType(name="E"))

@@ -9,6 +9,7 @@ new database at the same moment: exactly one set of built-in types results.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import threading
 import pytest
 
 import lineage
+from lineage.backends.sql import type_name_lock
 from lineage.proto import metadata_store_pb2 as pb
 
 from test_sql_backend import databases, server_databases, sql_services  # noqa: F401  (fixtures)
@@ -63,8 +65,8 @@ def _spawn(config: pb.ConnectionConfig, worker: int, calls: int) -> subprocess.P
 
 
 def _prepare(config: pb.ConnectionConfig) -> None:
-    """Registers the types first: like MLMD's, the schema does not make type names
-    unique, so clients racing to create the same new type may both succeed."""
+    """Registers the types first, so the workers race on the shared context only
+    (``test_concurrent_writers`` races on new type names)."""
     store = lineage.MetadataStore(config)
     store.put_artifact_type(pb.ArtifactType(name="Data"))
     store.put_execution_type(pb.ExecutionType(name="Step"))
@@ -192,3 +194,33 @@ def test_clients_opening_a_new_database_together_make_one_set_of_types(databases
         assert len(store.get_execution_types_by_id(range(1, 40))) == 5
     finally:
         store.close()
+
+
+def test_a_type_name_lock_on_mysql_ends_with_its_transaction(server_databases):
+    if server_databases.target != "mariadb":
+        pytest.skip("named locks are MySQL's; PostgreSQL's advisory lock is transaction-scoped")
+    config = server_databases.config()
+    store = lineage.MetadataStore(config)
+    backend = store._service.backend
+    engine = server_databases.engine(config)
+
+    def holder(type_name: str):
+        name = type_name_lock(config.mysql.database, "artifact", type_name, None)
+        with engine.connect() as connection:
+            return connection.exec_driver_sql("SELECT IS_USED_LOCK(%(n)s)", {"n": name}).scalar()
+
+    try:
+        for outcome in ("commit", "rollback", "commit again"):
+            type_name = f"Data {outcome}"
+            with contextlib.suppress(RuntimeError):
+                with backend.transaction():
+                    backend.insert_type("artifact", pb.ArtifactType(name=type_name))
+                    assert holder(type_name) is not None
+                    if outcome == "rollback":
+                        raise RuntimeError(outcome)
+            # Released with the transaction, though its pooled connection lives on.
+            assert holder(type_name) is None
+        assert [t.name for t in store.get_artifact_types()] == ["Data commit", "Data commit again"]
+    finally:
+        store.close()
+        engine.dispose()
