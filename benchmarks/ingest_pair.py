@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from shapes import SUBGRAPH_RUNS, ShapeWorkload  # noqa: E402
+from shapes import ShapeWorkload, time_subgraph_runs  # noqa: E402
 from workload import TARGETS, connection_config, load_api, log, server_database  # noqa: E402
 
 __all__ = ["main"]
@@ -46,12 +46,7 @@ def measure(name: str, runs: int, steps: int) -> dict:
     t0 = time.perf_counter()
     workload.ingest(times.append)
     ingest_s = time.perf_counter() - t0
-    subgraph = []
-    for run in range(SUBGRAPH_RUNS):
-        call = workload.put_subgraph_run(run)
-        t0 = time.perf_counter()
-        call()
-        subgraph.append(time.perf_counter() - t0)
+    subgraph = time_subgraph_runs(workload)
     return {"target": name, "database": server_database(target), "calls": len(times), "ingest_s": ingest_s,
             "put_execution_ms": statistics.median(times) * 1000,
             "put_lineage_subgraph_ms": statistics.median(subgraph) * 1000}

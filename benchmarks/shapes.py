@@ -299,15 +299,21 @@ def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
         if profile is not None and any(part and part in label for part in profile.split(",")):
             _profile(call)
 
-    sub_times = []
+    sub_times = time_subgraph_runs(wl)
+    result["shapes"]["put_lineage_subgraph"] = {"median_ms": statistics.median(sub_times) * 1000,
+                                                "size": len(sub_times)}
+    return result
+
+
+def time_subgraph_runs(wl: ShapeWorkload) -> list[float]:
+    """Writes ``SUBGRAPH_RUNS`` more runs with put_lineage_subgraph; returns each call's seconds."""
+    times = []
     for run in range(SUBGRAPH_RUNS):
         call = wl.put_subgraph_run(run)
         t0 = time.perf_counter()
         call()
-        sub_times.append(time.perf_counter() - t0)
-    result["shapes"]["put_lineage_subgraph"] = {"median_ms": statistics.median(sub_times) * 1000,
-                                                "size": len(sub_times)}
-    return result
+        times.append(time.perf_counter() - t0)
+    return times
 
 
 def _profile(call: Callable[[], int]) -> None:
