@@ -87,6 +87,10 @@ FINGERPRINT_TABLE_NAME = "LineageFingerprint"
 _TYPE_NAME_LOCK = 0x6C696E66
 #: Seconds a MySQL writer waits for the named lock of a type another writer is creating.
 _TYPE_NAME_WAIT_S = 20
+#: Up to this many new nodes, PostgreSQL inserts each with its properties in
+#: one statement; more take their ids in one statement and go in as one batch
+#: (two or three statements whatever their number).
+_ONE_BY_ONE = 3
 #: Node ids per statement of a delete: keeps every IN list well within driver limits.
 _DELETE_BATCH = 1000
 
@@ -936,7 +940,7 @@ class SqlBackend:
         ids = []
         property_rows: list[dict[str, Any]] = []
         self._inserted += len(nodes)
-        if self._dialect == "postgresql" and len(nodes) > 1:
+        if self._dialect == "postgresql" and len(nodes) > _ONE_BY_ONE:
             # Every property is checked before any row is written.
             checked = [self._property_rows(kind, node) for node in nodes]
             ids = self._reserve_ids(table, len(nodes))
