@@ -37,9 +37,9 @@ Loading (``--build``):
     the server heap does not grow with the store.
     ``mlmd-sqlite`` and ``mlmd-postgresql``: ml-metadata's own
     ``put_lineage_subgraph`` per run, into its own file / database; with
-    ``--clone-mlmd-postgresql`` ml-metadata's database is instead a
-    server-side copy (``CREATE DATABASE ... TEMPLATE``) of lineage's, which
-    keeps MLMD's schema (the load figure is then the copy's).
+    ``--clone-mlmd`` ml-metadata's store is instead a copy of lineage's
+    (the SQLite file; for PostgreSQL a server-side ``CREATE DATABASE ...
+    TEMPLATE``), which keeps MLMD's schema (the load figure is then the copy's).
 SQLite stores are written under ``/dev/shm`` and then moved into the cache:
 on this machine's disk a commit's fsync, not the work, sets the pace.
 Built stores stay in ``--cache`` (SQLite files, the ids) and on the servers
@@ -381,28 +381,41 @@ def _analyze_pg(database: str) -> None:
         engine.dispose()
 
 
-def clone_pg(cache: Path, size: int) -> None:
-    """Makes ml-metadata's PostgreSQL store a server-side copy of lineage's (the same MLMD schema)."""
-    import sqlalchemy as sa
+def clone_for_mlmd(cache: Path, size: int, backend: str) -> None:
+    """Makes ml-metadata's store of ``backend`` a copy of lineage's (the same MLMD schema).
 
-    source = _stamp(cache, size, "lineage-postgresql")
+    SQLite: a copy of the file; PostgreSQL: a server-side copy
+    (``CREATE DATABASE ... TEMPLATE``). ml-metadata ignores what lineage adds.
+    """
+    source = _stamp(cache, size, f"lineage-{backend}")
     if not source.exists():
-        raise SystemExit("--clone-mlmd-postgresql needs lineage-postgresql built first")
+        raise SystemExit(f"--clone-mlmd needs lineage-{backend} built first")
     stamp = json.loads(source.read_text())
-    url = sa.engine.make_url(os.environ[SERVER_URL_ENV["postgresql"]]).set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     t0 = time.perf_counter()
-    try:
-        with engine.connect() as connection:
-            # Identifiers, not values: this script chose them.
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {pg_database('mlmd', size)} WITH (FORCE)")
-            connection.exec_driver_sql(f"CREATE DATABASE {pg_database('mlmd', size)} "
-                                       f"TEMPLATE {pg_database('lineage', size)}")
-    finally:
-        engine.dispose()
-    stamp.update(target="mlmd-postgresql", load_s=time.perf_counter() - t0,
-                 how="CREATE DATABASE ... TEMPLATE of lineage-postgresql's database")
-    _stamp(cache, size, "mlmd-postgresql").write_text(json.dumps(stamp))
+    if backend == "sqlite":
+        # The files' paths, without importing ml-metadata (this runs in lineage's environment).
+        _, pb, _ = load_api("lineage")
+        workdir = str(cache / f"E{size}")
+        _, ours = connection_config(pb, TARGETS["lineage-sqlite"], workdir)
+        _, theirs = connection_config(pb, TARGETS["mlmd-sqlite"], workdir)
+        shutil.copyfile(ours, theirs)
+        how = "a copy of lineage-sqlite's file"
+    else:
+        import sqlalchemy as sa
+
+        url = sa.engine.make_url(os.environ[SERVER_URL_ENV["postgresql"]]).set(drivername="postgresql+psycopg")
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                # Identifiers, not values: this script chose them.
+                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {pg_database('mlmd', size)} WITH (FORCE)")
+                connection.exec_driver_sql(f"CREATE DATABASE {pg_database('mlmd', size)} "
+                                           f"TEMPLATE {pg_database('lineage', size)}")
+        finally:
+            engine.dispose()
+        how = "CREATE DATABASE ... TEMPLATE of lineage-postgresql's database"
+    stamp.update(target=f"mlmd-{backend}", load_s=time.perf_counter() - t0, how=how)
+    _stamp(cache, size, f"mlmd-{backend}").write_text(json.dumps(stamp))
 
 
 def _nodes(graph: Any) -> int:
@@ -610,8 +623,8 @@ def drive(args: argparse.Namespace) -> int:
                         and ("lineage-sqlite", size) not in built and not _is_built(args, "lineage-sqlite", size)):
                     _child(sys.executable, args, "lineage-sqlite", size, True)
                     built.add(("lineage-sqlite", size))
-                if target == "mlmd-postgresql" and args.clone_mlmd_postgresql:
-                    clone_pg(args.cache, size)
+                if TARGETS[target].impl == "mlmd" and args.clone_mlmd:
+                    clone_for_mlmd(args.cache, size, TARGETS[target].backend)
                 else:
                     _child(python, args, target, size, True)
                 built.add((target, size))
@@ -658,9 +671,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="measure nothing: print the table of the results kept in --cache")
     p.add_argument("--all-shapes", action="store_true",
                    help=f"also time shapes whose answer grows with the store above {WHOLE_STORE_LIMIT} executions")
-    p.add_argument("--clone-mlmd-postgresql", action="store_true",
-                   help="make ml-metadata's PostgreSQL store a server-side copy of lineage's instead of "
-                        "loading it through ml-metadata (whose per-call load is the slowest)")
+    p.add_argument("--clone-mlmd", action="store_true",
+                   help="make ml-metadata's SQLite and PostgreSQL stores copies of lineage's (same schema) "
+                        "instead of loading them through ml-metadata, call by call")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="directory of built SQLite files and ids")
     p.add_argument("--mlmd-python", help="interpreter with ml-metadata (default: scripts/mlmd-venv)")
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
