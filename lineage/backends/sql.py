@@ -39,6 +39,7 @@ the stored types (``_recheck_types``).
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -1407,17 +1408,13 @@ class SqlBackend:
                     raise translate_error(e, self._where) from e
                 finally:
                     connection.close()
-            elif not self._local.depth:
-                with _Transaction(self, True):
+            else:
+                # Outside a transaction, one of its own; inside, the caller's.
+                with _Transaction(self, True) if not self._local.depth else contextlib.nullcontext():
                     try:
                         _create_fingerprint_table(self._connection(), self._engine.dialect)
                     except Exception as e:
                         raise translate_error(e, self._where) from e
-            else:
-                try:
-                    _create_fingerprint_table(self._connection(), self._engine.dialect)
-                except Exception as e:
-                    raise translate_error(e, self._where) from e
             self._fingerprints_ready = True
 
     def set_fingerprints(self, fingerprints: Mapping[int, Sequence[str]]) -> None:
