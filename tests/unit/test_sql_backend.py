@@ -832,7 +832,7 @@ def test_fingerprint_table_is_added_to_an_existing_mlmd_database_on_first_write(
             [])
         with engine.connect() as c:
             assert "lineagefingerprint" in {t.lower() for t in sa.inspect(c).get_table_names()}
-            assert _added_indexes_present(c) == {"attribution", "association"}
+            assert _added_indexes_present(c) == set(_added_index_names())
         assert store.lineage.find_reusable_execution("E", [artifact]).execution.id == execution_id
     finally:
         store.close()
@@ -841,7 +841,8 @@ def test_fingerprint_table_is_added_to_an_existing_mlmd_database_on_first_write(
 
 def _added_index_names() -> dict[str, str]:
     return {"attribution": "idx_lineage_attribution_artifact_id",
-            "association": "idx_lineage_association_execution_id"}
+            "association": "idx_lineage_association_execution_id",
+            "event": "idx_lineage_event_artifact_id_type"}
 
 
 def _added_indexes_present(c) -> set[str]:
@@ -871,7 +872,7 @@ def test_indexes_missing_from_an_older_lineage_database_are_added_on_first_write
     engine = databases.engine(config)
     try:
         with engine.begin() as c:
-            assert _added_indexes_present(c) == {"attribution", "association"}
+            assert _added_indexes_present(c) == set(_added_index_names())
             _drop_added_indexes(c, databases.target)
         store = lineage.MetadataStore(config)
         try:
@@ -880,7 +881,7 @@ def test_indexes_missing_from_an_older_lineage_database_are_added_on_first_write
                 assert not _added_indexes_present(c)  # reads change nothing
             store.put_artifacts([pb.Artifact(type_id=artifact_type, uri="/a")])
             with engine.connect() as c:
-                assert _added_indexes_present(c) == {"attribution", "association"}
+                assert _added_indexes_present(c) == set(_added_index_names())
         finally:
             store.close()
     finally:

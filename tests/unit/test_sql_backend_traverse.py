@@ -198,3 +198,36 @@ def test_sqlite_statistics_leave_the_walk_on_its_event_indexes(tmp_path):
     plan = [row[3] for row in reader.execute("EXPLAIN QUERY PLAN " + walks[-1])]
     assert any("Event USING INDEX" in step for step in plan), plan
     assert not any("BLOOM" in step for step in plan), plan
+
+
+def test_sqlite_walk_finds_the_makers_of_a_much_read_artifact_by_index(tmp_path):
+    """Going upstream from a dataset many executions read looks up its OUTPUT events directly.
+
+    MLMD's unique index on Event is (artifact_id, execution_id, type): through
+    it, finding a dataset's maker steps through every read of the dataset.
+    """
+    path = tmp_path / "store.sqlite"
+    store = lineage.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig(
+        filename_uri=str(path))))
+    artifact_type = store.put_artifact_type(pb.ArtifactType(name="A"))
+    execution_type = store.put_execution_type(pb.ExecutionType(name="E"))
+    _, [dataset], _ = store.put_execution(
+        pb.Execution(type_id=execution_type),
+        [(pb.Artifact(type_id=artifact_type, uri="/raw"), pb.Event(type=pb.Event.OUTPUT))], [])
+    for step in range(50):
+        store.put_execution(pb.Execution(type_id=execution_type),
+                            [(pb.Artifact(id=dataset), pb.Event(type=pb.Event.INPUT)),
+                             (pb.Artifact(type_id=artifact_type, uri=f"/{step}"),
+                              pb.Event(type=pb.Event.OUTPUT))], [])
+    walks: list[str] = []
+    backend_connection = backend_of(store)._checkout().driver_connection
+    backend_connection.set_trace_callback(
+        lambda text: walks.append(text) if "RECURSIVE" in text else None)
+    reach = store.lineage.upstream(artifact_ids=[dataset], max_hops=50)
+    backend_connection.set_trace_callback(None)
+    store.close()
+    assert len(reach.executions) == 1 and walks
+
+    reader = sqlite3.connect(path)
+    plan = [row[3] for row in reader.execute("EXPLAIN QUERY PLAN " + walks[-1])]
+    assert any("idx_lineage_event_artifact_id_type" in step for step in plan), plan
