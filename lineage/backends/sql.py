@@ -123,6 +123,14 @@ _added_indexes = [
 ]
 
 
+#: Reads of at most this many nodes from a database server (and reads naming
+#: their nodes) fetch the properties in the same statement, a join: one round
+#: trip fewer. Larger answers read them with a second statement, as the join
+#: repeats a node's columns on each of its property rows, which then costs more
+#: than the round trip saves. SQLite has no round trips: always two statements.
+_JOINED_PROPERTIES_UP_TO = 100
+
+
 def _b(name: str, type_=None) -> sa.BindParameter:
     return sa.bindparam(name, type_=type_)
 
@@ -856,11 +864,41 @@ class SqlBackend:
             columns.append(node.c.last_known_state)
         return columns
 
-    def _node_select(self, kind: Kind):
+    def _node_select(self, kind: Kind, with_properties: bool = False):
+        """Nodes with their type names; ``with_properties``: a row per property (or one without)."""
         node = _NODE_TABLES[kind]
         t = schema.type_table
-        return sa.select(*self._node_columns(kind)).select_from(
-            sa.join(node, t, t.c.id == node.c.type_id))
+        from_ = sa.join(node, t, t.c.id == node.c.type_id)
+        if not with_properties:
+            return sa.select(*self._node_columns(kind)).select_from(from_)
+        table, owner = _PROPERTY_TABLES[kind]
+        return sa.select(*self._node_columns(kind), *_property_columns(kind)).select_from(
+            from_.outerjoin(table, table.c[owner] == node.c.id))
+
+    def _joins_properties(self, at_most: int | None) -> bool:
+        """Whether a read of at most ``at_most`` nodes (None: unknown) joins their properties."""
+        return self._dialect != "sqlite" and at_most is not None and at_most <= _JOINED_PROPERTIES_UP_TO
+
+    def _nodes_from_joined_rows(self, kind: Kind, rows: list[tuple]) -> list[Node]:
+        """Nodes from rows of node columns then property columns, each node's rows adjacent."""
+        if not rows:
+            return []
+        width = len(rows[0]) - len(_property_columns(kind))
+        node_rows = []
+        properties: dict[int, list[tuple]] = {}
+        last = None
+        for row in rows:
+            node_id = row[0]
+            if node_id != last:
+                node_rows.append(row[:width])
+                last = node_id
+            if row[width + 2] is not None:  # a property's name
+                entries = properties.get(node_id)
+                if entries is None:
+                    properties[node_id] = [row[width:]]
+                else:
+                    entries.append(row[width:])
+        return self._nodes_from_rows(kind, node_rows, properties)
 
     def _nodes_from_rows(self, kind: Kind, rows: list[tuple], properties: dict | None = None) -> list[Node]:
         if not rows:
@@ -1054,30 +1092,17 @@ class SqlBackend:
         wanted = sorted({int(i) for i in ids})
         if not wanted:
             return []
-        if len(wanted) == 1:
-            return self._get_one(kind, wanted[0])
         node = _NODE_TABLES[kind]
-        compiled = self._stmt(("nodes_n", kind), lambda: self._node_select(kind).where(
+        joined = self._joins_properties(len(wanted))
+        if len(wanted) == 1:
+            # One statement on every dialect: a point read is one round trip.
+            compiled = self._stmt(("nodes_1", kind), lambda: self._node_select(kind, with_properties=True).where(
+                node.c.id == _b("b_id", sa.BigInteger())))
+            return self._nodes_from_joined_rows(kind, self._rows(compiled, {"b_id": wanted[0]}))
+        compiled = self._stmt(("nodes_n", kind, joined), lambda: self._node_select(kind, joined).where(
             self._in(node.c.id, "b_ids")).order_by(node.c.id))
-        return self._nodes_from_rows(kind, self._rows(compiled, {"b_ids": wanted}))
-
-    def _get_one(self, kind: Kind, node_id: int) -> list[Node]:
-        """One node with its properties in a single query (a point read's one round trip)."""
-
-        def build():
-            node = _NODE_TABLES[kind]
-            table, owner = _PROPERTY_TABLES[kind]
-            t = schema.type_table
-            from_ = sa.join(node, t, t.c.id == node.c.type_id).outerjoin(table, table.c[owner] == node.c.id)
-            return sa.select(*self._node_columns(kind), *_property_columns(kind)).select_from(from_).where(
-                node.c.id == _b("b_id", sa.BigInteger()))
-
-        rows = self._rows(self._stmt(("node_1", kind), build), {"b_id": node_id})
-        if not rows:
-            return []
-        width = len(rows[0]) - 8
-        properties = {node_id: [row[width:] for row in rows if row[width + 2] is not None]}
-        return self._nodes_from_rows(kind, [rows[0][:width]], properties)
+        rows = self._rows(compiled, {"b_ids": wanted})
+        return self._nodes_from_joined_rows(kind, rows) if joined else self._nodes_from_rows(kind, rows)
 
     def find_nodes(
         self,
@@ -1095,8 +1120,14 @@ class SqlBackend:
         external_list = None if external_ids is None else sorted(set(external_ids))
         if (type_list is not None and not type_list) or (external_list is not None and not external_list):
             return []
+        # A read that names its nodes (by name, uri or external id) has a small
+        # answer, a read of every node of some types need not.
+        if external_list is not None:
+            joined = self._joins_properties(len(external_list))
+        else:
+            joined = self._joins_properties(1 if name is not None or uri is not None else None)
         key = ("find", kind, type_list is not None and len(type_list) == 1, type_list is not None,
-               name is not None, uri is not None)
+               name is not None, uri is not None, joined)
         params: dict[str, Any] = {}
         if type_list is not None:
             if len(type_list) == 1:
@@ -1123,43 +1154,49 @@ class SqlBackend:
                 conditions.append(self._text_eq(node.c.external_id, "b_external_id"))
             elif with_external == "many":
                 conditions.append(self._in(node.c.external_id, "b_external_ids", "str"))
-            return self._node_select(kind).where(*conditions).order_by(node.c.id)
+            return self._node_select(kind, joined).where(*conditions).order_by(node.c.id)
+
+        def nodes(rows: list[tuple]) -> list[Node]:
+            return self._nodes_from_joined_rows(kind, rows) if joined else self._nodes_from_rows(kind, rows)
 
         if external_list is None:
             compiled = self._stmt(key, lambda: build(None))
-            return self._nodes_from_rows(kind, self._rows(compiled, params))
+            return nodes(self._rows(compiled, params))
         if self._mysql or len(external_list) == 1:
             compiled = self._stmt((*key, "external_one"), lambda: build("one"))
             rows = []
             for external_id in external_list:
                 rows.extend(self._rows(compiled, {**params, **self._text_params("b_external_id", external_id)}))
-            rows.sort(key=lambda row: row[0])
-            return self._nodes_from_rows(kind, rows)
+            rows.sort(key=lambda row: row[0])  # stable: a node's rows stay adjacent
+            return nodes(rows)
         compiled = self._stmt((*key, "external_many"), lambda: build("many"))
-        return self._nodes_from_rows(kind, self._rows(compiled, {**params, "b_external_ids": external_list}))
+        return nodes(self._rows(compiled, {**params, "b_external_ids": external_list}))
 
     def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
+        joined = self._joins_properties(query.limit)
         key = ("list", kind, query.filter, query.order_field, query.ascending,
-               query.limit is not None, query.after is not None)
+               query.limit is not None, query.after is not None, joined)
         if query.filter is None or ast.cacheable(query.filter):
-            compiled = self._stmt(key, lambda: self._list_statement(kind, query))
+            compiled = self._stmt(key, lambda: self._list_statement(kind, query, joined))
         else:
             # A large filter is compiled for this call only: kept, distinct
             # large filters would grow the statement cache without bound.
-            compiled = Compiled(self._list_statement(kind, query), self._engine.dialect)
+            compiled = Compiled(self._list_statement(kind, query, joined), self._engine.dialect)
         params: dict[str, Any] = {}
         if query.limit is not None:
             params["b_limit"] = max(0, int(query.limit))
         if query.after is not None:
             params["b_after_value"], params["b_after_id"] = int(query.after[0]), int(query.after[1])
         rows = self._rows(compiled, params)
-        if rows:
+        nodes = self._nodes_from_joined_rows(kind, rows) if joined else self._nodes_from_rows(kind, rows)
+        if nodes:
             # Type names come from the cached types rather than a join: joining
             # Type lets a planner with stale statistics start from the few
             # types and walk every node of each.
-            names = self._names_of_types(kind, {row[1] for row in rows})
-            rows = [(*row[:6], names.get(row[1], ""), *row[7:]) for row in rows]
-        return self._nodes_from_rows(kind, rows)
+            names = self._names_of_types(kind, {node.type_id for node in nodes})
+            for node in nodes:
+                node.type = names.get(node.type_id, "")
+        return nodes
 
     def _names_of_types(self, kind: Kind, type_ids: set[int]) -> dict[int, str]:
         """Names of the ``kind`` types among ``type_ids``, read once per store."""
@@ -1176,7 +1213,7 @@ class SqlBackend:
             names.update((t.id, t.name) for t in self.get_types(kind, missing))
         return names
 
-    def _list_statement(self, kind: Kind, query: ListQuery):
+    def _list_statement(self, kind: Kind, query: ListQuery, with_properties: bool):
         node = _NODE_TABLES[kind]
         if query.filter is not None:
             clause = sql_compiler.compile_filter(query.filter, kind, self._dialect)
@@ -1200,15 +1237,23 @@ class SqlBackend:
         statement = sa.select(*columns).select_from(from_)
         if conditions:
             statement = statement.where(*conditions)
-        if query.order_field == "id":
-            order = [node.c.id.asc() if query.ascending else node.c.id.desc()]
-        else:
+
+        def order(table) -> list:
+            if query.order_field == "id":
+                return [table.c.id.asc() if query.ascending else table.c.id.desc()]
             direction = (lambda c: c.asc()) if query.ascending else (lambda c: c.desc())
-            order = [direction(order_column), direction(node.c.id)]
-        statement = statement.order_by(*order)
+            return [direction(table.c[query.order_field]), direction(table.c.id)]
+
+        statement = statement.order_by(*order(node))
         if query.limit is not None:
             statement = statement.limit(_b("b_limit", sa.Integer()))
-        return statement
+        if not with_properties:
+            return statement
+        # The page joined with its properties, each node's rows adjacent.
+        page = statement.subquery("page")
+        table, owner = _PROPERTY_TABLES[kind]
+        return sa.select(*page.c, *_property_columns(kind)).select_from(
+            page.outerjoin(table, table.c[owner] == page.c.id)).order_by(*order(page))
 
     # -- edges ----------------------------------------------------------------
 

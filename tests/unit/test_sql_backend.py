@@ -310,6 +310,15 @@ def snapshot(store: lineage.MetadataStore, ids: dict[str, list[int]]) -> dict[st
         "artifact_events": _untimed(store.get_events_by_artifact_ids(everything)),
         "execution_events": _untimed(store.get_events_by_execution_ids(ids["execution"][:7])),
         "all_artifacts": _untimed(store.get_artifacts()),
+        # Few nodes by id, and small pages, read properties in the same statement.
+        "few_artifacts": _untimed(store.get_artifacts_by_id(ids["artifact"][:30])),
+        "few_executions": _untimed(store.get_executions_by_id(ids["execution"][::-3])),
+        "first_artifacts": _untimed(store.get_artifacts(list_options=lineage.ListOptions(
+            limit=9, order_by=lineage.metadata_store.OrderByField.CREATE_TIME))),
+        "last_executions": _untimed(store.get_executions(list_options=lineage.ListOptions(
+            limit=7, order_by=lineage.metadata_store.OrderByField.ID, is_asc=False))),
+        "filtered_contexts": _untimed(store.get_contexts(list_options=lineage.ListOptions(
+            limit=5, filter_query="id > 0", order_by=lineage.metadata_store.OrderByField.ID, is_asc=False))),
     }
     for artifact in shot["artifacts"][:12]:
         shot[f"by_uri_{artifact.uri!r}"] = _untimed(store.get_artifacts_by_uri(artifact.uri))
@@ -369,6 +378,38 @@ def test_ids_ascend_and_reads_skip_missing_ids(store):
     with backend.transaction():
         assert backend.get_nodes("artifact", []) == []
         assert [n.id for n in backend.get_nodes("artifact", reversed(ids))] == ids
+
+
+def test_small_reads_from_a_server_send_one_statement(server_databases, monkeypatch):
+    """Few nodes come with their properties in one statement (one round trip); many in two."""
+    store = lineage.MetadataStore(server_databases.config())
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"n": pb.INT}))
+        ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}", external_id=f"x{i}",
+                                               properties={"n": pb.Value(int_value=i)},
+                                               custom_properties={"c": pb.Value(string_value=str(i))})
+                                   for i in range(150)])
+        backend = backend_of(store)
+        sent: list[str] = []
+        run = type(backend)._run
+        monkeypatch.setattr(backend, "_run", lambda compiled, params=None: (
+            sent.append(compiled.text), run(backend, compiled, params))[1])
+
+        def statements(read) -> int:
+            sent.clear()
+            found = read()
+            assert found and all(a.properties["n"].int_value == int(a.uri[1:]) and
+                                 a.custom_properties["c"].string_value == a.uri[1:] for a in found)
+            return len(sent)
+
+        assert statements(lambda: store.get_artifacts_by_id(ids[:100])) == 1
+        assert statements(lambda: store.get_artifacts_by_uri("/7")) == 1
+        assert statements(lambda: store.get_artifacts_by_external_ids(["x3"])) == 1
+        assert statements(lambda: store.get_artifacts(list_options=lineage.ListOptions(limit=10))) == 1
+        assert statements(lambda: store.get_artifacts_by_id(ids)) == 2
+        assert statements(lambda: store.get_artifacts_by_type("T")) == 3  # the type, nodes, properties
+    finally:
+        store.close()
 
 
 def test_type_ids_are_shared_across_kinds(store):
