@@ -1215,11 +1215,13 @@ class SqlBackend:
 
     def _list_statement(self, kind: Kind, query: ListQuery, with_properties: bool):
         node = _NODE_TABLES[kind]
+        from_, conditions = node, []
         if query.filter is not None:
-            clause = sql_compiler.compile_filter(query.filter, kind, self._dialect)
-            from_, conditions = clause.from_, [*_driving_sets(kind, node, query.filter), clause.where]
-        else:
-            from_, conditions = node, []
+            conditions, rest = _driving_sets(kind, node, query.filter, exact_text=not self._mysql)
+            if rest is not None:
+                clause = sql_compiler.compile_filter(rest, kind, self._dialect)
+                from_ = clause.from_
+                conditions.append(clause.where)
         order_column = node.c[query.order_field]
         if query.after is not None:
             value = _b("b_after_value", sa.BigInteger())
@@ -1646,21 +1648,38 @@ _DRIVING_LINKS = {
 }
 
 
-def _driving_sets(kind: Kind, node: sa.Table, expr) -> list:
-    """Redundant ``id IN (...)`` conditions for the filter's top-level neighbour equalities.
+def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[list, Any]:
+    """``id IN (...)`` conditions for the filter's top-level neighbour equalities, and the rest of it.
 
     A top-level ``contexts_x.name = "run-7"`` (or ``.id``, ``.type_id``; on
     any relation) holds only for nodes linked to such a record, and
     ``events_x.execution_id = e`` only for nodes with an event of ``e``. The
-    filter's join checks that node by node; given those nodes as a set as
-    well, the database starts from the few nodes linked to the matching
-    records instead of walking every node in list order (the listing of a
-    context's executions, newest first, is the orchestrators' question).
+    filter's join checks that node by node; given those nodes as a set, the
+    database starts from the few nodes linked to the matching records instead
+    of walking every node in list order (the listing of a context's
+    executions, newest first, is the orchestrators' question).
+
+    The set says all the term says when no other term reads the same
+    neighbour (``contexts_x.name = "a" AND contexts_x.type = "b"`` asks for one
+    context that is both), and, for text, when the database compares it
+    exactly (``exact_text``; MySQL's collations ignore case). Such a term
+    leaves the filter: its join would only cost the planner time.
+
+    Returns:
+        The conditions, and the filter without the terms they replace (None
+        when none is left).
     """
     from lineage.query import ast
 
+    conjuncts = expr.items if isinstance(expr, ast.And) else (expr,)
+    readers: dict[Any, int] = {}
+    for field in ast.fields(expr):
+        neighbour = getattr(field, "neighbour", None)
+        if neighbour is not None:
+            readers[neighbour] = readers.get(neighbour, 0) + 1
     found = []
-    for term in expr.items if isinstance(expr, ast.And) else (expr,):
+    replaced = []
+    for term in conjuncts:
         left = getattr(term, "left", None)
         value = getattr(term, "value", None)
         if not (isinstance(term, ast.Comparison) and term.op == "=" and isinstance(left, ast.Attribute)
@@ -1675,6 +1694,8 @@ def _driving_sets(kind: Kind, node: sa.Table, expr) -> list:
                 continue
             event = schema.event_table.alias("driving_event")
             found.append(node.c.id.in_(sa.select(event.c[owner]).where(event.c[left.name] == bound)))
+            if readers[left.neighbour] == 1:
+                replaced.append(term)
             continue
         link_spec = _DRIVING_LINKS.get((kind, relation))
         if link_spec is None or left.name not in ("id", "name", "type_id"):
@@ -1690,7 +1711,12 @@ def _driving_sets(kind: Kind, node: sa.Table, expr) -> list:
             members = sa.select(link.c[owner]).select_from(
                 sa.join(link, record, record.c.id == link.c[target])).where(record.c[left.name] == bound)
         found.append(node.c.id.in_(members))
-    return found
+        if readers[left.neighbour] == 1 and (exact_text or not isinstance(value, str)):
+            replaced.append(term)
+    rest = [term for term in conjuncts if not any(term is r for r in replaced)]
+    if not rest:
+        return found, None
+    return found, rest[0] if len(rest) == 1 else ast.And(tuple(rest))
 
 
 class _Transaction:

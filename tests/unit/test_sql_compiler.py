@@ -120,7 +120,11 @@ def _atoms(store: lineage.MetadataStore, ids: dict, kind: str, rng: random.Rando
             atoms += [f"{alias}.id = {context.id}", f"{alias}.name = {_quote(context.name)}",
                       f"{alias}.name LIKE 'ctx-1%'", f"{alias}.type = 'context-type-1'",
                       f"{alias}.name LIKE 'ctx-%' AND {relation}_b.name LIKE 'ctx-2%'",
-                      f"{alias}.name = {relation}_b.name", f"{alias}.create_time_since_epoch > 0"]
+                      f"{alias}.name = {relation}_b.name", f"{alias}.create_time_since_epoch > 0",
+                      # One context both ways: an equality alone may become a set of ids, not here.
+                      f"{alias}.id = {context.id} AND {alias}.name LIKE 'ctx-2%'",
+                      f"{alias}.name = {_quote(context.name)} AND {alias}.type = 'context-type-1'",
+                      f"{alias}.id = {context.id} AND {relation}_b.name LIKE 'ctx-2%'"]
         elif relation == "artifacts":
             atoms += [f"{alias}.uri LIKE '/data/%'", f"{alias}.state = LIVE", f"{alias}.type = 'artifact-type-0'",
                       f"{alias}.external_id IS NOT NULL", f"{alias}.name LIKE 'art-1%'"]
