@@ -388,7 +388,7 @@ def test_small_reads_from_a_server_send_one_statement(server_databases, monkeypa
         ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}", external_id=f"x{i}",
                                                properties={"n": pb.Value(int_value=i)},
                                                custom_properties={"c": pb.Value(string_value=str(i))})
-                                   for i in range(150)])
+                                   for i in range(250)])
         backend = backend_of(store)
         sent: list[str] = []
         run = type(backend)._run
