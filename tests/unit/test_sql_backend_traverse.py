@@ -168,10 +168,7 @@ def test_sqlite_statistics_leave_the_walk_on_its_event_indexes(tmp_path):
     store grows. The node tables keep theirs (listings by type need them).
     """
     path = tmp_path / "store.sqlite"
-    store = lineage.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig(
-        filename_uri=str(path))))
-    artifact_type = store.put_artifact_type(pb.ArtifactType(name="A"))
-    execution_type = store.put_execution_type(pb.ExecutionType(name="E"))
+    store, artifact_type, execution_type = _sqlite_file_store(path)
     previous = store.put_artifacts([pb.Artifact(type_id=artifact_type, uri="/0")])[0]
     # Enough writes for the backend to gather statistics (it does so every
     # time the store has grown by as many nodes again, from 1,000 on).
@@ -182,20 +179,12 @@ def test_sqlite_statistics_leave_the_walk_on_its_event_indexes(tmp_path):
              (pb.Artifact(type_id=artifact_type, uri=f"/{step + 1}"), pb.Event(type=pb.Event.OUTPUT))],
             [])
         previous = output
-    walks: list[str] = []
-    # A SQLite file has one connection, serving every transaction.
-    backend_connection = backend_of(store)._checkout().driver_connection
-    backend_connection.set_trace_callback(
-        lambda text: walks.append(text) if "RECURSIVE" in text else None)
-    reach = store.lineage.upstream(artifact_ids=[previous], max_hops=50)
-    backend_connection.set_trace_callback(None)
-    store.close()
-    assert len(reach.artifacts) == 26 and walks
+    reach, plan = _traced_upstream(store, path, previous)
+    assert len(reach.artifacts) == 26
 
     reader = sqlite3.connect(path)
     analysed = {row[0] for row in reader.execute("SELECT tbl FROM sqlite_stat1")}
     assert {"Artifact", "Execution"} <= analysed and "Event" not in analysed
-    plan = [row[3] for row in reader.execute("EXPLAIN QUERY PLAN " + walks[-1])]
     assert any("Event USING INDEX" in step for step in plan), plan
     assert not any("BLOOM" in step for step in plan), plan
 
@@ -207,10 +196,7 @@ def test_sqlite_walk_finds_the_makers_of_a_much_read_artifact_by_index(tmp_path)
     it, finding a dataset's maker steps through every read of the dataset.
     """
     path = tmp_path / "store.sqlite"
-    store = lineage.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig(
-        filename_uri=str(path))))
-    artifact_type = store.put_artifact_type(pb.ArtifactType(name="A"))
-    execution_type = store.put_execution_type(pb.ExecutionType(name="E"))
+    store, artifact_type, execution_type = _sqlite_file_store(path)
     _, [dataset], _ = store.put_execution(
         pb.Execution(type_id=execution_type),
         [(pb.Artifact(type_id=artifact_type, uri="/raw"), pb.Event(type=pb.Event.OUTPUT))], [])
@@ -219,15 +205,29 @@ def test_sqlite_walk_finds_the_makers_of_a_much_read_artifact_by_index(tmp_path)
                             [(pb.Artifact(id=dataset), pb.Event(type=pb.Event.INPUT)),
                              (pb.Artifact(type_id=artifact_type, uri=f"/{step}"),
                               pb.Event(type=pb.Event.OUTPUT))], [])
+    reach, plan = _traced_upstream(store, path, dataset)
+    assert len(reach.executions) == 1
+    assert any("idx_lineage_event_artifact_id_type" in step for step in plan), plan
+
+
+def _sqlite_file_store(path) -> tuple[lineage.MetadataStore, int, int]:
+    """A store in a SQLite file, with an artifact type and an execution type."""
+    store = lineage.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig(
+        filename_uri=str(path))))
+    return (store, store.put_artifact_type(pb.ArtifactType(name="A")),
+            store.put_execution_type(pb.ExecutionType(name="E")))
+
+
+def _traced_upstream(store: lineage.MetadataStore, path, artifact_id: int):
+    """Walks upstream of an artifact, closes the store; returns the reach and the walk's plan."""
     walks: list[str] = []
+    # A SQLite file has one connection, serving every transaction.
     backend_connection = backend_of(store)._checkout().driver_connection
     backend_connection.set_trace_callback(
         lambda text: walks.append(text) if "RECURSIVE" in text else None)
-    reach = store.lineage.upstream(artifact_ids=[dataset], max_hops=50)
+    reach = store.lineage.upstream(artifact_ids=[artifact_id], max_hops=50)
     backend_connection.set_trace_callback(None)
     store.close()
-    assert len(reach.executions) == 1 and walks
-
-    reader = sqlite3.connect(path)
-    plan = [row[3] for row in reader.execute("EXPLAIN QUERY PLAN " + walks[-1])]
-    assert any("idx_lineage_event_artifact_id_type" in step for step in plan), plan
+    assert walks
+    plan = [row[3] for row in sqlite3.connect(path).execute("EXPLAIN QUERY PLAN " + walks[-1])]
+    return reach, plan
