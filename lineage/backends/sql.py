@@ -111,7 +111,9 @@ fingerprint_table = sa.Table(
 #: third finds an artifact's events of one type (its makers, when a walk goes
 #: upstream) without stepping through every read of it: MLMD's unique index
 #: (artifact_id, execution_id, type) holds a raw dataset's tens of thousands of
-#: INPUT events before its one OUTPUT. The fourth finds contexts by name alone
+#: INPUT events before its one OUTPUT; with the execution as its last column
+#: it answers a walk's step alone, as MLMD's does (SQLite prefers an index
+#: that holds every column a step reads). The fourth finds contexts by name alone
 #: (``contexts_a.name = "run-7"``, the orchestrators' filter): MLMD indexes
 #: names only after the type.
 _added_indexes = [
@@ -120,7 +122,7 @@ _added_indexes = [
     for name, table, columns in (
         ("idx_lineage_attribution_artifact_id", "Attribution", ("artifact_id",)),
         ("idx_lineage_association_execution_id", "Association", ("execution_id",)),
-        ("idx_lineage_event_artifact_id_type", "Event", ("artifact_id", "type")),
+        ("idx_lineage_event_artifact_type_execution", "Event", ("artifact_id", "type", "execution_id")),
         ("idx_lineage_context_name", "Context", ("name",)),
     )
 ]

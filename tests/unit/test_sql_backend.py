@@ -883,7 +883,7 @@ def test_fingerprint_table_is_added_to_an_existing_mlmd_database_on_first_write(
 def _added_index_names() -> dict[str, str]:
     return {"attribution": "idx_lineage_attribution_artifact_id",
             "association": "idx_lineage_association_execution_id",
-            "event": "idx_lineage_event_artifact_id_type",
+            "event": "idx_lineage_event_artifact_type_execution",
             "context": "idx_lineage_context_name"}
 
 

@@ -207,7 +207,11 @@ def test_sqlite_walk_finds_the_makers_of_a_much_read_artifact_by_index(tmp_path)
                               pb.Event(type=pb.Event.OUTPUT))], [])
     reach, plan = _traced_upstream(store, path, dataset)
     assert len(reach.executions) == 1
-    assert any("idx_lineage_event_artifact_id_type" in step for step in plan), plan
+    # Every look-up of an artifact's events, in the recursive step and after
+    # it, names the type too.
+    by_artifact = [step for step in plan if "Event" in step and "artifact_id=?" in step]
+    assert by_artifact and all("idx_lineage_event_artifact_type_execution (artifact_id=? AND type=?)" in step
+                               for step in by_artifact), plan
 
 
 def _sqlite_file_store(path) -> tuple[lineage.MetadataStore, int, int]:
