@@ -283,32 +283,30 @@ def _reachable_events(backend: "SqlBackend", starts_a: set, starts_e: set, types
             reach = reach.union(*members)
         # One indexed join per side, rather than IN (subquery) OR IN (subquery),
         # which the planners answer with a scan of every event.
-        walked = []
-        leaving_sides = []
-        for side, own, types_name, present in ((_ARTIFACT, e.c.artifact_id, "b_types_a2", types_a),
-                                               (_EXECUTION, e.c.execution_id, "b_types_e2", types_e)):
-            if not present:
-                continue
-            leaving_sides.append(sa.and_(reach.c.kind == side, own == reach.c.node_id,
-                                         id_list(e.c.type, types_name)))
-            leaving = sa.select(*_event_columns(e)).select_from(
-                sa.join(reach, e, own == reach.c.node_id)).where(
-                reach.c.kind == side, id_list(e.c.type, types_name))
-            walked.append(leaving.where(_visible(e)) if dated else leaving)
-        if not walked:
+        sides = [(side, own, id_list(e.c.type, types_name))
+                 for side, own, types_name, present in ((_ARTIFACT, e.c.artifact_id, "b_types_a2", types_a),
+                                                        (_EXECUTION, e.c.execution_id, "b_types_e2", types_e))
+                 if present]
+        if not sides:
             return sa.select(*_event_columns(e)).where(sa.false())
-        if one_member and len(walked) == 2:
+        if one_member and len(sides) == 2:
             # PostgreSQL: one OR join, as in the recursive member. Per side, its
             # planner estimates an artifact's events by the average (two) and
             # reads them by artifact_id alone, filtering the type: upstream
             # through a dataset that thousands of runs read, that steps through
             # every read at each hop (17 ms at 10^6 executions, against 1 ms).
             # The OR join looks them up by (artifact_id, type).
-            leaving = sa.select(*_event_columns(e)).distinct().select_from(
-                sa.join(reach, e, sa.or_(*leaving_sides)))
+            on = sa.or_(*(sa.and_(reach.c.kind == side, own == reach.c.node_id, typed)
+                          for side, own, typed in sides))
+            leaving = sa.select(*_event_columns(e)).distinct().select_from(sa.join(reach, e, on))
             if dated:
                 leaving = leaving.where(_visible(e))
             return leaving.order_by(e.c.id)
+        walked = []
+        for side, own, typed in sides:
+            leaving = sa.select(*_event_columns(e)).select_from(
+                sa.join(reach, e, own == reach.c.node_id)).where(reach.c.kind == side, typed)
+            walked.append(leaving.where(_visible(e)) if dated else leaving)
         if len(walked) == 1:
             return walked[0].order_by(e.c.id)
         union = sa.union(*walked).subquery("walked")
