@@ -1209,10 +1209,9 @@ class MetadataService:
         """Fills ``response.<kind>s`` (and its page token) honouring ListOperationOptions."""
         from lineage.query import parse_filter
 
-        field = f"{kind}s"
+        listed = getattr(response, f"{kind}s")
         if not request.HasField("options"):
-            nodes = self._select(kind, ListQuery(filter=base_filter), within)
-            getattr(response, field).extend(nodes)
+            self._select(kind, ListQuery(filter=base_filter), within, into=listed)
             return response
         options = request.options
         page_size = options.max_result_size
@@ -1246,12 +1245,10 @@ class MetadataService:
             filter=expr, order_field=order_field, ascending=ascending,
             limit=page_size + 1, after=after,
         )
-        nodes = self._select(kind, query, within)
-        more = len(nodes) > page_size
-        nodes = nodes[:page_size]
-        getattr(response, field).extend(nodes)
+        more = len(self._select(kind, query, within, into=listed)) > page_size
         if more:
-            last = nodes[-1]
+            del listed[page_size:]
+            last = listed[-1]
             token = pb.ListOperationNextPageToken(
                 id_offset=last.id, field_offset=getattr(last, order_field)
             )
@@ -1260,14 +1257,14 @@ class MetadataService:
             response.next_page_token = _encode_token(token)
         return response
 
-    def _select(self, kind: Kind, query: ListQuery, within) -> list:
+    def _select(self, kind: Kind, query: ListQuery, within, into=None) -> list:
         if within is not None:
             query = ListQuery(
                 filter=_and(within, query.filter) if query.filter is not None else within,
                 order_field=query.order_field, ascending=query.ascending,
                 limit=query.limit, after=query.after,
             )
-        return self.backend.list_nodes(kind, query)
+        return self.backend.list_nodes(kind, query, into)
 
     @_reads
     def GetArtifacts(self, request: svc.GetArtifactsRequest) -> svc.GetArtifactsResponse:
@@ -1282,14 +1279,13 @@ class MetadataService:
         return self._list("context", request, svc.GetContextsResponse())
 
     def _by_id_rpc(self, kind: Kind, ids: Iterable[int], response):
-        getattr(response, f"{kind}s").extend(self.backend.get_nodes(kind, ids))
+        self.backend.get_nodes(kind, ids, into=getattr(response, f"{kind}s"))
         return response
 
     @_reads
     def GetArtifactsByID(self, request: svc.GetArtifactsByIDRequest) -> svc.GetArtifactsByIDResponse:
         response = svc.GetArtifactsByIDResponse()
-        artifacts = self.backend.get_nodes("artifact", request.artifact_ids)
-        response.artifacts.extend(artifacts)
+        artifacts = self.backend.get_nodes("artifact", request.artifact_ids, into=response.artifacts)
         if request.populate_artifact_types:
             type_ids = sorted({a.type_id for a in artifacts})
             response.artifact_types.extend(
@@ -1414,7 +1410,7 @@ class MetadataService:
         if not links:
             # MLMD reports a node without contexts (or no such node) as NotFound.
             raise errors.NotFoundError(f"No contexts found for {kind}_id {node_id}")
-        response.contexts.extend(self.backend.get_nodes("context", [c for _, c in links]))
+        self.backend.get_nodes("context", [c for _, c in links], into=response.contexts)
         return response
 
     @_reads

@@ -117,6 +117,22 @@ class ListQuery:
     after: tuple[int, int] | None = None
 
 
+def add_nodes(into, nodes: list[Node]) -> list[Node]:
+    """Adds finished nodes to ``into`` when given (a repeated field of an answer).
+
+    A backend that builds its nodes field by field builds them in ``into``
+    instead (``into.add(...)``), which spares this copy; one that holds
+    finished nodes calls this.
+
+    Returns:
+        ``nodes`` without ``into``; otherwise the nodes added to it.
+    """
+    if into is None:
+        return nodes
+    into.extend(nodes)
+    return into[len(into) - len(nodes):]
+
+
 class ConcurrentWriteError(errors.AbortedError):
     """A writing transaction met a concurrent one: a deadlock, a serialization
     failure, a key another writer inserted meanwhile, a row deleted meanwhile.
@@ -208,8 +224,12 @@ class Backend(Protocol):
     def update_nodes(self, kind: Kind, nodes: Sequence[Node]) -> None:
         """Replaces stored nodes by id with the given complete protos."""
 
-    def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
-        """Returns existing nodes among ``ids``, ascending by id."""
+    def get_nodes(self, kind: Kind, ids: Iterable[int], into=None) -> list[Node]:
+        """Returns existing nodes among ``ids``, ascending by id.
+
+        With ``into`` (a repeated field of an answer) the nodes are added to it
+        and the added ones returned; see ``add_nodes``.
+        """
 
     def find_nodes(
         self,
@@ -222,8 +242,12 @@ class Backend(Protocol):
     ) -> list[Node]:
         """Index lookup: nodes matching every given criterion, ascending by id."""
 
-    def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
-        """Returns the nodes matching ``query.filter`` in the requested order."""
+    def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
+        """Returns the nodes matching ``query.filter`` in the requested order.
+
+        With ``into`` (a repeated field of an answer) the nodes are added to it
+        and the added ones returned; see ``add_nodes``.
+        """
 
     # -- edges --------------------------------------------------------------
     def insert_events(self, events: Sequence[pb.Event]) -> None:

@@ -26,7 +26,9 @@ import operator
 
 from lineage import errors
 from lineage.traversal import INPUT_EVENT_TYPES
-from lineage.backends.base import KINDS, NODE_CLASSES, Kind, ListQuery, Node, NodeType, statement_timeout
+from lineage.backends.base import (
+    KINDS, NODE_CLASSES, Kind, ListQuery, Node, NodeType, add_nodes, statement_timeout,
+)
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast as qast
 from lineage.query.python_compiler import compile_predicate, time_limit
@@ -265,9 +267,20 @@ class MemoryBackend:
         self._nodes[kind][new.id] = new.SerializeToString()
         self._index(kind, new, add=True)
 
-    def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
-        stored, parse = self._nodes[kind], self._parse[kind]
-        return [parse(stored[i]) for i in sorted(set(ids)) if i in stored]
+    def get_nodes(self, kind: Kind, ids: Iterable[int], into=None) -> list[Node]:
+        stored = self._nodes[kind]
+        present = [i for i in sorted(set(ids)) if i in stored]
+        if into is None:
+            parse = self._parse[kind]
+            return [parse(stored[i]) for i in present]
+        # Parsed straight into the answer: no node is built twice.
+        add = into.add
+        nodes = []
+        for i in present:
+            node = add()
+            node.MergeFromString(stored[i])
+            nodes.append(node)
+        return nodes
 
     def find_nodes(
         self,
@@ -354,7 +367,10 @@ class MemoryBackend:
         """Ids whose (custom) property ``name`` holds exactly ``value``."""
         return _ids(self._by_property.get((kind, is_custom, name, value_kind), {}).get(value))
 
-    def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
+    def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
+        return add_nodes(into, self._listed(kind, query))
+
+    def _listed(self, kind: Kind, query: ListQuery) -> list[Node]:
         if query.filter is None and query.order_field in _TIME_FIELDS:
             return self._list_by_time(kind, query)
         ordered = self._ordered(kind, query.filter, query.order_field, query.ascending,

@@ -71,7 +71,7 @@ from lineage import errors, traversal
 from lineage.backends.base import (
     NODE_CLASSES, ORDER_FIELDS, TYPE_CLASSES, Kind, ListQuery, Node, NodeType, StaleSnapshotError,
     UniquenessConflictError,
-    deadline_error, statement_timeout,
+    add_nodes, deadline_error, statement_timeout,
 )
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import cypher_compiler as cc
@@ -1011,7 +1011,11 @@ class Neo4jBackend:
         self._buffered(len(nodes))
 
     @_reading
-    def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
+    def get_nodes(self, kind: Kind, ids: Iterable[int], into=None) -> list[Node]:
+        return add_nodes(into, self._cached_nodes(kind, ids))
+
+    def _cached_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
+        """The nodes among ``ids``, ascending by id, read once per transaction."""
         wanted = sorted(set(ids))
         state = self._local
         cache = state.nodes
@@ -1129,7 +1133,10 @@ class Neo4jBackend:
         return [result[i] for i in sorted(result)]
 
     @_reading
-    def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
+    def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
+        return add_nodes(into, self._listed(kind, query))
+
+    def _listed(self, kind: Kind, query: ListQuery) -> list[Node]:
         field = query.order_field
         if field not in ORDER_FIELDS:
             raise errors.InvalidArgumentError(

@@ -885,72 +885,82 @@ class SqlBackend:
         """Whether a read of at most ``at_most`` nodes (None: unknown) joins their properties."""
         return self._dialect != "sqlite" and at_most is not None and at_most <= _JOINED_PROPERTIES_UP_TO
 
-    def _nodes_from_joined_rows(self, kind: Kind, rows: list[tuple]) -> list[Node]:
-        """Nodes from rows of node columns then property columns, each node's rows adjacent."""
+    def _nodes(self, kind: Kind, rows: list[tuple], joined: bool, into=None) -> list[Node]:
+        """Nodes from the rows of ``_node_select(kind, joined)``.
+
+        Args:
+            kind: The kind of node.
+            rows: The selected rows.
+            joined: Whether the rows carry the properties (a row per property).
+            into: A repeated field of an answer to add the nodes to, sparing
+                the copy that adding finished nodes would make.
+
+        Returns:
+            The nodes (those added to ``into`` when it is given).
+        """
         if not rows:
             return []
+        if not joined:
+            return self._nodes_from_rows(kind, rows, self._stored_properties(kind, [row[0] for row in rows]), into)
         width = len(rows[0]) - len(_property_columns(kind))
         node_rows = []
-        properties: dict[int, list[tuple]] = {}
+        property_rows = []
         last = None
         for row in rows:
-            node_id = row[0]
-            if node_id != last:
+            if row[0] != last:
                 node_rows.append(row[:width])
-                last = node_id
+                last = row[0]
             if row[width + 2] is not None:  # a property's name
-                entries = properties.get(node_id)
-                if entries is None:
-                    properties[node_id] = [row[width:]]
-                else:
-                    entries.append(row[width:])
-        return self._nodes_from_rows(kind, node_rows, properties)
+                property_rows.append(row[width:])
+        return self._nodes_from_rows(kind, node_rows, property_rows, into)
 
-    def _nodes_from_rows(self, kind: Kind, rows: list[tuple], properties: dict | None = None) -> list[Node]:
-        if not rows:
-            return []
-        if properties is None:
-            properties = self._properties(kind, [row[0] for row in rows])
-        cls = _NODE_CLASSES[kind]
+    @staticmethod
+    def _nodes_from_rows(kind: Kind, rows: list[tuple], property_rows: list[tuple], into=None) -> list[Node]:
+        """Nodes from node rows and their property rows (owner id first)."""
+        make = _NODE_CLASSES[kind] if into is None else into.add
         nodes = []
+        append = nodes.append
+        # One call per node: upb leaves a field given as None unset, and every
+        # field set after construction is another call into C.
         for row in rows:
-            node = cls(id=row[0], type_id=row[1], create_time_since_epoch=row[4],
-                       last_update_time_since_epoch=row[5], type=row[6])
-            if row[2] is not None:
-                node.name = row[2]
-            if row[3] is not None:
-                node.external_id = row[3]
             if kind == "artifact":
-                if row[7] is not None:
-                    node.uri = row[7]
-                if row[8] is not None:
-                    node.state = row[8]
-            elif kind == "execution" and row[7] is not None:
-                node.last_known_state = row[7]
-            for prop in properties.get(node.id, ()):
-                target = node.custom_properties if prop[1] else node.properties
-                _fill_value(target[prop[2]], prop[3], prop[4], prop[5], prop[6], prop[7])
-            nodes.append(node)
+                node = make(id=row[0], type_id=row[1], name=row[2], external_id=row[3],
+                            create_time_since_epoch=row[4], last_update_time_since_epoch=row[5],
+                            type=row[6], uri=row[7], state=row[8])
+            elif kind == "execution":
+                node = make(id=row[0], type_id=row[1], name=row[2], external_id=row[3],
+                            create_time_since_epoch=row[4], last_update_time_since_epoch=row[5],
+                            type=row[6], last_known_state=row[7])
+            else:
+                node = make(id=row[0], type_id=row[1], name=row[2], external_id=row[3],
+                            create_time_since_epoch=row[4], last_update_time_since_epoch=row[5],
+                            type=row[6])
+            append(node)
+        if property_rows:
+            by_id = {node.id: node for node in nodes}
+            for row in property_rows:
+                node = by_id[row[0]]
+                value = (node.custom_properties if row[1] else node.properties)[row[2]]
+                # The common kinds inline; the rest (structs, protos, booleans, empty) in _fill_value.
+                if row[3] is not None:
+                    value.int_value = row[3]
+                elif row[4] is not None:
+                    value.double_value = row[4]
+                elif row[5] is not None and not row[5].startswith(STRUCT_PREFIX):
+                    value.string_value = row[5]
+                else:
+                    _fill_value(value, row[3], row[4], row[5], row[6], row[7])
         return nodes
 
-    def _properties(self, kind: Kind, ids: list[int]) -> dict[int, list[tuple]]:
-        """Property rows by owner id: (owner, is_custom, name, int, double, string, proto, bool)."""
+    def _stored_properties(self, kind: Kind, ids: list[int]) -> list[tuple]:
+        """Property rows of nodes: (owner, is_custom, name, int, double, string, proto, bool)."""
         if len(ids) == 1:
             compiled = self._stmt(("properties_1", kind), lambda: _property_select(kind).where(
                 _property_owner(kind) == _b("b_id", sa.BigInteger())))
-            rows = self._rows(compiled, {"b_id": ids[0]})
-        else:
-            compiled = self._stmt(("properties_n", kind), lambda: _property_select(kind).where(
-                self._in(_property_owner(kind), "b_ids")))
-            rows = self._rows(compiled, {"b_ids": ids})
-        found: dict[int, list[tuple]] = {}
-        for row in rows:
-            entries = found.get(row[0])
-            if entries is None:
-                found[row[0]] = [row]
-            else:
-                entries.append(row)
-        return found
+            return self._rows(compiled, {"b_id": ids[0]})
+        compiled = self._stmt(("properties_n", kind), lambda: _property_select(kind).where(
+            self._in(_property_owner(kind), "b_ids")))
+        return self._rows(compiled, {"b_ids": ids})
 
     def _node_params(self, kind: Kind, node: Node) -> dict[str, Any]:
         params = {
@@ -1094,7 +1104,7 @@ class SqlBackend:
             property_rows.extend(rows)
         self._insert_properties(kind, property_rows)
 
-    def get_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
+    def get_nodes(self, kind: Kind, ids: Iterable[int], into=None) -> list[Node]:
         wanted = sorted({int(i) for i in ids})
         if not wanted:
             return []
@@ -1104,11 +1114,10 @@ class SqlBackend:
             # One statement on every dialect: a point read is one round trip.
             compiled = self._stmt(("nodes_1", kind), lambda: self._node_select(kind, with_properties=True).where(
                 node.c.id == _b("b_id", sa.BigInteger())))
-            return self._nodes_from_joined_rows(kind, self._rows(compiled, {"b_id": wanted[0]}))
+            return self._nodes(kind, self._rows(compiled, {"b_id": wanted[0]}), True, into)
         compiled = self._stmt(("nodes_n", kind, joined), lambda: self._node_select(kind, joined).where(
             self._in(node.c.id, "b_ids")).order_by(node.c.id))
-        rows = self._rows(compiled, {"b_ids": wanted})
-        return self._nodes_from_joined_rows(kind, rows) if joined else self._nodes_from_rows(kind, rows)
+        return self._nodes(kind, self._rows(compiled, {"b_ids": wanted}), joined, into)
 
     def find_nodes(
         self,
@@ -1162,23 +1171,20 @@ class SqlBackend:
                 conditions.append(self._in(node.c.external_id, "b_external_ids", "str"))
             return self._node_select(kind, joined).where(*conditions).order_by(node.c.id)
 
-        def nodes(rows: list[tuple]) -> list[Node]:
-            return self._nodes_from_joined_rows(kind, rows) if joined else self._nodes_from_rows(kind, rows)
-
         if external_list is None:
             compiled = self._stmt(key, lambda: build(None))
-            return nodes(self._rows(compiled, params))
+            return self._nodes(kind, self._rows(compiled, params), joined)
         if self._mysql or len(external_list) == 1:
             compiled = self._stmt((*key, "external_one"), lambda: build("one"))
             rows = []
             for external_id in external_list:
                 rows.extend(self._rows(compiled, {**params, **self._text_params("b_external_id", external_id)}))
             rows.sort(key=lambda row: row[0])  # stable: a node's rows stay adjacent
-            return nodes(rows)
+            return self._nodes(kind, rows, joined)
         compiled = self._stmt((*key, "external_many"), lambda: build("many"))
-        return nodes(self._rows(compiled, {**params, "b_external_ids": external_list}))
+        return self._nodes(kind, self._rows(compiled, {**params, "b_external_ids": external_list}), joined)
 
-    def list_nodes(self, kind: Kind, query: ListQuery) -> list[Node]:
+    def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
         joined = self._joins_properties(query.limit)
         key = ("list", kind, query.filter, query.order_field, query.ascending,
                query.limit is not None, query.after is not None, joined)
@@ -1194,7 +1200,7 @@ class SqlBackend:
         if query.after is not None:
             params["b_after_value"], params["b_after_id"] = int(query.after[0]), int(query.after[1])
         rows = self._rows(compiled, params)
-        nodes = self._nodes_from_joined_rows(kind, rows) if joined else self._nodes_from_rows(kind, rows)
+        nodes = self._nodes(kind, rows, joined, into)
         if nodes:
             # Type names come from the cached types rather than a join: joining
             # Type lets a planner with stale statistics start from the few

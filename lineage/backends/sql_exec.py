@@ -166,13 +166,19 @@ class Compiled:
         if processors is None or not fetched:
             return fetched
         out = []
+        append = out.append
         for row in fetched:
-            row = list(row)
-            for index, processor in processors:
-                value = row[index]
-                if value is not None:
-                    row[index] = processor(value)
-            out.append(row)
+            # Most processed columns are NULL (a property row holds one kind of
+            # value): only a row with a value to process is copied.
+            for index, _ in processors:
+                if row[index] is not None:
+                    row = list(row)
+                    for index, processor in processors:
+                        value = row[index]
+                        if value is not None:
+                            row[index] = processor(value)
+                    break
+            append(row)
         return out
 
 
