@@ -1391,7 +1391,7 @@ class MetadataService:
         return self._by_external_ids_rpc("context", request, svc.GetContextsByExternalIdsResponse())
 
     def _events_rpc(self, response, **ids):
-        response.events.extend(self.backend.get_events(**ids))
+        self.backend.get_events(**ids, into=response.events)
         return response
 
     @_reads

@@ -117,20 +117,20 @@ class ListQuery:
     after: tuple[int, int] | None = None
 
 
-def add_nodes(into, nodes: list[Node]) -> list[Node]:
-    """Adds finished nodes to ``into`` when given (a repeated field of an answer).
+def add_to_answer(into, found: list) -> list:
+    """Adds finished messages (nodes, events) to ``into`` when given (a repeated field of an answer).
 
-    A backend that builds its nodes field by field builds them in ``into``
+    A backend that builds its messages field by field builds them in ``into``
     instead (``into.add(...)``), which spares this copy; one that holds
-    finished nodes calls this.
+    finished messages calls this.
 
     Returns:
-        ``nodes`` without ``into``; otherwise the nodes added to it.
+        ``found`` without ``into``; otherwise the messages added to it.
     """
     if into is None:
-        return nodes
-    into.extend(nodes)
-    return into[len(into) - len(nodes):]
+        return found
+    into.extend(found)
+    return into[len(into) - len(found):]
 
 
 class ConcurrentWriteError(errors.AbortedError):
@@ -228,7 +228,7 @@ class Backend(Protocol):
         """Returns existing nodes among ``ids``, ascending by id.
 
         With ``into`` (a repeated field of an answer) the nodes are added to it
-        and the added ones returned; see ``add_nodes``.
+        and the added ones returned; see ``add_to_answer``.
         """
 
     def find_nodes(
@@ -246,7 +246,7 @@ class Backend(Protocol):
         """Returns the nodes matching ``query.filter`` in the requested order.
 
         With ``into`` (a repeated field of an answer) the nodes are added to it
-        and the added ones returned; see ``add_nodes``.
+        and the added ones returned; see ``add_to_answer``.
         """
 
     # -- edges --------------------------------------------------------------
@@ -258,8 +258,12 @@ class Backend(Protocol):
         *,
         artifact_ids: Iterable[int] | None = None,
         execution_ids: Iterable[int] | None = None,
+        into=None,
     ) -> list[pb.Event]:
-        """Returns events touching any of the given artifacts or executions."""
+        """Returns events touching any of the given artifacts or executions.
+
+        With ``into`` the events are added to it; see ``add_to_answer``.
+        """
 
     def insert_attributions(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Stores (artifact_id, context_id) links."""

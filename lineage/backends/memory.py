@@ -27,7 +27,7 @@ import operator
 from lineage import errors
 from lineage.traversal import INPUT_EVENT_TYPES
 from lineage.backends.base import (
-    KINDS, NODE_CLASSES, Kind, ListQuery, Node, NodeType, add_nodes, statement_timeout,
+    KINDS, NODE_CLASSES, Kind, ListQuery, Node, NodeType, add_to_answer, statement_timeout,
 )
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast as qast
@@ -368,7 +368,7 @@ class MemoryBackend:
         return _ids(self._by_property.get((kind, is_custom, name, value_kind), {}).get(value))
 
     def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
-        return add_nodes(into, self._listed(kind, query))
+        return add_to_answer(into, self._listed(kind, query))
 
     def _listed(self, kind: Kind, query: ListQuery) -> list[Node]:
         if query.filter is None and query.order_field in _TIME_FIELDS:
@@ -643,6 +643,7 @@ class MemoryBackend:
         *,
         artifact_ids: Iterable[int] | None = None,
         execution_ids: Iterable[int] | None = None,
+        into=None,
     ) -> list[pb.Event]:
         seqs: set[int] = set()
         for kind, ids in (("artifact", artifact_ids), ("execution", execution_ids)):
@@ -650,7 +651,7 @@ class MemoryBackend:
             for node_id in ids or ():
                 seqs.update(index.get(node_id, ()))
         events = self._events
-        return [_parse_event(events[seq]) for seq in sorted(seqs)]
+        return add_to_answer(into, [_parse_event(events[seq]) for seq in sorted(seqs)])
 
     def _insert_links(self, pairs, key: str) -> None:
         forward, backward = self._links[key]

@@ -71,7 +71,7 @@ from lineage import errors, traversal
 from lineage.backends.base import (
     NODE_CLASSES, ORDER_FIELDS, TYPE_CLASSES, Kind, ListQuery, Node, NodeType, StaleSnapshotError,
     UniquenessConflictError,
-    add_nodes, deadline_error, statement_timeout,
+    add_to_answer, deadline_error, statement_timeout,
 )
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import cypher_compiler as cc
@@ -1012,7 +1012,7 @@ class Neo4jBackend:
 
     @_reading
     def get_nodes(self, kind: Kind, ids: Iterable[int], into=None) -> list[Node]:
-        return add_nodes(into, self._cached_nodes(kind, ids))
+        return add_to_answer(into, self._cached_nodes(kind, ids))
 
     def _cached_nodes(self, kind: Kind, ids: Iterable[int]) -> list[Node]:
         """The nodes among ``ids``, ascending by id, read once per transaction."""
@@ -1134,7 +1134,7 @@ class Neo4jBackend:
 
     @_reading
     def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
-        return add_nodes(into, self._listed(kind, query))
+        return add_to_answer(into, self._listed(kind, query))
 
     def _listed(self, kind: Kind, query: ListQuery) -> list[Node]:
         field = query.order_field
@@ -1205,6 +1205,7 @@ class Neo4jBackend:
         *,
         artifact_ids: Iterable[int] | None = None,
         execution_ids: Iterable[int] | None = None,
+        into=None,
     ) -> list[pb.Event]:
         artifacts = set(artifact_ids or ())
         executions = set(execution_ids or ())
@@ -1223,7 +1224,7 @@ class Neo4jBackend:
         for _, props in state.new_events:
             if props["artifact_id"] in artifacts or props["execution_id"] in executions:
                 found[props["seq"]] = props["proto"]
-        return _parse_many(pb.Event, [found[seq] for seq in sorted(found)])
+        return add_to_answer(into, _parse_many(pb.Event, [found[seq] for seq in sorted(found)]))
 
     def _insert_links(self, pairs: Sequence[tuple[int, int]], rel: str) -> None:
         if not pairs:

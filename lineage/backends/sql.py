@@ -1338,6 +1338,7 @@ class SqlBackend:
         *,
         artifact_ids: Iterable[int] | None = None,
         execution_ids: Iterable[int] | None = None,
+        into=None,
     ) -> list[pb.Event]:
         artifacts = sorted({int(i) for i in artifact_ids or ()})
         executions = sorted({int(i) for i in execution_ids or ()})
@@ -1356,26 +1357,31 @@ class SqlBackend:
                 self._in(column, "b_ids") if many else column == _b("b_ids", sa.BigInteger())
             ).order_by(e.c.id))
             params = {"b_ids": ids if many else ids[0]}
-        return self._events_from_rows(self._rows(compiled, params))
+        return self._events_from_rows(self._rows(compiled, params), into)
 
-    def _events_from_rows(self, rows: list[tuple]) -> list[pb.Event]:
+    def _events_from_rows(self, rows: list[tuple], into=None) -> list[pb.Event]:
+        """Events from (id, artifact, execution, type, time) rows, with their paths.
+
+        With ``into`` (a repeated field of an answer) the events are built in it.
+        """
         if not rows:
             return []
-        paths = self._event_paths([row[0] for row in rows])
+        paths = self._event_paths([row[0] for row in rows]).get
+        make = pb.Event if into is None else into.add
+        # Most events share one of a few paths (the same input and output
+        # keys): each distinct path is built once and copied in C.
+        built: dict[tuple, pb.Event.Path] = {}
         events = []
         for event_id, artifact_id, execution_id, type_, millis in rows:
-            event = pb.Event(artifact_id=artifact_id, execution_id=execution_id, type=type_)
-            if millis is not None:
-                event.milliseconds_since_epoch = millis
-            for is_index, index, key in paths.get(event_id, ()):
-                step = event.path.steps.add()
-                if is_index:
-                    step.index = index if index is not None else 0
-                elif key is not None:
-                    step.key = key
-                else:
-                    step.SetInParent()  # a step with neither index nor key, as written
-            events.append(event)
+            steps = paths(event_id)
+            path = None
+            if steps is not None:
+                steps = tuple(steps)
+                path = built.get(steps)
+                if path is None:
+                    path = built[steps] = _event_path(steps)
+            events.append(make(artifact_id=artifact_id, execution_id=execution_id, type=type_,
+                               milliseconds_since_epoch=millis, path=path))
         return events
 
     def _event_paths(self, event_ids: list[int]) -> dict[int, list[tuple]]:
@@ -1817,6 +1823,18 @@ def _parse_struct_type(text: str, target: pb.ArtifactStructType) -> None:
         json_format.Parse(text, target, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError) as e:
         raise errors.DataLossError(f"stored ArtifactStructType is not valid JSON: {text[:200]!r}") from e
+
+
+def _event_path(steps: tuple) -> pb.Event.Path:
+    """An event's path from its (is_index, index, key) rows, in order."""
+    path = pb.Event.Path()
+    add = path.steps.add
+    for is_index, index, key in steps:
+        if is_index:
+            add(index=index if index is not None else 0)
+        else:
+            add(key=key)  # a step with neither index nor key, as written, stays empty
+    return path
 
 
 def _fill_value(value: pb.Value, int_value, double_value, string_value, proto_value, bool_value) -> None:
