@@ -1369,19 +1369,21 @@ class SqlBackend:
         paths = self._event_paths([row[0] for row in rows]).get
         make = pb.Event if into is None else into.add
         # Most events share one of a few paths (the same input and output
-        # keys): each distinct path is built once and copied in C.
-        built: dict[tuple, pb.Event.Path] = {}
+        # keys): each distinct path is encoded once and merged in as bytes,
+        # cheaper than building or copying its messages per event.
+        encoded: dict[tuple, bytes] = {}
         events = []
         for event_id, artifact_id, execution_id, type_, millis in rows:
+            event = make(artifact_id=artifact_id, execution_id=execution_id, type=type_,
+                         milliseconds_since_epoch=millis)
             steps = paths(event_id)
-            path = None
             if steps is not None:
                 steps = tuple(steps)
-                path = built.get(steps)
+                path = encoded.get(steps)
                 if path is None:
-                    path = built[steps] = _event_path(steps)
-            events.append(make(artifact_id=artifact_id, execution_id=execution_id, type=type_,
-                               milliseconds_since_epoch=millis, path=path))
+                    path = encoded[steps] = _encoded_event_path(steps)
+                event.MergeFromString(path)
+            events.append(event)
         return events
 
     def _event_paths(self, event_ids: list[int]) -> dict[int, list[tuple]]:
@@ -1825,16 +1827,16 @@ def _parse_struct_type(text: str, target: pb.ArtifactStructType) -> None:
         raise errors.DataLossError(f"stored ArtifactStructType is not valid JSON: {text[:200]!r}") from e
 
 
-def _event_path(steps: tuple) -> pb.Event.Path:
-    """An event's path from its (is_index, index, key) rows, in order."""
-    path = pb.Event.Path()
-    add = path.steps.add
+def _encoded_event_path(steps: tuple) -> bytes:
+    """An Event holding only the path of (is_index, index, key) rows, serialized."""
+    event = pb.Event()
+    add = event.path.steps.add
     for is_index, index, key in steps:
         if is_index:
             add(index=index if index is not None else 0)
         else:
             add(key=key)  # a step with neither index nor key, as written, stays empty
-    return path
+    return event.SerializeToString()
 
 
 def _fill_value(value: pb.Value, int_value, double_value, string_value, proto_value, bool_value) -> None:
