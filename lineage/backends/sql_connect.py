@@ -248,9 +248,12 @@ def _mysql_connect_kwargs(driver: str, config: pb.MySQLDatabaseConfig, host: str
         # literals, which MLMD's text encoding on MySQL relies on (_MlmdText).
         kwargs["multi_statements"] = False
         kwargs["binary_prefix"] = True
-        if host == "localhost" and not config.socket:
-            # The C client takes "localhost" to mean its default Unix socket;
-            # PyMySQL, like a host name anywhere else, means TCP on that port.
+        # The C client uses a Unix socket only with host "localhost", and there
+        # its default socket when none is given; PyMySQL uses the configured
+        # socket whatever the host, else TCP to the host and port.
+        if config.socket:
+            kwargs["host"] = "localhost"
+        elif host == "localhost":
             kwargs["host"] = "127.0.0.1"
     if config.HasField("ssl_options"):
         ssl = config.ssl_options

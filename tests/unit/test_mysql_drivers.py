@@ -261,3 +261,36 @@ def test_wrong_password_is_unauthenticated(database_url, driver):
     wrong = parts._replace(netloc=f"{parts.username}:not-the-password@{parts.hostname}:{parts.port}")
     with pytest.raises(errors.UnauthenticatedError, match=repr(parts.username)):
         _open(wrong.geturl())
+
+
+def _user_and_socket(database: sql_connect.Database) -> tuple[str, str]:
+    connection = database.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT USER(), @@socket")
+        user, socket = cursor.fetchone()
+        return user, socket
+    finally:
+        connection.close()
+
+
+def test_localhost_is_tcp_and_a_configured_socket_is_used_whatever_the_host(database_url, driver):
+    # Both drivers reach the server the same way: "localhost" without a socket over TCP on
+    # the configured port (the C client alone would try its default socket), a socket
+    # when the config names one, even beside another host.
+    config = config_from_url(database_url).mysql
+    config.host = "localhost"
+    database = sql_connect.open_mysql(config)
+    try:
+        user, socket = _user_and_socket(database)
+    finally:
+        database.dispose()
+    assert user.endswith("@127.0.0.1"), user
+    config.host = "127.0.0.1"
+    config.socket = socket
+    database = sql_connect.open_mysql(config)
+    try:
+        assert _user_and_socket(database)[0].endswith("@localhost")
+        assert database.where.startswith(f"MySQL server {socket}")
+    finally:
+        database.dispose()
