@@ -3,9 +3,9 @@
 Each ``open_*`` function returns a ``Database``: a SQLAlchemy engine whose pool
 hands out DBAPI connections set up for the store, plus what the backend needs
 to know about the database (its name for messages, whether it may write, how
-transactions begin). Drivers are imported here, on first use only: PyMySQL
-for MySQL and MariaDB, psycopg 3 for PostgreSQL, the standard sqlite3 module
-for SQLite.
+transactions begin). Drivers are imported here, on first use only: for MySQL
+and MariaDB mysqlclient (``MySQLdb``, rows parsed in C) when it is installed,
+else PyMySQL; psycopg 3 for PostgreSQL; the standard sqlite3 module for SQLite.
 
 Connection problems become ``lineage.errors``: an unreachable server is
 ``UnavailableError`` naming host and port, refused credentials
@@ -218,6 +218,58 @@ def _mysql_error_code(error: Exception) -> int | None:
     return args[0] if args and isinstance(args[0], int) else None
 
 
+def _mysql_driver() -> tuple[str, Any]:
+    """Returns (SQLAlchemy driver name, DBAPI module) for MySQL and MariaDB.
+
+    mysqlclient parses result rows in C, which makes reads of many rows about
+    three times faster than PyMySQL's pure-Python parsing; it needs the MySQL
+    or MariaDB client library, so PyMySQL stays the fallback. Both share
+    MySQLdb's API: tuples rendered as parenthesised lists, errors carrying
+    the server's code first.
+    """
+    try:
+        import MySQLdb
+    except ImportError:
+        return "pymysql", import_driver("pymysql", "mysql", "mysql")
+    return "mysqldb", MySQLdb
+
+
+def _mysql_connect_kwargs(driver: str, config: pb.MySQLDatabaseConfig, host: str, port: int) -> dict[str, Any]:
+    """The driver's connect() arguments for a config (without the database)."""
+    kwargs: dict[str, Any] = {
+        "host": host, "port": int(port), "user": config.user or None,
+        "password": config.password or "", "charset": "utf8mb4", "autocommit": False,
+        "connect_timeout": _CONNECT_TIMEOUT_S,
+    }
+    if config.socket:
+        kwargs["unix_socket"] = config.socket
+    if driver == "mysqldb":
+        # As PyMySQL does: one statement per call, and bytes sent as _binary
+        # literals, which MLMD's text encoding on MySQL relies on (_MlmdText).
+        kwargs["multi_statements"] = False
+        kwargs["binary_prefix"] = True
+        # The C client uses a Unix socket only with host "localhost", and there
+        # its default socket when none is given; PyMySQL uses the configured
+        # socket whatever the host, else TCP to the host and port.
+        if config.socket:
+            kwargs["host"] = "localhost"
+        elif host == "localhost":
+            kwargs["host"] = "127.0.0.1"
+    if config.HasField("ssl_options"):
+        ssl = config.ssl_options
+        options = {name: getattr(ssl, name) for name in ("key", "cert", "ca", "capath", "cipher")
+                   if getattr(ssl, name)}
+        if driver == "mysqldb":
+            if options:
+                kwargs["ssl"] = options
+            kwargs["ssl_mode"] = "VERIFY_CA" if ssl.verify_server_cert else "REQUIRED"
+        else:
+            kwargs["ssl"] = options or {"ssl": True}
+            kwargs["ssl_verify_cert"] = bool(ssl.verify_server_cert)
+            kwargs["ssl_verify_identity"] = False
+    return kwargs
+
+
 def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
     """Connects to MySQL/MariaDB, creating the database unless ``skip_db_creation``.
 
@@ -226,9 +278,10 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
         UnauthenticatedError: The server refused the user or password.
         NotFoundError: The database is missing and ``skip_db_creation`` is set.
         InvalidArgumentError: No database name is given.
-        FailedPreconditionError: PyMySQL is not installed (the ``mysql`` extra).
+        FailedPreconditionError: Neither mysqlclient nor PyMySQL is installed
+            (the ``mysql`` extra).
     """
-    pymysql = import_driver("pymysql", "mysql", "mysql")
+    driver, dbapi = _mysql_driver()
 
     if not config.database:
         raise errors.InvalidArgumentError("MySQLDatabaseConfig.database is required")
@@ -237,25 +290,12 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
     place = config.socket if config.socket else f"{host}:{port}"
     where = f"MySQL server {place}, database {config.database!r}"
     timeout = statement_timeout()
-    kwargs: dict[str, Any] = {
-        "host": host, "port": int(port), "user": config.user or None,
-        "password": config.password or "", "charset": "utf8mb4", "autocommit": False,
-        "connect_timeout": _CONNECT_TIMEOUT_S,
-    }
-    if config.socket:
-        kwargs["unix_socket"] = config.socket
-    if config.HasField("ssl_options"):
-        ssl = config.ssl_options
-        options = {name: getattr(ssl, name) for name in ("key", "cert", "ca", "capath", "cipher")
-                   if getattr(ssl, name)}
-        kwargs["ssl"] = options or {"ssl": True}
-        kwargs["ssl_verify_cert"] = bool(ssl.verify_server_cert)
-        kwargs["ssl_verify_identity"] = False
+    kwargs = _mysql_connect_kwargs(driver, config, host, port)
 
     def connect_to(database: str | None):
         try:
-            connection = pymysql.connect(database=database, **kwargs)
-        except pymysql.err.MySQLError as e:
+            connection = dbapi.connect(**({**kwargs, "database": database} if database else kwargs))
+        except dbapi.MySQLError as e:
             raise _mysql_connect_error(e, place, config.user) from e
         _lift_recursion_limit(connection)
         _bound_statements(connection, timeout)
@@ -273,7 +313,7 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
                 # An identifier, not a value: it cannot be a bound parameter.
                 cursor.execute(f"CREATE DATABASE IF NOT EXISTS {quoted}")
             admin.commit()
-        except pymysql.err.MySQLError as e:
+        except dbapi.MySQLError as e:
             raise errors.FailedPreconditionError(
                 f"cannot create database {config.database!r} on MySQL server {place} as user "
                 f"{config.user!r}: {e.args[-1] if e.args else e}") from e
@@ -288,7 +328,7 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
         return connect_to(config.database)
 
     engine = sa.create_engine(
-        "mysql+pymysql://", creator=connect, pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW,
+        f"mysql+{driver}://", creator=connect, pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW,
         pool_reset_on_return=None, pool_recycle=_POOL_RECYCLE_S)
     lock_name = f"lineage-init:{config.database}"
 

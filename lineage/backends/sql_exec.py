@@ -99,7 +99,7 @@ def _in_ids_postgresql(element, compiler, **kw):
 
 @compiles(InIds)
 def _in_ids_default(element, compiler, **kw):
-    # PyMySQL renders a tuple parameter as a parenthesised list.
+    # PyMySQL and mysqlclient render a tuple parameter as a parenthesised list.
     return f"{compiler.process(element.column, **kw)} IN {compiler.process(element.param, **kw)}"
 
 
@@ -254,7 +254,7 @@ def translate_error(error: Exception, where: str) -> errors.StatusError:
     """Maps a driver exception to the matching ``lineage.errors`` class.
 
     Args:
-        error: The exception raised by sqlite3, PyMySQL or psycopg (possibly
+        error: The exception raised by sqlite3, mysqlclient, PyMySQL or psycopg (possibly
             wrapped by SQLAlchemy).
         where: The database, for messages ("MySQL 127.0.0.1:3306", a path...).
 
@@ -287,7 +287,7 @@ def translate_error(error: Exception, where: str) -> errors.StatusError:
         if code == _SQLITE_IOERR:
             return errors.UnavailableError(f"{where}: I/O error: {text}")
         return errors.InternalError(f"{where}: {text}")
-    if module.startswith("pymysql"):
+    if module.startswith(("MySQLdb", "pymysql")):
         code = original.args[0] if original.args and isinstance(original.args[0], int) else None
         message = original.args[1] if len(original.args) > 1 else text
         if code in _MYSQL_TIMEOUT:

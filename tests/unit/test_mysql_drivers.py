@@ -1,0 +1,296 @@
+"""Both MySQL drivers on the real MariaDB: mysqlclient (preferred) and PyMySQL (fallback).
+
+The store picks mysqlclient when ``MySQLdb`` imports, else PyMySQL. Each test
+runs once per driver; PyMySQL is chosen by making ``MySQLdb`` unimportable,
+as on a machine without the ``mysqlclient`` extra. Records written through
+one driver read back the same through the other (MLMD's text encoding on
+MySQL lives in SQL and in bound bytes, so it must not depend on the driver),
+and the server's errors map to the same ``lineage.errors`` whichever driver
+raised them.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+
+import lineage
+from lineage import errors
+from lineage.backends import sql_connect
+from lineage.backends.base import ConcurrentWriteError
+from lineage.backends.sql_exec import translate_error
+from lineage.proto import metadata_store_pb2 as pb
+from lineage.urls import config_from_url
+
+import services
+
+DRIVERS = ("mysqlclient", "pymysql")
+_SQLALCHEMY_NAME = {"mysqlclient": "mysqldb", "pymysql": "pymysql"}
+
+
+@pytest.fixture(scope="module")
+def database_url():
+    """A MariaDB database of its own for this module, dropped at the end."""
+    name = f"lineage_drivers_{uuid.uuid4().hex[:10]}"
+    url = services.sql_url("mysql", name)
+    yield url
+    import pymysql
+
+    parts = urlsplit(url)
+    admin = pymysql.connect(host=parts.hostname, port=parts.port or 3306, user=parts.username,
+                            password=parts.password or "")
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+    finally:
+        admin.close()
+
+
+@pytest.fixture(params=DRIVERS)
+def driver(request, monkeypatch):
+    """Makes the store use one driver (``MySQLdb`` unimportable for PyMySQL)."""
+    if request.param == "mysqlclient":
+        pytest.importorskip("MySQLdb", reason="mysqlclient (the 'mysqlclient' extra) is not installed")
+    else:
+        monkeypatch.setitem(sys.modules, "MySQLdb", None)
+    return request.param
+
+
+def _open(url: str) -> sql_connect.Database:
+    return sql_connect.open_mysql(config_from_url(url).mysql)
+
+
+def test_the_store_uses_the_chosen_driver(database_url, driver):
+    database = _open(database_url)
+    try:
+        assert database.engine.dialect.driver == _SQLALCHEMY_NAME[driver]
+        connection = database.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT @@character_set_client, @@autocommit, @@optimizer_search_depth")
+            assert tuple(cursor.fetchone()) == ("utf8mb4", 0, 0)
+        finally:
+            connection.close()
+    finally:
+        database.dispose()
+
+
+def _artifact(type_id: int, name: str) -> pb.Artifact:
+    artifact = pb.Artifact(type_id=type_id, name=name, uri=f"/données/{name}/ß→∑")
+    artifact.properties["label"].string_value = "naïve ☃ 𝔘"
+    artifact.custom_properties["note"].string_value = "a\u0301 e\u0301 (combining marks)"
+    artifact.custom_properties["blob"].proto_value.Pack(pb.Value(string_value="ünï"))
+    return artifact
+
+
+def test_records_written_by_either_driver_read_back_the_same_through_both(
+        database_url, monkeypatch):
+    # Writes under each driver in turn, then reads everything under each.
+    pytest.importorskip("MySQLdb", reason="mysqlclient (the 'mysqlclient' extra) is not installed")
+    written: dict[int, pb.Artifact] = {}
+    for writer in DRIVERS:
+        with monkeypatch.context() as patch:
+            if writer == "pymysql":
+                patch.setitem(sys.modules, "MySQLdb", None)
+            store = lineage.connect(database_url)
+            try:
+                kind = pb.ArtifactType(name="DriverCheck")
+                kind.properties["label"] = pb.STRING
+                type_id = store.put_artifact_type(kind)
+                artifact = _artifact(type_id, f"by-{writer}-é")
+                [artifact_id] = store.put_artifacts([artifact])
+                written[artifact_id] = artifact
+            finally:
+                store.close()
+    for reader in DRIVERS:
+        with monkeypatch.context() as patch:
+            if reader == "pymysql":
+                patch.setitem(sys.modules, "MySQLdb", None)
+            store = lineage.connect(database_url)
+            try:
+                read = {a.id: a for a in store.get_artifacts_by_id(list(written))}
+                found = {a.id: a for a in store.get_artifacts(
+                    list_options=lineage.ListOptions(filter_query="name LIKE 'by-%-é'"))}
+            finally:
+                store.close()
+        assert set(read) == set(written) == set(found), reader
+        for artifact_id, artifact in written.items():
+            got = read[artifact_id]
+            assert (got.name, got.uri) == (artifact.name, artifact.uri), reader
+            assert got.properties["label"].string_value == "naïve ☃ 𝔘", reader
+            assert got.custom_properties["note"].string_value == artifact.custom_properties["note"].string_value
+            unpacked = pb.Value()
+            assert got.custom_properties["blob"].proto_value.Unpack(unpacked)
+            assert unpacked.string_value == "ünï", reader
+
+
+def _setup_table(database: sql_connect.Database, table: str) -> None:
+    connection = database.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {table} (id INT PRIMARY KEY, v INT) ENGINE=InnoDB")
+        cursor.execute(f"DELETE FROM {table}")
+        cursor.execute(f"INSERT INTO {table} VALUES (1, 0), (2, 0)")
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def _raised(call) -> Exception:
+    try:
+        call()
+    except Exception as e:  # noqa: BLE001 - the driver's own exception is what is checked
+        return e
+    raise AssertionError("the statement did not fail")
+
+
+def test_duplicate_key_and_lock_wait_are_concurrent_write_errors(database_url, driver):
+    database = _open(database_url)
+    table = f"t_{driver}"
+    _setup_table(database, table)
+    first = database.engine.raw_connection()
+    second = database.engine.raw_connection()
+    try:
+        cursor = first.cursor()
+        error = _raised(lambda: cursor.execute(f"INSERT INTO {table} VALUES (%s, %s)", (1, 1)))
+        assert isinstance(translate_error(error, database.where), ConcurrentWriteError), error
+        first.rollback()
+
+        cursor.execute(f"SELECT v FROM {table} WHERE id = %s FOR UPDATE", (1,))
+        other = second.cursor()
+        other.execute("SET SESSION innodb_lock_wait_timeout = 1")
+        error = _raised(lambda: other.execute(f"UPDATE {table} SET v = 1 WHERE id = %s", (1,)))
+        translated = translate_error(error, database.where)
+        assert isinstance(translated, ConcurrentWriteError), error
+        assert "retry" in translated.message
+    finally:
+        first.rollback()
+        second.rollback()
+        first.close()
+        second.close()
+        database.dispose()
+
+
+def test_deadlock_is_a_concurrent_write_error(database_url, driver):
+    database = _open(database_url)
+    table = f"d_{driver}"
+    _setup_table(database, table)
+    first = database.engine.raw_connection()
+    second = database.engine.raw_connection()
+    outcome: dict[str, Exception | None] = {}
+    try:
+        a, b = first.cursor(), second.cursor()
+        a.execute(f"UPDATE {table} SET v = 1 WHERE id = 1")
+        b.execute(f"UPDATE {table} SET v = 1 WHERE id = 2")
+
+        def cross(name, cursor, row):
+            try:
+                cursor.execute(f"UPDATE {table} SET v = 2 WHERE id = {row}")
+                outcome[name] = None
+            except Exception as e:  # noqa: BLE001 - checked below
+                outcome[name] = e
+
+        waiting = threading.Thread(target=cross, args=("first", a, 2))
+        waiting.start()
+        # Lets the first update queue behind the second connection's row lock.
+        waiting.join(0.5)
+        cross("second", b, 1)
+        if outcome.get("second") is not None:
+            second.rollback()  # the victim: the other update then goes through
+        waiting.join(30)
+        assert not waiting.is_alive()
+        failures = [e for e in outcome.values() if e is not None]
+        assert len(failures) == 1, outcome
+        assert isinstance(translate_error(failures[0], database.where), ConcurrentWriteError), failures
+    finally:
+        first.rollback()
+        second.rollback()
+        first.close()
+        second.close()
+        database.dispose()
+
+
+def test_a_killed_connection_is_unavailable(database_url, driver):
+    database = _open(database_url)
+    victim = database.engine.raw_connection()
+    killer = database.engine.raw_connection()
+    try:
+        cursor = victim.cursor()
+        cursor.execute("SELECT CONNECTION_ID()")
+        [connection_id] = cursor.fetchone()
+        killer.cursor().execute("KILL CONNECTION %s", (connection_id,))
+        error = _raised(lambda: victim.cursor().execute("SELECT 1"))
+        assert isinstance(translate_error(error, database.where), errors.UnavailableError), error
+    finally:
+        victim.invalidate()
+        killer.close()
+        database.dispose()
+
+
+def test_a_transaction_reads_one_snapshot(database_url, driver):
+    # lineage relies on the server's REPEATABLE READ: two reads of one call agree.
+    database = _open(database_url)
+    table = f"s_{driver}"
+    _setup_table(database, table)
+    reader = database.engine.raw_connection()
+    writer = database.engine.raw_connection()
+    try:
+        cursor = reader.cursor()
+        cursor.execute(f"SELECT v FROM {table} WHERE id = 1")
+        assert cursor.fetchone()[0] == 0
+        writer.cursor().execute(f"UPDATE {table} SET v = 7 WHERE id = 1")
+        writer.commit()
+        cursor.execute(f"SELECT v FROM {table} WHERE id = 1")
+        assert cursor.fetchone()[0] == 0
+        reader.commit()
+        cursor.execute(f"SELECT v FROM {table} WHERE id = 1")
+        assert cursor.fetchone()[0] == 7
+    finally:
+        reader.rollback()
+        reader.close()
+        writer.close()
+        database.dispose()
+
+
+def test_wrong_password_is_unauthenticated(database_url, driver):
+    parts = urlsplit(database_url)
+    wrong = parts._replace(netloc=f"{parts.username}:not-the-password@{parts.hostname}:{parts.port}")
+    with pytest.raises(errors.UnauthenticatedError, match=repr(parts.username)):
+        _open(wrong.geturl())
+
+
+def _user_and_socket(database: sql_connect.Database) -> tuple[str, str]:
+    connection = database.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT USER(), @@socket")
+        user, socket = cursor.fetchone()
+        return user, socket
+    finally:
+        connection.close()
+
+
+def test_localhost_is_tcp_and_a_configured_socket_is_used_whatever_the_host(database_url, driver):
+    # Both drivers reach the server the same way: "localhost" without a socket over TCP on
+    # the configured port (the C client alone would try its default socket), a socket
+    # when the config names one, even beside another host.
+    config = config_from_url(database_url).mysql
+    config.host = "localhost"
+    database = sql_connect.open_mysql(config)
+    try:
+        user, socket = _user_and_socket(database)
+    finally:
+        database.dispose()
+    assert user.endswith("@127.0.0.1"), user
+    config.host = "127.0.0.1"
+    config.socket = socket
+    database = sql_connect.open_mysql(config)
+    try:
+        assert _user_and_socket(database)[0].endswith("@localhost")
+        assert database.where.startswith(f"MySQL server {socket}")
+    finally:
+        database.dispose()
