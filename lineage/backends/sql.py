@@ -859,11 +859,14 @@ class SqlBackend:
 
     # -- nodes ----------------------------------------------------------------
 
-    def _node_columns(self, kind: Kind, node_table=None, type_table=None):
+    def _node_columns(self, kind: Kind, node_table=None):
         node = node_table if node_table is not None else _NODE_TABLES[kind]
-        t = type_table if type_table is not None else schema.type_table
+        # The type's name is not joined but filled in from the store's cached
+        # types (see _nodes): joining Type lets a planner start from the few
+        # types and walk every node of each, as MariaDB does for a read by ids.
         columns = [node.c.id, node.c.type_id, node.c.name, node.c.external_id,
-                   node.c.create_time_since_epoch, node.c.last_update_time_since_epoch, t.c.name]
+                   node.c.create_time_since_epoch, node.c.last_update_time_since_epoch,
+                   sa.null().label("type_name")]
         if kind == "artifact":
             columns += [node.c.uri, node.c.state]
         elif kind == "execution":
@@ -871,15 +874,13 @@ class SqlBackend:
         return columns
 
     def _node_select(self, kind: Kind, with_properties: bool = False):
-        """Nodes with their type names; ``with_properties``: a row per property (or one without)."""
+        """Nodes; ``with_properties``: a row per property (or one without)."""
         node = _NODE_TABLES[kind]
-        t = schema.type_table
-        from_ = sa.join(node, t, t.c.id == node.c.type_id)
         if not with_properties:
-            return sa.select(*self._node_columns(kind)).select_from(from_)
+            return sa.select(*self._node_columns(kind)).select_from(node)
         table, owner = _PROPERTY_TABLES[kind]
         return sa.select(*self._node_columns(kind), *_property_columns(kind)).select_from(
-            from_.outerjoin(table, table.c[owner] == node.c.id))
+            node.outerjoin(table, table.c[owner] == node.c.id))
 
     def _joins_properties(self, at_most: int | None) -> bool:
         """Whether a read of at most ``at_most`` nodes (None: unknown) joins their properties."""
@@ -900,8 +901,10 @@ class SqlBackend:
         """
         if not rows:
             return []
+        names = self._names_of_types(kind, {row[1] for row in rows})
         if not joined:
-            return self._nodes_from_rows(kind, rows, self._stored_properties(kind, [row[0] for row in rows]), into)
+            return self._nodes_from_rows(
+                kind, rows, self._stored_properties(kind, [row[0] for row in rows]), names, into)
         width = len(rows[0]) - len(_property_columns(kind))
         node_rows = []
         property_rows = []
@@ -912,12 +915,14 @@ class SqlBackend:
                 last = row[0]
             if row[width + 2] is not None:  # a property's name
                 property_rows.append(row[width:])
-        return self._nodes_from_rows(kind, node_rows, property_rows, into)
+        return self._nodes_from_rows(kind, node_rows, property_rows, names, into)
 
     @staticmethod
-    def _nodes_from_rows(kind: Kind, rows: list[tuple], property_rows: list[tuple], into=None) -> list[Node]:
-        """Nodes from node rows and their property rows (owner id first)."""
+    def _nodes_from_rows(kind: Kind, rows: list[tuple], property_rows: list[tuple], type_names: dict[int, str],
+                         into=None) -> list[Node]:
+        """Nodes from node rows, their property rows (owner id first) and their types' names."""
         make = _NODE_CLASSES[kind] if into is None else into.add
+        type_name = type_names.get
         nodes = []
         append = nodes.append
         # One call per node: upb leaves a field given as None unset, and every
@@ -926,15 +931,15 @@ class SqlBackend:
             if kind == "artifact":
                 node = make(id=row[0], type_id=row[1], name=row[2], external_id=row[3],
                             create_time_since_epoch=row[4], last_update_time_since_epoch=row[5],
-                            type=row[6], uri=row[7], state=row[8])
+                            type=type_name(row[1], ""), uri=row[7], state=row[8])
             elif kind == "execution":
                 node = make(id=row[0], type_id=row[1], name=row[2], external_id=row[3],
                             create_time_since_epoch=row[4], last_update_time_since_epoch=row[5],
-                            type=row[6], last_known_state=row[7])
+                            type=type_name(row[1], ""), last_known_state=row[7])
             else:
                 node = make(id=row[0], type_id=row[1], name=row[2], external_id=row[3],
                             create_time_since_epoch=row[4], last_update_time_since_epoch=row[5],
-                            type=row[6])
+                            type=type_name(row[1], ""))
             append(node)
         if property_rows:
             by_id = {node.id: node for node in nodes}
@@ -1200,15 +1205,7 @@ class SqlBackend:
         if query.after is not None:
             params["b_after_value"], params["b_after_id"] = int(query.after[0]), int(query.after[1])
         rows = self._rows(compiled, params)
-        nodes = self._nodes(kind, rows, joined, into)
-        if nodes:
-            # Type names come from the cached types rather than a join: joining
-            # Type lets a planner with stale statistics start from the few
-            # types and walk every node of each.
-            names = self._names_of_types(kind, {node.type_id for node in nodes})
-            for node in nodes:
-                node.type = names.get(node.type_id, "")
-        return nodes
+        return self._nodes(kind, rows, joined, into)
 
     def _names_of_types(self, kind: Kind, type_ids: set[int]) -> dict[int, str]:
         """Names of the ``kind`` types among ``type_ids``, read once per store."""
@@ -1247,7 +1244,6 @@ class SqlBackend:
                 conditions.append(sa.or_(order_column < value,
                                          sa.and_(order_column == value, node.c.id < after_id)))
         columns = self._node_columns(kind, node)
-        columns[6] = sa.null().label("type_name")  # filled in by list_nodes
         statement = sa.select(*columns).select_from(from_)
         if conditions:
             statement = statement.where(*conditions)
