@@ -1204,8 +1204,40 @@ class SqlBackend:
             params["b_limit"] = max(0, int(query.limit))
         if query.after is not None:
             params["b_after_value"], params["b_after_id"] = int(query.after[0]), int(query.after[1])
+        type_name = self._resolved_type_term(query.filter)[0]
+        if type_name is not None:
+            params["b_type_ids"] = self._ids_of_types_named(kind, type_name)
+            if not params["b_type_ids"]:
+                return []
         rows = self._rows(compiled, params)
         return self._nodes(kind, rows, joined, into)
+
+    def _resolved_type_term(self, expr) -> tuple[str | None, Any]:
+        """On MySQL, a filter's top-level ``type = "name"`` and the filter without it.
+
+        MariaDB plans a join with Type from the one matching type and sorts
+        every node of it, even for a page of the newest 100 (15 ms where a range
+        over the time index takes 0.7). Given the type's ids, it reads the node
+        table alone. Elsewhere the join plans well and saves a round trip.
+        """
+        if not self._mysql or expr is None:
+            return None, expr
+        conjuncts = expr.items if isinstance(expr, ast.And) else (expr,)
+        for term in conjuncts:
+            left = getattr(term, "left", None)
+            if (isinstance(term, ast.Comparison) and term.op == "=" and isinstance(left, ast.Attribute)
+                    and left.name == "type" and left.neighbour is None and isinstance(term.value, str)):
+                rest = tuple(other for other in conjuncts if other is not term)
+                return term.value, (None if not rest else rest[0] if len(rest) == 1 else ast.And(rest))
+        return None, expr
+
+    def _ids_of_types_named(self, kind: Kind, name: str) -> list[int]:
+        """The ids of the ``kind`` types called ``name``, every version."""
+        t = schema.type_table
+        compiled = self._stmt(("type_ids_named",), lambda: sa.select(t.c.id).where(
+            self._text_eq(t.c.name, "b_name"), t.c.type_kind == _b("b_kind", t.c.type_kind.type)))
+        return [row[0] for row in self._rows(
+            compiled, {**self._text_params("b_name", name), "b_kind": _TYPE_KINDS[kind]})]
 
     def _names_of_types(self, kind: Kind, type_ids: set[int]) -> dict[int, str]:
         """Names of the ``kind`` types among ``type_ids``, read once per store."""
@@ -1225,8 +1257,12 @@ class SqlBackend:
     def _list_statement(self, kind: Kind, query: ListQuery, with_properties: bool):
         node = _NODE_TABLES[kind]
         from_, conditions = node, []
-        if query.filter is not None:
-            conditions, rest = _driving_sets(kind, node, query.filter, exact_text=not self._mysql)
+        type_name, expr = self._resolved_type_term(query.filter)
+        if type_name is not None:
+            conditions.append(self._in(node.c.type_id, "b_type_ids"))
+        if expr is not None:
+            driving, rest = _driving_sets(kind, node, expr, exact_text=not self._mysql)
+            conditions += driving
             if rest is not None:
                 clause = sql_compiler.compile_filter(rest, kind, self._dialect)
                 from_ = clause.from_
