@@ -104,6 +104,10 @@ ARTIFACT_QUERIES = [
     ('type = "DataSet"', ["d1", "d2", "d3"]),
     ("type != 'DataSet'", ["m1"]),
     ("type IN ('Model', 'Nothing')", ["m1"]),
+    ("type = 'model'", []),  # names compare exactly, case included
+    ("type = 'Trainer'", []),  # an execution type's name
+    ("type = 'Nothing' AND name = 'd1'", []),
+    ("type = 'DataSet' AND name != 'd1'", ["d2", "d3"]),
     ("type IS NOT NULL", ["d1", "d2", "d3", "m1"]),
     # name, external_id
     ("name = 'd1'", ["d1"]),
