@@ -11,6 +11,7 @@ raised them.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import uuid
@@ -140,6 +141,23 @@ def _setup_table(database: sql_connect.Database, table: str) -> None:
         connection.close()
 
 
+@contextlib.contextmanager
+def _two_connections(database_url, table: str):
+    """Two raw connections to a fresh ``table`` (rows 1 and 2, v = 0); rolled back and closed after."""
+    database = _open(database_url)
+    _setup_table(database, table)
+    first = database.engine.raw_connection()
+    second = database.engine.raw_connection()
+    try:
+        yield database, first, second
+    finally:
+        first.rollback()
+        second.rollback()
+        first.close()
+        second.close()
+        database.dispose()
+
+
 def _raised(call) -> Exception:
     try:
         call()
@@ -149,12 +167,8 @@ def _raised(call) -> Exception:
 
 
 def test_duplicate_key_and_lock_wait_are_concurrent_write_errors(database_url, driver):
-    database = _open(database_url)
     table = f"t_{driver}"
-    _setup_table(database, table)
-    first = database.engine.raw_connection()
-    second = database.engine.raw_connection()
-    try:
+    with _two_connections(database_url, table) as (database, first, second):
         cursor = first.cursor()
         error = _raised(lambda: cursor.execute(f"INSERT INTO {table} VALUES (%s, %s)", (1, 1)))
         assert isinstance(translate_error(error, database.where), ConcurrentWriteError), error
@@ -167,29 +181,19 @@ def test_duplicate_key_and_lock_wait_are_concurrent_write_errors(database_url, d
         translated = translate_error(error, database.where)
         assert isinstance(translated, ConcurrentWriteError), error
         assert "retry" in translated.message
-    finally:
-        first.rollback()
-        second.rollback()
-        first.close()
-        second.close()
-        database.dispose()
 
 
 def test_deadlock_is_a_concurrent_write_error(database_url, driver):
-    database = _open(database_url)
     table = f"d_{driver}"
-    _setup_table(database, table)
-    first = database.engine.raw_connection()
-    second = database.engine.raw_connection()
     outcome: dict[str, Exception | None] = {}
-    try:
+    with _two_connections(database_url, table) as (database, first, second):
         a, b = first.cursor(), second.cursor()
         a.execute(f"UPDATE {table} SET v = 1 WHERE id = 1")
         b.execute(f"UPDATE {table} SET v = 1 WHERE id = 2")
 
         def cross(name, cursor, row):
             try:
-                cursor.execute(f"UPDATE {table} SET v = 2 WHERE id = {row}")
+                cursor.execute(f"UPDATE {table} SET v = 2 WHERE id = %s", (row,))
                 outcome[name] = None
             except Exception as e:  # noqa: BLE001 - checked below
                 outcome[name] = e
@@ -206,12 +210,6 @@ def test_deadlock_is_a_concurrent_write_error(database_url, driver):
         failures = [e for e in outcome.values() if e is not None]
         assert len(failures) == 1, outcome
         assert isinstance(translate_error(failures[0], database.where), ConcurrentWriteError), failures
-    finally:
-        first.rollback()
-        second.rollback()
-        first.close()
-        second.close()
-        database.dispose()
 
 
 def test_a_killed_connection_is_unavailable(database_url, driver):
