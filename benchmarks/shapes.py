@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from workload import (  # noqa: E402
     SERVER_URL_ENV,
     TARGETS,
+    RssPeak,
     Workload,
     connection_config,
     empty_neo4j,
@@ -278,11 +279,11 @@ def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
     put_times: list[float] = []
     log(f"[{target_name}] ingesting {runs} runs x {steps + 1} executions ...")
     t0 = time.perf_counter()
-    wl.ingest(put_times.append)
+    with RssPeak() as peak:
+        wl.ingest(put_times.append)
     result["ingest_s"] = time.perf_counter() - t0
-    after = rss_kib()
-    if before.get("rss") and after.get("hwm"):
-        result["peak_rss_kib_per_1k_executions"] = (after["hwm"] - before["rss"]) * 1000.0 / result["executions"]
+    if before.get("rss") and peak.peak:
+        result["peak_rss_kib_per_1k_executions"] = (peak.peak - before["rss"]) * 1000.0 / result["executions"]
     result["shapes"]["put_execution"] = {"median_ms": statistics.median(put_times) * 1000, "size": len(put_times)}
 
     for label, call in wl.shapes():

@@ -204,6 +204,38 @@ def rss_kib() -> dict[str, int]:
     return out
 
 
+class RssPeak:
+    """The largest resident set of this process while a block runs, in KiB.
+
+    The kernel's own peak (VmHWM) is updated lazily, at unmaps: after memory
+    is freed it can read below an earlier VmRSS. A thread samples VmRSS
+    instead, and the peak is the largest of its samples and VmHWM at the end.
+    """
+
+    def __init__(self, interval_s: float = 0.02):
+        import threading
+
+        self.peak = 0
+        self._interval = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.peak = max(self.peak, rss_kib().get("rss", 0))
+
+    def __enter__(self) -> "RssPeak":
+        self.peak = rss_kib().get("rss", 0)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        now = rss_kib()
+        self.peak = max(self.peak, now.get("rss", 0), now.get("hwm", 0))
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
