@@ -16,11 +16,11 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
-from collections import defaultdict
 from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 import bisect
 import functools
+from array import array
 import math
 import operator
 
@@ -66,7 +66,8 @@ class MemoryBackend:
         self._events_by: dict[Kind, dict[int, list[int]]] = {"artifact": {}, "execution": {}}
         # Link kind -> (source id -> target ids, target id -> source ids); sources
         # are artifacts (attribution), executions (association) or child contexts.
-        self._links: dict[str, tuple[dict[int, list[int]], dict[int, list[int]]]] = {
+        # Held as _Ids: most nodes are in one context, so most hold one int.
+        self._links: dict[str, tuple[dict[int, _Ids], dict[int, _Ids]]] = {
             key: ({}, {}) for key in (_ATTRIBUTION, _ASSOCIATION, _PARENT)}
         self._types: dict[Kind, dict[int, NodeType]] = {kind: {} for kind in KINDS}
         self._type_by_name: dict[tuple[Kind, str, str], int] = {}
@@ -75,10 +76,10 @@ class MemoryBackend:
         # kilobytes of a live message; reads parse what they return.
         self._nodes: dict[Kind, dict[int, bytes]] = {kind: {} for kind in KINDS}
         self._parse = {kind: NODE_CLASSES[kind].FromString for kind in KINDS}
-        self._by_type: dict[Kind, dict[int, set[int]]] = {k: defaultdict(set) for k in KINDS}
-        # Indexes whose keys mostly name one node hold that id itself, and a set
-        # only once a second node shares the key (see _add_id): an empty set
-        # alone costs more than the node's serialized record.
+        self._by_type: dict[Kind, dict[int, _Ids]] = {k: {} for k in KINDS}
+        # Indexes whose keys mostly name one node hold that id itself, and an
+        # array only once a second node shares the key (see _Ids): an empty
+        # container alone costs more than the node's serialized record.
         self._by_name: dict[Kind, dict[str, _Ids]] = {k: {} for k in KINDS}
         self._by_uri: dict[str, _Ids] = {}
         self._by_external_id: dict[Kind, dict[str, int]] = {k: {} for k in KINDS}
@@ -204,56 +205,74 @@ class MemoryBackend:
         return {i: list(stored[i]) for i in type_ids if stored.get(i)}
 
     # -- nodes --------------------------------------------------------------
-    def _index(self, kind: Kind, node: Node, add: bool) -> None:
-        node_id = node.id
-        op = set.add if add else set.discard
-        op(self._by_type[kind][node.type_id], node_id)
-        change = _add_id if add else _discard_id
+    def _index_keys(self, kind: Kind, node: Node) -> set[tuple]:
+        """The index entries of a node, as (index, key...) tuples; see _index."""
+        keys = {("type", node.type_id)}
         if node.HasField("name"):
-            change(self._by_name[kind], node.name, node_id)
+            keys.add(("name", node.name))
         if kind == "artifact" and node.HasField("uri"):
-            change(self._by_uri, node.uri, node_id)
+            keys.add(("uri", node.uri))
         if node.HasField("external_id"):
-            if add:
-                self._by_external_id[kind][node.external_id] = node_id
-            else:
-                self._by_external_id[kind].pop(node.external_id, None)
+            keys.add(("external_id", node.external_id))
         for is_custom, props in ((False, node.properties), (True, node.custom_properties)):
             for name, value in props.items():
                 key = _value_key(value)
                 if key is not None:
-                    prefix = (kind, is_custom, name, key[0])
-                    values = self._by_property.get(prefix)
-                    if values is None:
-                        values = self._by_property[prefix] = {}
-                    change(values, key[1], node_id)
-                    if not values:
-                        del self._by_property[prefix]
-                    self._sorted_values.pop(prefix, None)
-        for field, ordered in self._by_time[kind].items():
-            entry = _time_key(getattr(node, field), node_id)
-            if add:
-                if not ordered or ordered[-1] < entry:
-                    ordered.append(entry)  # the common case: a new node is the newest
+                    keys.add(("property", (kind, is_custom, name, key[0]), key[1]))
+        for field in _TIME_FIELDS:
+            keys.add(("time", field, getattr(node, field)))
+        return keys
+
+    def _index(self, kind: Kind, node_id: int, keys: Iterable[tuple], add: bool) -> None:
+        """Adds a node's id to (or removes it from) the index entries ``keys``."""
+        change = _add_id if add else _discard_id
+        for entry in keys:
+            index = entry[0]
+            if index == "type":
+                change(self._by_type[kind], entry[1], node_id)
+            elif index == "name":
+                change(self._by_name[kind], entry[1], node_id)
+            elif index == "uri":
+                change(self._by_uri, entry[1], node_id)
+            elif index == "external_id":
+                if add:
+                    self._by_external_id[kind][entry[1]] = node_id
                 else:
-                    bisect.insort(ordered, entry)
+                    self._by_external_id[kind].pop(entry[1], None)
+            elif index == "property":
+                prefix = entry[1]
+                values = self._by_property.get(prefix)
+                if values is None:
+                    values = self._by_property[prefix] = {}
+                change(values, entry[2], node_id)
+                if not values:
+                    del self._by_property[prefix]
+                self._sorted_values.pop(prefix, None)
             else:
-                at = bisect.bisect_left(ordered, entry)
-                if at < len(ordered) and ordered[at] == entry:
-                    del ordered[at]
+                ordered = self._by_time[kind][entry[1]]
+                time_key = _time_key(entry[2], node_id)
+                if add:
+                    if not ordered or ordered[-1] < time_key:
+                        ordered.append(time_key)  # the common case: a new node is the newest
+                    else:
+                        bisect.insort(ordered, time_key)
+                else:
+                    at = bisect.bisect_left(ordered, time_key)
+                    if at < len(ordered) and ordered[at] == time_key:
+                        del ordered[at]
 
     def insert_nodes(self, kind: Kind, nodes: Sequence[Node]) -> list[int]:
         ids = []
         for node in nodes:
             node.id = self._allocate(kind)
             self._nodes[kind][node.id] = node.SerializeToString()
-            self._index(kind, node, add=True)
+            self._index(kind, node.id, self._index_keys(kind, node), add=True)
             self._record(lambda node=node: self._remove_node(kind, node))
             ids.append(node.id)
         return ids
 
     def _remove_node(self, kind: Kind, node: Node) -> None:
-        self._index(kind, node, add=False)
+        self._index(kind, node.id, self._index_keys(kind, node), add=False)
         del self._nodes[kind][node.id]
 
     def update_nodes(self, kind: Kind, nodes: Sequence[Node]) -> None:
@@ -263,9 +282,12 @@ class MemoryBackend:
             self._record(lambda old=old, node=node: self._replace_node(kind, node, old))
 
     def _replace_node(self, kind: Kind, old: Node, new: Node) -> None:
-        self._index(kind, old, add=False)
+        # Only the entries that changed move: an id leaving and re-entering an
+        # entry shared by many nodes (its type, say) would shift that array twice.
+        old_keys, new_keys = self._index_keys(kind, old), self._index_keys(kind, new)
+        self._index(kind, old.id, old_keys - new_keys, add=False)
         self._nodes[kind][new.id] = new.SerializeToString()
-        self._index(kind, new, add=True)
+        self._index(kind, new.id, new_keys - old_keys, add=True)
 
     def get_nodes(self, kind: Kind, ids: Iterable[int], into=None) -> list[Node]:
         stored = self._nodes[kind]
@@ -307,11 +329,11 @@ class MemoryBackend:
             index = self._by_external_id[kind]
             narrow(index[e] for e in external_ids if e in index)
         if type_ids is not None:
-            by_type = [self._by_type[kind].get(t, ()) for t in type_ids]
+            by_type = [self._by_type[kind].get(t) for t in type_ids]
             if candidates is None:
-                narrow(i for ids in by_type for i in ids)
+                narrow(i for ids in by_type for i in _id_list(ids))
             else:
-                candidates = {i for i in candidates if any(i in ids for ids in by_type)}
+                candidates = {i for i in candidates if any(_has_id(ids, i) for ids in by_type)}
         if candidates is None:
             candidates = set(self._nodes[kind])
         return self.get_nodes(kind, candidates)
@@ -324,12 +346,12 @@ class MemoryBackend:
         if attribute == "id":
             return {value} if value in self._nodes[kind] else set()
         if attribute == "type_id":
-            return set(self._by_type[kind].get(value, ()))
+            return _ids(self._by_type[kind].get(value))
         if attribute == "type":
             ids: set[int] = set()
             for type_ in self._types[kind].values():
                 if type_.name == value:
-                    ids |= self._by_type[kind].get(type_.id, set())
+                    ids |= _ids(self._by_type[kind].get(type_.id))
             return ids
         if attribute == "name":
             return _ids(self._by_name[kind].get(value))
@@ -526,7 +548,7 @@ class MemoryBackend:
             if type(held) is int:
                 found.add(held)
             else:
-                found |= held
+                found.update(held)
         return found
 
     def _property_range(self, kind: Kind, prop: qast.Property, bounds: tuple) -> set[int]:
@@ -656,18 +678,14 @@ class MemoryBackend:
     def _insert_links(self, pairs, key: str) -> None:
         forward, backward = self._links[key]
         for source_id, target_id in pairs:
-            targets = forward.setdefault(source_id, [])
-            if target_id in targets:
+            if _has_id(forward.get(source_id), target_id):
                 continue  # a link is stored once
-            targets.append(target_id)
-            backward.setdefault(target_id, []).append(source_id)
+            _add_id(forward, source_id, target_id)
+            _add_id(backward, target_id, source_id)
 
             def undo(source_id=source_id, target_id=target_id) -> None:
-                for index, one, other in ((forward, source_id, target_id), (backward, target_id, source_id)):
-                    linked = index[one]
-                    linked.remove(other)
-                    if not linked:
-                        del index[one]
+                _discard_id(forward, source_id, target_id)
+                _discard_id(backward, target_id, source_id)
 
             self._record(undo)
 
@@ -683,7 +701,7 @@ class MemoryBackend:
     def _linked(self, node, key: str, outgoing: bool) -> list[int]:
         """Ids linked to ``node`` by ``key`` links: those it points to, or those pointing to it."""
         forward, backward = self._links[key]
-        return sorted((forward if outgoing else backward).get(node[1], ()))
+        return _id_list((forward if outgoing else backward).get(node[1]))
 
     def get_context_links(
         self, kind: Kind, *, node_ids: Iterable[int] | None = None,
@@ -749,7 +767,7 @@ class MemoryBackend:
 
     def _restore_node(self, kind: Kind, node: Node) -> None:
         self._nodes[kind][node.id] = node.SerializeToString()
-        self._index(kind, node, add=True)
+        self._index(kind, node.id, self._index_keys(kind, node), add=True)
 
     def _delete_events(self, kind: Kind, node_id: int) -> None:
         """Drops every event of a node, from both of its ends' lists."""
@@ -782,18 +800,15 @@ class MemoryBackend:
         forward, backward = self._links[key]
         own, other = (forward, backward) if outgoing else (backward, forward)
         linked = own.pop(node_id, None)
-        if not linked:
+        if linked is None:
             return
-        for other_id in linked:
-            back = other[other_id]
-            back.remove(node_id)
-            if not back:
-                del other[other_id]
+        for other_id in _id_list(linked):
+            _discard_id(other, other_id, node_id)
 
         def undo() -> None:
             own[node_id] = linked
-            for other_id in linked:
-                other.setdefault(other_id, []).append(node_id)
+            for other_id in _id_list(linked):
+                _add_id(other, other_id, node_id)
 
         self._record(undo)
 
@@ -835,22 +850,32 @@ def _time_key(time: int, node_id: int) -> int:
     return (time << _ID_BITS) | node_id
 
 
-#: One id, or a set of two or more.
-_Ids = Union[int, set]
+#: One id, or a sorted array of two or more. A set spends 30 to 60 bytes per
+#: id and each id is a 32-byte int object besides; a packed array spends 8,
+#: holds no objects the cyclic collector must visit, and keeps the
+#: id order that answers are sorted in. New ids are the largest, so adding
+#: is an append; an update or a delete moves the tail of one array (memmove).
+_Ids = Union[int, array]
 
 
 def _add_id(index: dict, key, node_id: int) -> None:
+    """Adds ``node_id`` to the ids ``index`` holds under ``key``; an id is held once."""
     held = index.get(key)
     if held is None:
         index[key] = node_id
     elif type(held) is int:
         if held != node_id:
-            index[key] = {held, node_id}
+            index[key] = array("q", (held, node_id) if held < node_id else (node_id, held))
+    elif held[-1] < node_id:
+        held.append(node_id)
     else:
-        held.add(node_id)
+        at = bisect.bisect_left(held, node_id)
+        if held[at] != node_id:
+            held.insert(at, node_id)
 
 
 def _discard_id(index: dict, key, node_id: int) -> None:
+    """Removes ``node_id`` from the ids ``index`` holds under ``key``, if there."""
     held = index.get(key)
     if held is None:
         return
@@ -858,9 +883,20 @@ def _discard_id(index: dict, key, node_id: int) -> None:
         if held == node_id:
             del index[key]
         return
-    held.discard(node_id)
-    if len(held) == 1:
-        index[key] = next(iter(held))
+    at = bisect.bisect_left(held, node_id)
+    if at < len(held) and held[at] == node_id:
+        del held[at]
+        if len(held) == 1:
+            index[key] = held[0]
+
+
+def _has_id(held: _Ids | None, node_id: int) -> bool:
+    if held is None:
+        return False
+    if type(held) is int:
+        return held == node_id
+    at = bisect.bisect_left(held, node_id)
+    return at < len(held) and held[at] == node_id
 
 
 def _ids(held: _Ids | None) -> set[int]:
@@ -868,6 +904,13 @@ def _ids(held: _Ids | None) -> set[int]:
     if held is None:
         return set()
     return {held} if type(held) is int else set(held)
+
+
+def _id_list(held: _Ids | None) -> list[int]:
+    """The ids an index entry holds, in increasing order."""
+    if held is None:
+        return []
+    return [held] if type(held) is int else held.tolist()
 
 
 def _digest(fingerprint: str) -> bytes | str:
