@@ -16,7 +16,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
-from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
+from typing import Callable, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar, Union
 
 import bisect
 import functools
@@ -62,19 +62,21 @@ class MemoryBackend:
         # graph library spends a dict per node and two per edge.
         # Events: sequence number -> serialized Event, and per artifact or
         # execution the sequence numbers of its events.
-        self._events: dict[int, bytes] = {}
-        self._events_by: dict[Kind, dict[int, list[int]]] = {"artifact": {}, "execution": {}}
+        # Everything keyed by a node id or event number is an _IdMap (a list
+        # slot per id), not a dict: see there.
+        self._events: _IdMap[bytes] = _IdMap()
+        self._events_by: dict[Kind, _IdMap[list[int]]] = {"artifact": _IdMap(), "execution": _IdMap()}
         # Link kind -> (source id -> target ids, target id -> source ids); sources
         # are artifacts (attribution), executions (association) or child contexts.
         # Held as _Ids: most nodes are in one context, so most hold one int.
-        self._links: dict[str, tuple[dict[int, _Ids], dict[int, _Ids]]] = {
-            key: ({}, {}) for key in (_ATTRIBUTION, _ASSOCIATION, _PARENT)}
+        self._links: dict[str, tuple[_IdMap[_Ids], _IdMap[_Ids]]] = {
+            key: (_IdMap(), _IdMap()) for key in (_ATTRIBUTION, _ASSOCIATION, _PARENT)}
         self._types: dict[Kind, dict[int, NodeType]] = {kind: {} for kind in KINDS}
         self._type_by_name: dict[tuple[Kind, str, str], int] = {}
         self._parent_types: dict[Kind, dict[int, list[int]]] = {kind: {} for kind in KINDS}
         # Nodes are kept serialized: a few hundred bytes each instead of the
         # kilobytes of a live message; reads parse what they return.
-        self._nodes: dict[Kind, dict[int, bytes]] = {kind: {} for kind in KINDS}
+        self._nodes: dict[Kind, _IdMap[bytes]] = {kind: _IdMap() for kind in KINDS}
         self._parse = {kind: NODE_CLASSES[kind].FromString for kind in KINDS}
         self._by_type: dict[Kind, dict[int, _Ids]] = {k: {} for k in KINDS}
         # Indexes whose keys mostly name one node hold that id itself, and an
@@ -95,7 +97,7 @@ class MemoryBackend:
         self._by_time: dict[Kind, dict[str, tuple[array, array]]] = {
             k: {f: (array("q"), array("q")) for f in _TIME_FIELDS} for k in KINDS}
         # Fingerprints as their 32-byte digests, not 64-character hex strings.
-        self._fingerprints: dict[int, tuple[bytes | str, ...]] = {}
+        self._fingerprints: _IdMap[tuple[bytes | str, ...]] = _IdMap()
         self._by_fingerprint: dict[bytes | str, _Ids] = {}
         # Every change bumps the generation; a listing's sorted answer is kept
         # for the pages that follow it while the generation stays the same, so
@@ -295,17 +297,16 @@ class MemoryBackend:
         self._index(kind, new.id, new_keys - old_keys, add=True)
 
     def get_nodes(self, kind: Kind, ids: Iterable[int], into=None) -> list[Node]:
-        stored = self._nodes[kind]
-        present = [i for i in sorted(set(ids)) if i in stored]
+        found = self._nodes[kind].pick(sorted(set(ids)))
         if into is None:
             parse = self._parse[kind]
-            return [parse(stored[i]) for i in present]
+            return [parse(data) for data in found]
         # Parsed straight into the answer: no node is built twice.
         add = into.add
         nodes = []
-        for i in present:
+        for data in found:
             node = add()
-            node.MergeFromString(stored[i])
+            node.MergeFromString(data)
             nodes.append(node)
         return nodes
 
@@ -443,7 +444,7 @@ class MemoryBackend:
             self._listings.move_to_end(key)
             return kept[1]
         if expr is None:
-            # Ids are allocated in increasing order, so the dict order is id order.
+            # Nodes are held by id, in id order.
             matches = list(self.iter_nodes(kind))
         else:
             candidates, exact = self._plan(kind, expr)
@@ -855,6 +856,91 @@ def _time_position(times: array, ids: array, time: int, node_id: int, right: boo
     low = bisect.bisect_left(times, time)
     high = bisect.bisect_right(times, time, low)
     return (bisect.bisect_right if right else bisect.bisect_left)(ids, node_id, low, high)
+
+
+_V = TypeVar("_V")
+
+
+class _IdMap(Generic[_V]):
+    """A mapping from ids to values in a list with a slot per id.
+
+    Ids are allocated one after another from 1, so nearly every slot is used:
+    a slot costs 8 bytes where a dict entry with its int key object costs 70
+    to 80, for every node, event and link list of the store. An empty slot
+    holds None, which is therefore never a value. Only what the backend uses
+    of a dict's interface is here.
+    """
+
+    __slots__ = ("_slots", "_len")
+
+    def __init__(self) -> None:
+        self._slots: list = []
+        self._len = 0
+
+    def get(self, key: int, default=None):
+        slots = self._slots
+        if 0 <= key < len(slots):
+            value = slots[key]
+            if value is not None:
+                return value
+        return default
+
+    def pick(self, keys: Iterable[int]) -> list[_V]:
+        """The values of those ``keys`` that are held, in the order of ``keys``."""
+        slots = self._slots
+        size = len(slots)
+        return [value for key in keys if 0 <= key < size and (value := slots[key]) is not None]
+
+    def __contains__(self, key: int) -> bool:
+        return self.get(key) is not None
+
+    def __getitem__(self, key: int) -> _V:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: int, value: _V) -> None:
+        slots = self._slots
+        if key >= len(slots):
+            slots.extend([None] * (key + 1 - len(slots)))
+        elif key < 0:
+            raise KeyError(key)
+        if slots[key] is None:
+            self._len += 1
+        slots[key] = value
+
+    def __delitem__(self, key: int) -> None:
+        self[key]  # noqa: B018 - raises KeyError for an id not held
+        self._slots[key] = None
+        self._len -= 1
+
+    def pop(self, key: int, *default):
+        value = self.get(key)
+        if value is None:
+            if default:
+                return default[0]
+            raise KeyError(key)
+        self._slots[key] = None
+        self._len -= 1
+        return value
+
+    def setdefault(self, key: int, default: _V) -> _V:
+        value = self.get(key)
+        if value is None:
+            self[key] = value = default
+        return value
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[int]:
+        """The held ids, in increasing order."""
+        return (key for key, value in enumerate(self._slots) if value is not None)
+
+    def values(self) -> Iterator[_V]:
+        """The values, in increasing order of their ids."""
+        return (value for value in self._slots if value is not None)
 
 
 #: One id, or a sorted array of two or more. A set spends 30 to 60 bytes per
