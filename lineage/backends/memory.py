@@ -678,8 +678,7 @@ class MemoryBackend:
             index = self._events_by[kind]
             for node_id in ids or ():
                 seqs.update(index.get(node_id, ()))
-        events = self._events
-        return add_to_answer(into, [_parse_event(events[seq]) for seq in sorted(seqs)])
+        return add_to_answer(into, [_parse_event(data) for data in self._events.pick(sorted(seqs))])
 
     def _insert_links(self, pairs, key: str) -> None:
         forward, backward = self._links[key]
@@ -895,14 +894,20 @@ class _IdMap(Generic[_V]):
         return self.get(key) is not None
 
     def __getitem__(self, key: int) -> _V:
-        value = self.get(key)
-        if value is None:
-            raise KeyError(key)
-        return value
+        slots = self._slots
+        if 0 <= key < len(slots):
+            value = slots[key]
+            if value is not None:
+                return value
+        raise KeyError(key)
 
     def __setitem__(self, key: int, value: _V) -> None:
         slots = self._slots
-        if key >= len(slots):
+        if key == len(slots):  # the common case: the newest id
+            slots.append(value)
+            self._len += 1
+            return
+        if key > len(slots):
             slots.extend([None] * (key + 1 - len(slots)))
         elif key < 0:
             raise KeyError(key)
@@ -926,10 +931,13 @@ class _IdMap(Generic[_V]):
         return value
 
     def setdefault(self, key: int, default: _V) -> _V:
-        value = self.get(key)
-        if value is None:
-            self[key] = value = default
-        return value
+        slots = self._slots
+        if 0 <= key < len(slots):
+            value = slots[key]
+            if value is not None:
+                return value
+        self[key] = default
+        return default
 
     def __len__(self) -> int:
         return self._len
