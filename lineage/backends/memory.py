@@ -208,22 +208,22 @@ class MemoryBackend:
         return {i: list(stored[i]) for i in type_ids if stored.get(i)}
 
     # -- nodes --------------------------------------------------------------
-    def _index_keys(self, kind: Kind, node: Node) -> set[tuple]:
-        """The index entries of a node, as (index, key...) tuples; see _index."""
-        keys = {("type", node.type_id)}
+    def _index_keys(self, kind: Kind, node: Node) -> list[tuple]:
+        """The index entries of a node, each once, as (index, key...) tuples; see _index."""
+        keys = [("type", node.type_id)]
         if node.HasField("name"):
-            keys.add(("name", node.name))
+            keys.append(("name", node.name))
         if kind == "artifact" and node.HasField("uri"):
-            keys.add(("uri", node.uri))
+            keys.append(("uri", node.uri))
         if node.HasField("external_id"):
-            keys.add(("external_id", node.external_id))
+            keys.append(("external_id", node.external_id))
         for is_custom, props in ((False, node.properties), (True, node.custom_properties)):
             for name, value in props.items():
                 key = _value_key(value)
                 if key is not None:
-                    keys.add(("property", (kind, is_custom, name, key[0]), key[1]))
+                    keys.append(("property", (kind, is_custom, name, key[0]), key[1]))
         for field in _TIME_FIELDS:
-            keys.add(("time", field, getattr(node, field)))
+            keys.append(("time", field, getattr(node, field)))
         return keys
 
     def _index(self, kind: Kind, node_id: int, keys: Iterable[tuple], add: bool) -> None:
@@ -291,7 +291,7 @@ class MemoryBackend:
     def _replace_node(self, kind: Kind, old: Node, new: Node) -> None:
         # Only the entries that changed move: an id leaving and re-entering an
         # entry shared by many nodes (its type, say) would shift that array twice.
-        old_keys, new_keys = self._index_keys(kind, old), self._index_keys(kind, new)
+        old_keys, new_keys = set(self._index_keys(kind, old)), set(self._index_keys(kind, new))
         self._index(kind, old.id, old_keys - new_keys, add=False)
         self._nodes[kind][new.id] = new.SerializeToString()
         self._index(kind, new.id, new_keys - old_keys, add=True)
