@@ -1,11 +1,13 @@
-"""The in-memory backend: the fake database, in plain dictionaries of ids.
+"""The in-memory backend: the fake database, in plain containers of ids.
 
 Nodes are kept serialized by kind and id; events by sequence number, with the
 events of each artifact and execution listed beside them; attributions,
-associations and parent links as lists of ids both ways. Dictionaries index
-types, names, uris, external ids, property values and times so lookups never
-scan. Plain dicts of ids cost a fraction of a graph library's per-node and
-per-edge dicts, and the lineage walk needs nothing more than these lists.
+associations and parent links as ids both ways. Whatever is keyed by a node id
+or an event number sits in a list slot per id (_IdMap), not a dict. Indexes on
+types, names, uris, external ids, property values and times make lookups
+never scan; an index key, or a link, holds one int or a sorted array of ids
+(_Ids), never a set. Per node this costs a fraction of a graph library's
+per-node and per-edge dicts, and the lineage walk needs nothing more.
 
 Atomicity comes from an undo log: every mutation inside a transaction records
 its inverse, replayed in reverse when the transaction fails.
