@@ -60,8 +60,8 @@ class MemoryBackend:
         self._depth = 0
         self._next_id = {"type": 1, **{kind: 1 for kind in KINDS}}
         self._event_seq = 0
-        # Edges as plain dicts of ids: a node's links are a short list, where a
-        # graph library spends a dict per node and two per edge.
+        # Edges as plain ids: a node's links are one int or a short array, where
+        # a graph library spends a dict per node and two per edge.
         # Events: sequence number -> serialized Event, and per artifact or
         # execution the sequence numbers of its events.
         # Everything keyed by a node id or event number is an _IdMap (a list
@@ -848,11 +848,12 @@ _LINKS_OF = {
     "context": ((_ATTRIBUTION, False), (_ASSOCIATION, False), (_PARENT, True), (_PARENT, False)),
 }
 
+
 def _time_position(times: array, ids: array, time: int, node_id: int, right: bool = False) -> int:
     """Where (time, node_id) goes in the (time, id) order of two parallel arrays.
 
-    The first position whose pair is not below it (``right``: not above it), as
-    ``bisect_left`` (``bisect_right``) gives for a list of pairs.
+    The position ``bisect_left`` (with ``right``, ``bisect_right``) would give
+    for (time, node_id) in one list of the pairs.
     """
     low = bisect.bisect_left(times, time)
     high = bisect.bisect_right(times, time, low)
@@ -994,6 +995,7 @@ def _discard_id(index: dict, key, node_id: int) -> None:
 
 
 def _has_id(held: _Ids | None, node_id: int) -> bool:
+    """Whether an index entry holds ``node_id``."""
     if held is None:
         return False
     if type(held) is int:
