@@ -22,6 +22,7 @@ from typing import Callable, Generic, Iterable, Iterator, Mapping, Sequence, Typ
 
 import bisect
 import functools
+import itertools
 from array import array
 import math
 import operator
@@ -947,11 +948,17 @@ class _IdMap(Generic[_V]):
 
     def __iter__(self) -> Iterator[int]:
         """The held ids, in increasing order."""
-        return (key for key, value in enumerate(self._slots) if value is not None)
+        slots = self._slots
+        return itertools.compress(range(len(slots)), map(_IS_HELD, slots))
 
     def values(self) -> Iterator[_V]:
         """The values, in increasing order of their ids."""
-        return (value for value in self._slots if value is not None)
+        # filter and a partial run in C: a whole kind is read at the speed of a dict's values.
+        return filter(_IS_HELD, self._slots)
+
+
+#: Whether a slot of an _IdMap holds a value.
+_IS_HELD = functools.partial(operator.is_not, None)
 
 
 #: One id, or a sorted array of two or more. A set spends 30 to 60 bytes per
