@@ -85,20 +85,40 @@ def _canonical_properties(properties: Mapping[str, Any] | None) -> list:
     return sorted([k, canonical_value(v)] for k, v in (properties or {}).items())
 
 
-def _digest(type_name: str, type_version: str, inputs: Inputs, canonical_properties: list | str) -> str:
-    """The fingerprint; ``canonical_properties`` may come already encoded by ``_json``."""
+def _digest(type_name: str, type_version: str, inputs: Inputs, canonical_properties: list | str,
+            type_text: str | None = None) -> str:
+    """The fingerprint; ``canonical_properties`` may come already encoded by ``_json``,
+    and the type's part of the text (see ``_type_text``) already written."""
     keyed, canonical_inputs = _normal_inputs(inputs)
     if not isinstance(canonical_properties, str):
         canonical_properties = _json(canonical_properties)
+    if type_text is None:
+        type_text = _type_text(type_name, type_version)
     # A JSON array of already-sorted parts: stable across processes and languages. It is
-    # written part by part, which gives the same text as encoding the whole array.
-    parts = ("lineage-cache-v1", type_name, type_version, keyed, canonical_inputs)
-    text = "[" + ",".join(map(_json, parts)) + "," + canonical_properties + "]"
+    # written part by part, which gives the same text as encoding the whole array; ids
+    # are ints, whose JSON is their decimal text, so only strings go through json.
+    if keyed:
+        inputs_text = ",".join(f"[{_json(key)},{_int_list(ids)}]" for key, ids in canonical_inputs)
+        text = f"[{type_text},true,[{inputs_text}],{canonical_properties}]"
+    else:
+        text = f"[{type_text},false,{_int_list(canonical_inputs)},{canonical_properties}]"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _type_text(type_name: str, type_version: str) -> str:
+    """The first three parts of the fingerprint's array: the version tag and the type."""
+    return f"{_VERSION_TEXT},{_json(type_name)},{_json(type_version)}"
+
+
+def _int_list(ids: list[int]) -> str:
+    return "[" + ",".join(map(str, ids)) + "]"
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+_VERSION_TEXT = _json("lineage-cache-v1")
 
 
 def input_key(event: pb.Event) -> str:
@@ -120,7 +140,8 @@ def execution_fingerprints(
             by_key.setdefault(input_key(event), []).append(event.artifact_id)
     ids = [i for group in by_key.values() for i in group]
     canonical = _json(_canonical_properties(properties))
+    type_text = _type_text(type_.name, type_.version)
     return (
-        _digest(type_.name, type_.version, ids, canonical),
-        _digest(type_.name, type_.version, by_key, canonical),
+        _digest(type_.name, type_.version, ids, canonical, type_text),
+        _digest(type_.name, type_.version, by_key, canonical, type_text),
     )

@@ -180,3 +180,59 @@ def test_a_failed_write_leaves_the_time_order_as_it_was():
         store.put_artifacts([pb.Artifact(type_id=type_id, name="b"),
                              pb.Artifact(type_id=type_id, name="a1")])
     assert [a.id for a in store.get_artifacts(list_options=newest)] == before == ids[::-1]
+
+
+def _ids_where(store: MetadataStore, query: str) -> list[int]:
+    return [a.id for a in store.get_artifacts(list_options=ListOptions(filter_query=query))]
+
+
+def test_indexes_follow_updates_failed_writes_and_purges():
+    """Ids shared by many nodes of a key (a type, a property value, a context)
+    stay exactly those of a full scan while nodes move between keys, a failed
+    write is undone and nodes are deleted with their links."""
+    store = MetadataStore(pb.ConnectionConfig(fake_database=pb.FakeDatabaseConfig()))
+    data = pb.ArtifactType(name="Data")
+    data.properties["day"] = pb.INT
+    type_id = store.put_artifact_type(data)
+    context_type = store.put_context_type(pb.ContextType(name="Run"))
+    [run, other] = store.put_contexts([pb.Context(type_id=context_type, name=n) for n in ("run", "other")])
+    artifacts = []
+    for i in range(40):
+        artifact = pb.Artifact(type_id=type_id, name=f"a{i}", uri=f"/same/{i % 2}")
+        artifact.properties["day"].int_value = i % 3
+        artifacts.append(artifact)
+    ids = store.put_artifacts(artifacts)
+    store.put_attributions_and_associations(
+        [pb.Attribution(artifact_id=i, context_id=run) for i in ids]
+        + [pb.Attribution(artifact_id=i, context_id=other) for i in ids[::5]], [])
+
+    # Every fourth artifact moves to day 7: ids from the middle of each day's ids.
+    moved = store.get_artifacts_by_id(ids[2::4])
+    for artifact in moved:
+        artifact.properties["day"].int_value = 7
+    store.put_artifacts(moved)
+    # A failing call (a name repeated in its type) moves nothing.
+    [back] = store.get_artifacts_by_id([ids[2]])
+    back.properties["day"].int_value = 1
+    with pytest.raises(errors.AlreadyExistsError):
+        store.put_artifacts([back, pb.Artifact(type_id=type_id, name="a2")])
+    purged = ids[::4]
+    store.lineage.purge("artifact", purged)
+
+    stored = store.get_artifacts()
+    kept = [i for i in ids if i not in purged]
+    assert [a.id for a in stored] == kept
+    for day in (0, 1, 2, 7):
+        expected = [a.id for a in stored if a.properties["day"].int_value == day]
+        assert expected, day
+        assert _ids_where(store, f"properties.day.int_value = {day}") == expected
+        assert _ids_where(store, f"properties.day.int_value >= {day} AND properties.day.int_value <= {day}") \
+            == expected
+    assert [a.id for a in store.get_artifacts_by_type("Data")] == kept
+    assert _ids_where(store, 'uri = "/same/1"') == [i for i in kept if (i - ids[0]) % 2 == 1]
+    assert [a.id for a in store.get_artifacts_by_context(run)] == kept
+    assert [a.id for a in store.get_artifacts_by_context(other)] == [i for i in ids[::5] if i not in purged]
+    assert [c.id for c in store.get_contexts_by_artifact(ids[5])] == [run, other]
+    assert [c.id for c in store.get_contexts_by_artifact(ids[1])] == [run]
+    with pytest.raises(errors.NotFoundError):
+        store.get_contexts_by_artifact(ids[4])  # purged with its links
