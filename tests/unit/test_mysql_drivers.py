@@ -88,36 +88,37 @@ def _artifact(type_id: int, name: str) -> pb.Artifact:
     return artifact
 
 
+@contextlib.contextmanager
+def _store_on(driver: str, database_url: str, monkeypatch):
+    """A store connected through ``driver`` (``MySQLdb`` unimportable for PyMySQL), closed after."""
+    with monkeypatch.context() as patch:
+        if driver == "pymysql":
+            patch.setitem(sys.modules, "MySQLdb", None)
+        store = lineage.connect(database_url)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
 def test_records_written_by_either_driver_read_back_the_same_through_both(
         database_url, monkeypatch):
     # Writes under each driver in turn, then reads everything under each.
     pytest.importorskip("MySQLdb", reason="mysqlclient (the 'mysqlclient' extra) is not installed")
     written: dict[int, pb.Artifact] = {}
     for writer in DRIVERS:
-        with monkeypatch.context() as patch:
-            if writer == "pymysql":
-                patch.setitem(sys.modules, "MySQLdb", None)
-            store = lineage.connect(database_url)
-            try:
-                kind = pb.ArtifactType(name="DriverCheck")
-                kind.properties["label"] = pb.STRING
-                type_id = store.put_artifact_type(kind)
-                artifact = _artifact(type_id, f"by-{writer}-é")
-                [artifact_id] = store.put_artifacts([artifact])
-                written[artifact_id] = artifact
-            finally:
-                store.close()
+        with _store_on(writer, database_url, monkeypatch) as store:
+            kind = pb.ArtifactType(name="DriverCheck")
+            kind.properties["label"] = pb.STRING
+            type_id = store.put_artifact_type(kind)
+            artifact = _artifact(type_id, f"by-{writer}-é")
+            [artifact_id] = store.put_artifacts([artifact])
+            written[artifact_id] = artifact
     for reader in DRIVERS:
-        with monkeypatch.context() as patch:
-            if reader == "pymysql":
-                patch.setitem(sys.modules, "MySQLdb", None)
-            store = lineage.connect(database_url)
-            try:
-                read = {a.id: a for a in store.get_artifacts_by_id(list(written))}
-                found = {a.id: a for a in store.get_artifacts(
-                    list_options=lineage.ListOptions(filter_query="name LIKE 'by-%-é'"))}
-            finally:
-                store.close()
+        with _store_on(reader, database_url, monkeypatch) as store:
+            read = {a.id: a for a in store.get_artifacts_by_id(list(written))}
+            found = {a.id: a for a in store.get_artifacts(
+                list_options=lineage.ListOptions(filter_query="name LIKE 'by-%-é'"))}
         assert set(read) == set(written) == set(found), reader
         for artifact_id, artifact in written.items():
             got = read[artifact_id]
