@@ -942,7 +942,7 @@ class SqlBackend:
                             type=type_name(row[1], ""))
             append(node)
         if property_rows:
-            by_id = {node.id: node for node in nodes}
+            by_id = dict(zip([row[0] for row in rows], nodes))  # ids from the rows, not read back from each proto
             for row in property_rows:
                 node = by_id[row[0]]
                 value = (node.custom_properties if row[1] else node.properties)[row[2]]
