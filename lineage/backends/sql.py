@@ -1273,10 +1273,15 @@ class SqlBackend:
             after_id = _b("b_after_id", sa.BigInteger())
             if query.order_field == "id":
                 conditions.append(node.c.id > after_id if query.ascending else node.c.id < after_id)
+            # The bound on the order column alone is implied by the other
+            # term, but PostgreSQL cannot start an index range from an OR:
+            # without it every page scans the index from the first node.
             elif query.ascending:
+                conditions.append(order_column >= value)
                 conditions.append(sa.or_(order_column > value,
                                          sa.and_(order_column == value, node.c.id > after_id)))
             else:
+                conditions.append(order_column <= value)
                 conditions.append(sa.or_(order_column < value,
                                          sa.and_(order_column == value, node.c.id < after_id)))
         columns = self._node_columns(kind, node)
