@@ -44,7 +44,6 @@ import hashlib
 import json
 import logging
 import math
-import operator
 import threading
 import time
 import zlib
@@ -56,7 +55,7 @@ from google.protobuf import json_format
 from lineage import errors
 from lineage.backends import sql_schema as schema
 from lineage.backends.base import (
-    TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
+    TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
 from lineage.backends.sql_exec import Compiled, Statements, id_list, translate_error
 from lineage.proto import metadata_store_pb2 as pb
@@ -131,19 +130,11 @@ _added_indexes = [
 
 #: Reads of at most this many nodes from a database server (and reads naming
 #: their nodes) fetch the properties in the same statement, a join: one round
-#: trip fewer. Larger answers read them with a second statement (on
-#: PostgreSQL, a second part of the same statement: ``_with_properties``): on a
-#: quiet machine the join already lost at 10 nodes (PostgreSQL at 10^4: 1.64
-#: against 1.10 ms; a page of 10, 1.77 against 1.15 ms), while one node by uri
-#: gained (0.56 against 0.69 ms). SQLite has no round trips: always two statements.
+#: trip fewer. Larger answers read them with a second statement: on a quiet
+#: machine the join already lost at 10 nodes (PostgreSQL at 10^4: 1.64 against
+#: 1.10 ms; a page of 10, 1.77 against 1.15 ms), while one node by uri gained
+#: (0.56 against 0.69 ms). SQLite has no round trips: always two statements.
 _JOINED_PROPERTIES_UP_TO = 1
-
-#: Sort keys of node rows (``_node_columns``) by listing order, ties broken by id.
-_ORDER_KEYS = {
-    "id": operator.itemgetter(0),
-    "create_time_since_epoch": operator.itemgetter(4, 0),
-    "last_update_time_since_epoch": operator.itemgetter(5, 0),
-}
 
 
 def _b(name: str, type_=None) -> sa.BindParameter:
@@ -162,10 +153,6 @@ class _TxState(threading.local):
     bare_executions: set | None = None
     # The transaction holds MySQL named locks (GET_LOCK), released after it ends.
     named_locks: bool = False
-    # A one-statement read on PostgreSQL: no transaction is open, and the
-    # statements run so far (one at most).
-    lone: bool = False
-    ran: int = 0
 
 
 # SQLite VM instructions between two looks at the clock (about a millisecond).
@@ -225,7 +212,7 @@ class SqlBackend:
 
     # -- transactions ---------------------------------------------------------
 
-    def transaction(self, write: bool = True, one_statement: bool = False) -> "_Transaction":
+    def transaction(self, write: bool = True) -> "_Transaction":
         """Opens an all-or-nothing unit of work; nested calls join the outer one.
 
         Args:
@@ -234,15 +221,12 @@ class SqlBackend:
                 types this store knows (``get_types``), and the first writing
                 one adds what lineage adds to MLMD's schema, if missing,
                 before it reads anything.
-            one_statement: With ``write=False``, on PostgreSQL: run the first
-                statement alone, without BEGIN and COMMIT (two round trips of
-                three), and raise ``SnapshotNeeded`` at a second one.
         """
         if write and not self._fingerprints_ready and not self._read_only and not self._local.depth:
             self._ensure_fingerprint_table()
-        return _Transaction(self, write, one_statement and not write and self._dialect == "postgresql")
+        return _Transaction(self, write)
 
-    def _enter(self, write: bool = True, lone: bool = False) -> None:
+    def _enter(self, write: bool = True) -> None:
         local = self._local
         if local.depth:
             local.depth += 1
@@ -262,14 +246,9 @@ class SqlBackend:
             if lock is not None:
                 lock.release()
             raise error from e
-        if lone:
-            # psycopg then sends no BEGIN: the statement is its own transaction.
-            connection.driver_connection.autocommit = True
         local.connection = connection
         local.depth = 1
         local.writing = write
-        local.lone = lone
-        local.ran = 0
         local.types = {}
         local.remembered = {}
         local.named_locks = False
@@ -305,7 +284,6 @@ class SqlBackend:
         connection = local.connection
         local.connection = None
         local.bare_executions = None
-        lone, local.lone = local.lone, False
         seen_types, local.types = local.types, None
         named_locks, local.named_locks = local.named_locks, False
         remembered, local.remembered = local.remembered, None
@@ -334,11 +312,6 @@ class SqlBackend:
         finally:
             if named_locks and not broken:
                 broken = not self._release_named_locks(connection)
-            if lone and not broken:
-                try:
-                    connection.driver_connection.autocommit = False
-                except Exception:  # noqa: BLE001 - a connection in a bad state is not reused
-                    broken = True
             self._checkin(connection, broken)
             if self._lock is not None:
                 self._lock.release()
@@ -470,11 +443,6 @@ class SqlBackend:
 
     def _run(self, compiled: Compiled, params: dict[str, Any] | None = None):
         connection = self._connection()
-        local = self._local
-        if local.lone:
-            if local.ran:
-                raise SnapshotNeeded(f"{self._where}: a second statement in a one-statement read")
-            local.ran = 1
         if self._sqlite_timeout is not None:
             self._bound(connection)
         cursor = connection.cursor()
@@ -918,31 +886,8 @@ class SqlBackend:
         """Whether a read of at most ``at_most`` nodes (None: unknown) joins their properties."""
         return self._dialect != "sqlite" and at_most is not None and at_most <= _JOINED_PROPERTIES_UP_TO
 
-    def _with_properties(self, kind: Kind, statement, joined: bool):
-        """A node statement, and on PostgreSQL (unless ``joined``) their properties' rows after the nodes.
-
-        PostgreSQL pays a round trip and most of a millisecond of driver work
-        per statement, where the second statement of a read was no cheaper on
-        the server. The nodes are kept (MATERIALIZED) and read once; node rows
-        carry NULL property columns and property rows NULL node columns. See
-        ``_nodes`` for how they are read back.
-        """
-        if joined or self._dialect != "postgresql":
-            return statement
-        page = statement.cte("page").prefix_with("MATERIALIZED")
-        properties = _property_columns(kind)
-        return sa.union_all(
-            sa.select(*page.c, *(sa.type_coerce(sa.null(), c.type).label(f"p{i}")
-                                 for i, c in enumerate(properties))),
-            # A join, not IN: the planner then knows how many nodes there are
-            # and hashes the properties of many (an IN probed the index per node).
-            sa.select(*(sa.type_coerce(sa.null(), c.type).label(f"n{i}") for i, c in enumerate(page.c)),
-                      *properties).select_from(page.join(properties[0].table, properties[0] == page.c.id)),
-        )
-
-    def _nodes(self, kind: Kind, rows: list[tuple], joined: bool, into=None,
-               order: tuple[str, bool] = ("id", True)) -> list[Node]:
-        """Nodes from the rows of a node statement given to ``_with_properties(kind, _, joined)``.
+    def _nodes(self, kind: Kind, rows: list[tuple], joined: bool, into=None) -> list[Node]:
+        """Nodes from the rows of ``_node_select(kind, joined)``.
 
         Args:
             kind: The kind of node.
@@ -950,24 +895,12 @@ class SqlBackend:
             joined: Whether the rows carry the properties (a row per property).
             into: A repeated field of an answer to add the nodes to, sparing
                 the copy that adding finished nodes would make.
-            order: The statement's order (field, ascending), which node rows
-                of a union with their properties are put back in.
 
         Returns:
             The nodes (those added to ``into`` when it is given).
         """
         if not rows:
             return []
-        if not joined and self._dialect == "postgresql":
-            width = len(rows[0]) - len(_property_columns(kind))
-            node_rows = [row[:width] for row in rows if row[0] is not None]
-            # Rows come out of the kept nodes in their order, which SQL does
-            # not promise for a union: sorting rows in order costs one pass.
-            field, ascending = order
-            node_rows.sort(key=_ORDER_KEYS[field], reverse=not ascending)
-            names = self._names_of_types(kind, {row[1] for row in node_rows})
-            return self._nodes_from_rows(
-                kind, node_rows, [row[width:] for row in rows if row[0] is None], names, into)
         names = self._names_of_types(kind, {row[1] for row in rows})
         if not joined:
             return self._nodes_from_rows(
@@ -1187,8 +1120,8 @@ class SqlBackend:
             compiled = self._stmt(("nodes_1", kind), lambda: self._node_select(kind, with_properties=True).where(
                 node.c.id == _b("b_id", sa.BigInteger())))
             return self._nodes(kind, self._rows(compiled, {"b_id": wanted[0]}), True, into)
-        compiled = self._stmt(("nodes_n", kind, joined), lambda: self._with_properties(
-            kind, self._node_select(kind, joined).where(self._in(node.c.id, "b_ids")).order_by(node.c.id), joined))
+        compiled = self._stmt(("nodes_n", kind, joined), lambda: self._node_select(kind, joined).where(
+            self._in(node.c.id, "b_ids")).order_by(node.c.id))
         return self._nodes(kind, self._rows(compiled, {"b_ids": wanted}), joined, into)
 
     def find_nodes(
@@ -1241,8 +1174,7 @@ class SqlBackend:
                 conditions.append(self._text_eq(node.c.external_id, "b_external_id"))
             elif with_external == "many":
                 conditions.append(self._in(node.c.external_id, "b_external_ids", "str"))
-            return self._with_properties(
-                kind, self._node_select(kind, joined).where(*conditions).order_by(node.c.id), joined)
+            return self._node_select(kind, joined).where(*conditions).order_by(node.c.id)
 
         if external_list is None:
             compiled = self._stmt(key, lambda: build(None))
@@ -1278,7 +1210,7 @@ class SqlBackend:
             if not params["b_type_ids"]:
                 return []
         rows = self._rows(compiled, params)
-        return self._nodes(kind, rows, joined, into, (query.order_field, query.ascending))
+        return self._nodes(kind, rows, joined, into)
 
     def _resolved_type_term(self, expr) -> tuple[str | None, Any]:
         """On MySQL, a filter's top-level ``type = "name"`` and the filter without it.
@@ -1367,7 +1299,7 @@ class SqlBackend:
         if query.limit is not None:
             statement = statement.limit(_b("b_limit", sa.Integer()))
         if not with_properties:
-            return self._with_properties(kind, statement, False)
+            return statement
         # The page joined with its properties, each node's rows adjacent.
         page = statement.subquery("page")
         table, owner = _PROPERTY_TABLES[kind]
@@ -1451,57 +1383,27 @@ class SqlBackend:
             return []
         e = schema.event_table
         if artifacts and executions:
-            compiled = self._stmt(("events_both",), lambda: self._with_paths(self._event_select().where(sa.or_(
+            compiled = self._stmt(("events_both",), lambda: self._event_select().where(sa.or_(
                 self._in(e.c.artifact_id, "b_artifacts"), self._in(e.c.execution_id, "b_executions"),
-            ))))
+            )).order_by(e.c.id))
             params = {"b_artifacts": artifacts, "b_executions": executions}
         else:
             column, ids = (e.c.artifact_id, artifacts) if artifacts else (e.c.execution_id, executions)
             many = len(ids) > 1
-            compiled = self._stmt(("events", column.name, many), lambda: self._with_paths(self._event_select().where(
+            compiled = self._stmt(("events", column.name, many), lambda: self._event_select().where(
                 self._in(column, "b_ids") if many else column == _b("b_ids", sa.BigInteger())
-            )))
+            ).order_by(e.c.id))
             params = {"b_ids": ids if many else ids[0]}
-        rows = self._rows(compiled, params)
-        if self._dialect != "postgresql":
-            return self._events_from_rows(rows, into)
-        # A row per step (or one for an event without a path): the event's
-        # columns come first, its steps' after.
-        events = []
-        paths: dict[int, list[tuple]] = {}
-        last = None
-        for row in rows:
-            if row[0] != last:
-                last = row[0]
-                events.append(row[:5])
-            if row[5] is not None:
-                paths.setdefault(last, []).append(row[5:])
-        return self._events_from_rows(events, into, paths)
+        return self._events_from_rows(self._rows(compiled, params), into)
 
-    def _with_paths(self, events):
-        """Events in id order; on PostgreSQL joined with their paths' steps, in step order.
-
-        Elsewhere the paths are a second statement (see ``_event_paths``):
-        there it costs no round trip, or (on MySQL) nothing keeps the steps of
-        a joined event in their order.
-        """
-        e = schema.event_table
-        if self._dialect != "postgresql":
-            return events.order_by(e.c.id)
-        ep = schema.event_path_table
-        return events.add_columns(ep.c.is_index_step, ep.c.step_index, ep.c.step_key).select_from(
-            e.outerjoin(ep, ep.c.event_id == e.c.id)).order_by(e.c.id, sa.literal_column(f"{ep.name}.ctid"))
-
-    def _events_from_rows(self, rows: list[tuple], into=None,
-                          paths: dict[int, list[tuple]] | None = None) -> list[pb.Event]:
+    def _events_from_rows(self, rows: list[tuple], into=None) -> list[pb.Event]:
         """Events from (id, artifact, execution, type, time) rows, with their paths.
 
         With ``into`` (a repeated field of an answer) the events are built in it.
-        ``paths`` holds the steps by event id when they were read already.
         """
         if not rows:
             return []
-        paths = (self._event_paths([row[0] for row in rows]) if paths is None else paths).get
+        paths = self._event_paths([row[0] for row in rows]).get
         make = pb.Event if into is None else into.add
         # Most events share one of a few paths (the same input and output
         # keys): each distinct path is encoded once and merged in as bytes,
@@ -1877,15 +1779,14 @@ def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[l
 class _Transaction:
     """Context manager returned by ``SqlBackend.transaction()``."""
 
-    __slots__ = ("_backend", "_write", "_lone")
+    __slots__ = ("_backend", "_write")
 
-    def __init__(self, backend: SqlBackend, write: bool, lone: bool = False):
+    def __init__(self, backend: SqlBackend, write: bool):
         self._backend = backend
         self._write = write
-        self._lone = lone
 
     def __enter__(self) -> None:
-        self._backend._enter(self._write, self._lone)
+        self._backend._enter(self._write)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None and exc is None:
