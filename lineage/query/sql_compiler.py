@@ -331,16 +331,7 @@ class _Compiler:
             return _Operand(column, "bool" if field.value_kind == "bool_value" else "number")
         if field.neighbour is None:
             if field.name == "type":
-                if self.dialect == "mysql":
-                    # Read per node (MariaDB caches the answer by type_id): a
-                    # join lets MariaDB start from Type and sort every node of
-                    # the matching types for each page of a listing, so paging
-                    # through NOT(type = ...) grew with the square of its size.
-                    t = schema.type_table.alias("node_type")
-                    return _Operand(sa.select(t.c.name).where(t.c.id == self.node.c.type_id)
-                                    .correlate(self.node).scalar_subquery(),
-                                    "text")
-                return _Operand(self.node_type().c.name, "text")
+                return _Operand(self.node_type_name(), "text")
             return self.attribute(self.node, field.name)
         info = self.neighbours[field.neighbour]
         record = info["record"]
@@ -358,6 +349,19 @@ class _Compiler:
         column = table.c[name]
         text = name in ("name", "uri", "external_id")
         return _Operand(column, "text" if text else "number")
+
+    def node_type_name(self) -> ColumnElement:
+        """The name of the node's own type: a join with Type, or on MySQL a lookup per node.
+
+        A join lets MariaDB start from Type and sort every node of the matching
+        types for each page of a listing, so paging through NOT(type = ...)
+        grew with the square of its size. A correlated lookup (MariaDB caches
+        its answer by type_id) leaves it the node table's own order.
+        """
+        if self.dialect == "mysql":
+            t = schema.type_table.alias("node_type")
+            return sa.select(t.c.name).where(t.c.id == self.node.c.type_id).correlate(self.node).scalar_subquery()
+        return self.node_type().c.name
 
     def node_type(self) -> sa.Alias:
         if self.type_alias is None:
