@@ -8,8 +8,9 @@ one driver round trip and no per-call compilation or result-object
 machinery.
 
 Id lists travel as one bound parameter (``InIds``): a JSON array read with
-``json_each`` on SQLite, an array with ``= ANY`` on PostgreSQL, a tuple the
-driver expands on MySQL. So one compiled statement serves any number of ids.
+``json_each`` on SQLite, an array with ``= ANY`` on PostgreSQL (int ids sent
+as the array's text), a tuple the driver expands on MySQL. So one compiled
+statement serves any number of ids.
 
 Driver exceptions are translated into ``lineage.errors`` here, by database
 error code.
@@ -57,6 +58,11 @@ class _IdList(TypeDecorator):
             return postgresql.ARRAY(item)
         return sa.String()
 
+    def bind_processor(self, dialect):
+        if dialect.name == "postgresql" and self.element == "int":
+            return _postgresql_int_array
+        return super().bind_processor(dialect)
+
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
@@ -65,6 +71,17 @@ class _IdList(TypeDecorator):
         if dialect.name in MYSQL_DIALECTS:
             return tuple(value)
         return list(value)
+
+
+def _postgresql_int_array(value) -> str | None:
+    """An int list as PostgreSQL's array literal, cast to ``BIGINT[]`` by the statement.
+
+    psycopg dumps a list element by element through a regular expression:
+    0.25 ms for 190 ids, most of a small read's client time.
+    """
+    if value is None:
+        return None
+    return "{" + ",".join(map(str, map(int, value))) + "}"
 
 
 class InIds(ColumnElement):
