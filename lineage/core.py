@@ -23,7 +23,7 @@ from lineage import errors
 from lineage.backends import missing_driver_error
 from lineage.backends.base import (
     KINDS, NODE_CLASSES, TYPE_CLASSES, Backend, Kind, ListQuery, ConcurrentWriteError,
-    UniquenessConflictError,
+    SnapshotNeeded, UniquenessConflictError,
 )
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
@@ -287,6 +287,28 @@ def _reads(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
     @functools.wraps(rpc)
     def run(self: "MetadataService", request: Any) -> _Response:
         check_request(request, writes=False)
+        with self.backend.transaction(write=False):
+            return rpc(self, request)
+
+    return run
+
+
+def _reads_one_statement(rpc: Callable[..., _Response]) -> Callable[..., _Response]:
+    """Runs an RPC that only reads, and usually with one backend statement.
+
+    The backend may then skip the transaction around that statement (on
+    PostgreSQL, BEGIN and COMMIT are two round trips of three). When the RPC
+    needs a second statement after all, it runs again in a whole transaction.
+    """
+
+    @functools.wraps(rpc)
+    def run(self: "MetadataService", request: Any) -> _Response:
+        check_request(request, writes=False)
+        try:
+            with self.backend.transaction(write=False, one_statement=True):
+                return rpc(self, request)
+        except SnapshotNeeded:
+            pass
         with self.backend.transaction(write=False):
             return rpc(self, request)
 
@@ -1266,15 +1288,15 @@ class MetadataService:
             )
         return self.backend.list_nodes(kind, query, into)
 
-    @_reads
+    @_reads_one_statement
     def GetArtifacts(self, request: svc.GetArtifactsRequest) -> svc.GetArtifactsResponse:
         return self._list("artifact", request, svc.GetArtifactsResponse())
 
-    @_reads
+    @_reads_one_statement
     def GetExecutions(self, request: svc.GetExecutionsRequest) -> svc.GetExecutionsResponse:
         return self._list("execution", request, svc.GetExecutionsResponse())
 
-    @_reads
+    @_reads_one_statement
     def GetContexts(self, request: svc.GetContextsRequest) -> svc.GetContextsResponse:
         return self._list("context", request, svc.GetContextsResponse())
 
@@ -1282,7 +1304,7 @@ class MetadataService:
         self.backend.get_nodes(kind, ids, into=getattr(response, f"{kind}s"))
         return response
 
-    @_reads
+    @_reads_one_statement
     def GetArtifactsByID(self, request: svc.GetArtifactsByIDRequest) -> svc.GetArtifactsByIDResponse:
         response = svc.GetArtifactsByIDResponse()
         artifacts = self.backend.get_nodes("artifact", request.artifact_ids, into=response.artifacts)
@@ -1293,11 +1315,11 @@ class MetadataService:
             )
         return response
 
-    @_reads
+    @_reads_one_statement
     def GetExecutionsByID(self, request: svc.GetExecutionsByIDRequest) -> svc.GetExecutionsByIDResponse:
         return self._by_id_rpc("execution", request.execution_ids, svc.GetExecutionsByIDResponse())
 
-    @_reads
+    @_reads_one_statement
     def GetContextsByID(self, request: svc.GetContextsByIDRequest) -> svc.GetContextsByIDResponse:
         return self._by_id_rpc("context", request.context_ids, svc.GetContextsByIDResponse())
 
@@ -1354,7 +1376,7 @@ class MetadataService:
     ) -> svc.GetContextByTypeAndNameResponse:
         return self._by_type_and_name_rpc("context", request, svc.GetContextByTypeAndNameResponse())
 
-    @_reads
+    @_reads_one_statement
     def GetArtifactsByURI(self, request: svc.GetArtifactsByURIRequest) -> svc.GetArtifactsByURIResponse:
         response = svc.GetArtifactsByURIResponse()
         found: dict[int, pb.Artifact] = {}
@@ -1394,13 +1416,13 @@ class MetadataService:
         self.backend.get_events(**ids, into=response.events)
         return response
 
-    @_reads
+    @_reads_one_statement
     def GetEventsByExecutionIDs(
         self, request: svc.GetEventsByExecutionIDsRequest
     ) -> svc.GetEventsByExecutionIDsResponse:
         return self._events_rpc(svc.GetEventsByExecutionIDsResponse(), execution_ids=list(request.execution_ids))
 
-    @_reads
+    @_reads_one_statement
     def GetEventsByArtifactIDs(self, request: svc.GetEventsByArtifactIDsRequest) -> svc.GetEventsByArtifactIDsResponse:
         return self._events_rpc(svc.GetEventsByArtifactIDsResponse(), artifact_ids=list(request.artifact_ids))
 
@@ -1429,11 +1451,11 @@ class MetadataService:
         # and then nodes by id took a statement more.
         return self._list(kind, request, response, within=within)
 
-    @_reads
+    @_reads_one_statement
     def GetArtifactsByContext(self, request: svc.GetArtifactsByContextRequest) -> svc.GetArtifactsByContextResponse:
         return self._nodes_in_context("artifact", request, svc.GetArtifactsByContextResponse())
 
-    @_reads
+    @_reads_one_statement
     def GetExecutionsByContext(
         self, request: svc.GetExecutionsByContextRequest
     ) -> svc.GetExecutionsByContextResponse:

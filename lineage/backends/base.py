@@ -33,6 +33,7 @@ __all__ = [
     "Backend",
     "ConcurrentWriteError",
     "StaleSnapshotError",
+    "SnapshotNeeded",
     "UniquenessConflictError",
     "STATEMENT_TIMEOUT_ENV",
     "DEFAULT_STATEMENT_TIMEOUT_S",
@@ -161,6 +162,15 @@ class UniquenessConflictError(errors.AlreadyExistsError):
     """
 
 
+class SnapshotNeeded(Exception):
+    """A read opened with ``one_statement=True`` came to a second statement.
+
+    The first ran on its own, outside any snapshot, so the two could disagree;
+    nothing was written. The caller runs the read again in a transaction
+    opened without ``one_statement``.
+    """
+
+
 class Backend(Protocol):
     """Storage primitives shared by every backend.
 
@@ -168,11 +178,14 @@ class Backend(Protocol):
     before changing it.
     """
 
-    def transaction(self, write: bool = True) -> ContextManager[None]:
+    def transaction(self, write: bool = True, one_statement: bool = False) -> ContextManager[None]:
         """Opens an all-or-nothing unit of work; nested calls join the outer one.
 
         ``write=False`` promises that the unit of work only reads, so a
-        backend may skip locks it takes for writers.
+        backend may skip locks it takes for writers. ``one_statement=True``
+        (with ``write=False``) expects one read statement to answer: a backend
+        whose transactions cost round trips of their own may then run that
+        statement alone, and raises ``SnapshotNeeded`` if a second one comes.
         """
 
     def close(self) -> None:

@@ -111,14 +111,16 @@ class MemoryBackend:
 
     # -- transactions -------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self, write: bool = True) -> Iterator[None]:
+    def transaction(self, write: bool = True, one_statement: bool = False) -> Iterator[None]:
         """Opens an all-or-nothing unit of work; nested calls join the outer one.
 
         Args:
             write: Accepted for the Backend protocol; readers and writers take
                 the same lock here.
+            one_statement: Accepted for the Backend protocol: a transaction
+                costs no round trip here.
         """
-        del write
+        del write, one_statement
         with self._lock:
             outermost = self._depth == 0
             if outermost:

@@ -492,7 +492,7 @@ class Neo4jBackend:
 
     # -- transactions -------------------------------------------------------
     @contextlib.contextmanager
-    def transaction(self, write: bool = True) -> Iterator[None]:
+    def transaction(self, write: bool = True, one_statement: bool = False) -> Iterator[None]:
         """Opens one unit of work, or joins the one this thread has open.
 
         The outermost call sends the buffered writes and commits when its
@@ -500,6 +500,8 @@ class Neo4jBackend:
 
         Args:
             write: False promises that the unit of work only reads.
+            one_statement: Accepted for the Backend protocol; every unit of
+                work here is a transaction.
 
         Raises:
             StaleSnapshotError: The unit of work met a concurrent writer: a
@@ -510,6 +512,7 @@ class Neo4jBackend:
                 this unit of work looked; nothing was written.
             UnavailableError: Neo4j cannot be reached.
         """
+        del one_statement
         state = self._local
         if state.depth:
             state.depth += 1

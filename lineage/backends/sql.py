@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -55,7 +56,7 @@ from google.protobuf import json_format
 from lineage import errors
 from lineage.backends import sql_schema as schema
 from lineage.backends.base import (
-    TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, StaleSnapshotError)
+    TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
 from lineage.backends.sql_exec import Compiled, Statements, id_list, translate_error
 from lineage.proto import metadata_store_pb2 as pb
@@ -129,16 +130,29 @@ _added_indexes = [
 
 
 #: Reads of at most this many nodes from a database server (and reads naming
-#: their nodes) fetch the properties in the same statement, a join: one round
-#: trip fewer. Larger answers read them with a second statement: on a quiet
-#: machine the join already lost at 10 nodes (PostgreSQL at 10^4: 1.64 against
-#: 1.10 ms; a page of 10, 1.77 against 1.15 ms), while one node by uri gained
-#: (0.56 against 0.69 ms). SQLite has no round trips: always two statements.
-_JOINED_PROPERTIES_UP_TO = 1
+#: their nodes) fetch the properties in the same statement: one round trip
+#: fewer. On PostgreSQL each node's properties are a subquery of their own
+#: (``_with_properties``), one index probe per node whatever the table sizes,
+#: which gained up to about 200 nodes (raw psycopg at 10^4: 10 nodes 0.20
+#: against 0.41 ms, 100 nodes 0.91 against 1.08, 300 nodes 2.39 against 2.27).
+#: 101 is a page of 100 and the node that tells whether another page follows.
+#: MySQL joins them plainly, which already lost at 10 nodes (1.64 against
+#: 1.10 ms at 10^4, when that was measured on PostgreSQL), and MariaDB has no
+#: LATERAL. SQLite has no round trips: always two statements.
+_JOINED_PROPERTIES_UP_TO = {"postgresql": 101, "mysql": 1, "sqlite": 0}
 
 
 def _b(name: str, type_=None) -> sa.BindParameter:
     return sa.bindparam(name, type_=type_)
+
+
+def _order_columns(table, field: str, ascending: bool) -> list:
+    """ORDER BY terms of a node listing: ``field`` in the direction, ties by id alike."""
+    if field == "id":
+        return [table.c.id.asc() if ascending else table.c.id.desc()]
+    if ascending:
+        return [table.c[field].asc(), table.c.id.asc()]
+    return [table.c[field].desc(), table.c.id.desc()]
 
 
 class _TxState(threading.local):
@@ -153,6 +167,10 @@ class _TxState(threading.local):
     bare_executions: set | None = None
     # The transaction holds MySQL named locks (GET_LOCK), released after it ends.
     named_locks: bool = False
+    # A one-statement read on PostgreSQL: no transaction is open, and the
+    # statements run so far (one at most).
+    lone: bool = False
+    ran: int = 0
 
 
 # SQLite VM instructions between two looks at the clock (about a millisecond).
@@ -212,7 +230,7 @@ class SqlBackend:
 
     # -- transactions ---------------------------------------------------------
 
-    def transaction(self, write: bool = True) -> "_Transaction":
+    def transaction(self, write: bool = True, one_statement: bool = False) -> "_Transaction":
         """Opens an all-or-nothing unit of work; nested calls join the outer one.
 
         Args:
@@ -221,12 +239,15 @@ class SqlBackend:
                 types this store knows (``get_types``), and the first writing
                 one adds what lineage adds to MLMD's schema, if missing,
                 before it reads anything.
+            one_statement: With ``write=False``, on PostgreSQL: run the first
+                statement alone, without BEGIN and COMMIT (two round trips of
+                three), and raise ``SnapshotNeeded`` at a second one.
         """
         if write and not self._fingerprints_ready and not self._read_only and not self._local.depth:
             self._ensure_fingerprint_table()
-        return _Transaction(self, write)
+        return _Transaction(self, write, one_statement and not write and self._dialect == "postgresql")
 
-    def _enter(self, write: bool = True) -> None:
+    def _enter(self, write: bool = True, lone: bool = False) -> None:
         local = self._local
         if local.depth:
             local.depth += 1
@@ -246,9 +267,14 @@ class SqlBackend:
             if lock is not None:
                 lock.release()
             raise error from e
+        if lone:
+            # psycopg then sends no BEGIN: the statement is its own transaction.
+            connection.driver_connection.autocommit = True
         local.connection = connection
         local.depth = 1
         local.writing = write
+        local.lone = lone
+        local.ran = 0
         local.types = {}
         local.remembered = {}
         local.named_locks = False
@@ -284,6 +310,7 @@ class SqlBackend:
         connection = local.connection
         local.connection = None
         local.bare_executions = None
+        lone, local.lone = local.lone, False
         seen_types, local.types = local.types, None
         named_locks, local.named_locks = local.named_locks, False
         remembered, local.remembered = local.remembered, None
@@ -312,6 +339,11 @@ class SqlBackend:
         finally:
             if named_locks and not broken:
                 broken = not self._release_named_locks(connection)
+            if lone and not broken:
+                try:
+                    connection.driver_connection.autocommit = False
+                except Exception:  # noqa: BLE001 - a connection in a bad state is not reused
+                    broken = True
             self._checkin(connection, broken)
             if self._lock is not None:
                 self._lock.release()
@@ -443,6 +475,11 @@ class SqlBackend:
 
     def _run(self, compiled: Compiled, params: dict[str, Any] | None = None):
         connection = self._connection()
+        local = self._local
+        if local.lone:
+            if local.ran:
+                raise SnapshotNeeded(f"{self._where}: a second statement in a one-statement read")
+            local.ran = 1
         if self._sqlite_timeout is not None:
             self._bound(connection)
         cursor = connection.cursor()
@@ -873,21 +910,39 @@ class SqlBackend:
             columns.append(node.c.last_known_state)
         return columns
 
-    def _node_select(self, kind: Kind, with_properties: bool = False):
-        """Nodes; ``with_properties``: a row per property (or one without)."""
-        node = _NODE_TABLES[kind]
-        if not with_properties:
-            return sa.select(*self._node_columns(kind)).select_from(node)
-        table, owner = _PROPERTY_TABLES[kind]
-        return sa.select(*self._node_columns(kind), *_property_columns(kind)).select_from(
-            node.outerjoin(table, table.c[owner] == node.c.id))
+    def _node_select(self, kind: Kind):
+        """Nodes, without their properties."""
+        return sa.select(*self._node_columns(kind)).select_from(_NODE_TABLES[kind])
 
     def _joins_properties(self, at_most: int | None) -> bool:
         """Whether a read of at most ``at_most`` nodes (None: unknown) joins their properties."""
-        return self._dialect != "sqlite" and at_most is not None and at_most <= _JOINED_PROPERTIES_UP_TO
+        return at_most is not None and at_most <= _JOINED_PROPERTIES_UP_TO[self._dialect]
+
+    def _with_properties(self, kind: Kind, statement, order: tuple[str, bool] = ("id", True)):
+        """A node statement (ordered by ``order``, ties by id) joined with its nodes' properties.
+
+        A row per property, or one with NULL property columns for a node
+        without any; each node's rows adjacent, in the statement's order. On
+        PostgreSQL the properties are a LATERAL subquery per node, kept one
+        (OFFSET 0: a plain join could become a hash of every property row of
+        the store); the node statement stays a subquery too, its ORDER BY
+        keeps PostgreSQL from merging it, and the same outer order needs no
+        sort: a nested loop keeps its outer order.
+        """
+        page = statement.subquery("page")
+        table, owner = _PROPERTY_TABLES[kind]
+        if self._dialect == "postgresql":
+            properties = sa.select(*_property_columns(kind)).where(table.c[owner] == page.c.id).offset(0).lateral(
+                "owned")
+            joined = page.outerjoin(properties, sa.true())
+            property_columns = list(properties.c)
+        else:
+            joined = page.outerjoin(table, table.c[owner] == page.c.id)
+            property_columns = _property_columns(kind)
+        return sa.select(*page.c, *property_columns).select_from(joined).order_by(*_order_columns(page, *order))
 
     def _nodes(self, kind: Kind, rows: list[tuple], joined: bool, into=None) -> list[Node]:
-        """Nodes from the rows of ``_node_select(kind, joined)``.
+        """Nodes from the rows of a node statement, or of ``_with_properties`` when ``joined``.
 
         Args:
             kind: The kind of node.
@@ -1117,11 +1172,18 @@ class SqlBackend:
         joined = self._joins_properties(len(wanted))
         if len(wanted) == 1:
             # One statement on every dialect: a point read is one round trip.
-            compiled = self._stmt(("nodes_1", kind), lambda: self._node_select(kind, with_properties=True).where(
-                node.c.id == _b("b_id", sa.BigInteger())))
+            compiled = self._stmt(("nodes_1", kind), lambda: self._with_properties(kind, self._node_select(kind).where(
+                node.c.id == _b("b_id", sa.BigInteger())).order_by(node.c.id)))
             return self._nodes(kind, self._rows(compiled, {"b_id": wanted[0]}), True, into)
-        compiled = self._stmt(("nodes_n", kind, joined), lambda: self._node_select(kind, joined).where(
-            self._in(node.c.id, "b_ids")).order_by(node.c.id))
+
+        if not joined and self._local.lone:
+            raise SnapshotNeeded(f"{self._where}: {len(wanted)} nodes take two statements")
+
+        def build():
+            statement = self._node_select(kind).where(self._in(node.c.id, "b_ids")).order_by(node.c.id)
+            return self._with_properties(kind, statement) if joined else statement
+
+        compiled = self._stmt(("nodes_n", kind, joined), build)
         return self._nodes(kind, self._rows(compiled, {"b_ids": wanted}), joined, into)
 
     def find_nodes(
@@ -1174,7 +1236,8 @@ class SqlBackend:
                 conditions.append(self._text_eq(node.c.external_id, "b_external_id"))
             elif with_external == "many":
                 conditions.append(self._in(node.c.external_id, "b_external_ids", "str"))
-            return self._node_select(kind, joined).where(*conditions).order_by(node.c.id)
+            statement = self._node_select(kind).where(*conditions).order_by(node.c.id)
+            return self._with_properties(kind, statement) if joined else statement
 
         if external_list is None:
             compiled = self._stmt(key, lambda: build(None))
@@ -1191,6 +1254,13 @@ class SqlBackend:
 
     def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
         joined = self._joins_properties(query.limit)
+        capped = None
+        if not joined and self._local.lone:
+            # A one-statement read: the nodes with their properties, up to the
+            # most a join serves; past that the read needs a transaction.
+            capped = _JOINED_PROPERTIES_UP_TO[self._dialect]
+            query = dataclasses.replace(query, limit=capped + 1)
+            joined = True
         key = ("list", kind, query.filter, query.order_field, query.ascending,
                query.limit is not None, query.after is not None, joined)
         if query.filter is None or ast.cacheable(query.filter):
@@ -1210,6 +1280,8 @@ class SqlBackend:
             if not params["b_type_ids"]:
                 return []
         rows = self._rows(compiled, params)
+        if capped is not None and len(rows) > capped and len({row[0] for row in rows}) > capped:
+            raise SnapshotNeeded(f"{self._where}: more than {capped} nodes for a one-statement read")
         return self._nodes(kind, rows, joined, into)
 
     def _resolved_type_term(self, expr) -> tuple[str | None, Any]:
@@ -1291,22 +1363,12 @@ class SqlBackend:
         if conditions:
             statement = statement.where(*conditions)
 
-        def order(table) -> list:
-            if query.order_field == "id":
-                return [table.c.id.asc() if query.ascending else table.c.id.desc()]
-            direction = (lambda c: c.asc()) if query.ascending else (lambda c: c.desc())
-            return [direction(table.c[query.order_field]), direction(table.c.id)]
-
-        statement = statement.order_by(*order(node))
+        statement = statement.order_by(*_order_columns(node, query.order_field, query.ascending))
         if query.limit is not None:
             statement = statement.limit(_b("b_limit", sa.Integer()))
         if not with_properties:
             return statement
-        # The page joined with its properties, each node's rows adjacent.
-        page = statement.subquery("page")
-        table, owner = _PROPERTY_TABLES[kind]
-        return sa.select(*page.c, *_property_columns(kind)).select_from(
-            page.outerjoin(table, table.c[owner] == page.c.id)).order_by(*order(page))
+        return self._with_properties(kind, statement, (query.order_field, query.ascending))
 
     # -- edges ----------------------------------------------------------------
 
@@ -1385,18 +1447,42 @@ class SqlBackend:
             return []
         e = schema.event_table
         if artifacts and executions:
-            compiled = self._stmt(("events_both",), lambda: self._event_select().where(sa.or_(
+            compiled = self._stmt(("events_both",), lambda: self._with_paths(self._event_select().where(sa.or_(
                 self._in(e.c.artifact_id, "b_artifacts"), self._in(e.c.execution_id, "b_executions"),
-            )).order_by(e.c.id))
+            ))))
             params = {"b_artifacts": artifacts, "b_executions": executions}
         else:
             column, ids = (e.c.artifact_id, artifacts) if artifacts else (e.c.execution_id, executions)
             many = len(ids) > 1
-            compiled = self._stmt(("events", column.name, many), lambda: self._event_select().where(
+            compiled = self._stmt(("events", column.name, many), lambda: self._with_paths(self._event_select().where(
                 self._in(column, "b_ids") if many else column == _b("b_ids", sa.BigInteger())
-            ).order_by(e.c.id))
+            )))
             params = {"b_ids": ids if many else ids[0]}
-        return self._events_from_rows(self._rows(compiled, params), into)
+        rows = self._rows(compiled, params)
+        if self._dialect != "postgresql":
+            return self._events_from_rows(rows, into)
+        return _events_from_step_rows(rows, into)
+
+    def _with_paths(self, events):
+        """Events in id order; on PostgreSQL with their paths' steps, a row per step.
+
+        Each event's steps are a LATERAL subquery of their own, kept one
+        (OFFSET 0) so that no plan hashes all of ``EventPath``; it reads them
+        from the ``event_id`` index, which holds equal keys in row order, the
+        order the steps were written in (and the order ml-metadata reads).
+        The outer ORDER BY is the events' own: a nested loop keeps it, so the
+        steps are not sorted again. Elsewhere the paths are a second statement
+        (``_event_paths``): SQLite has no round trips, MariaDB no LATERAL.
+        """
+        e = schema.event_table
+        events = events.order_by(e.c.id)
+        if self._dialect != "postgresql":
+            return events
+        ep = schema.event_path_table
+        page = events.subquery("page")
+        steps = sa.select(ep.c.is_index_step, ep.c.step_index, ep.c.step_key).where(
+            ep.c.event_id == page.c.id).offset(0).lateral("steps")
+        return sa.select(*page.c, *steps.c).select_from(page.outerjoin(steps, sa.true())).order_by(page.c.id)
 
     def _events_from_rows(self, rows: list[tuple], into=None) -> list[pb.Event]:
         """Events from (id, artifact, execution, type, time) rows, with their paths.
@@ -1407,21 +1493,14 @@ class SqlBackend:
             return []
         paths = self._event_paths([row[0] for row in rows]).get
         make = pb.Event if into is None else into.add
-        # Most events share one of a few paths (the same input and output
-        # keys): each distinct path is encoded once and merged in as bytes,
-        # cheaper than building or copying its messages per event.
-        encoded: dict[tuple, bytes] = {}
+        encoded = _EncodedPaths()
         events = []
         for event_id, artifact_id, execution_id, type_, millis in rows:
             event = make(artifact_id=artifact_id, execution_id=execution_id, type=type_,
                          milliseconds_since_epoch=millis)
             steps = paths(event_id)
             if steps is not None:
-                steps = tuple(steps)
-                path = encoded.get(steps)
-                if path is None:
-                    path = encoded[steps] = _encoded_event_path(steps)
-                event.MergeFromString(path)
+                event.MergeFromString(encoded[tuple(steps)])
             events.append(event)
         return events
 
@@ -1781,14 +1860,15 @@ def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[l
 class _Transaction:
     """Context manager returned by ``SqlBackend.transaction()``."""
 
-    __slots__ = ("_backend", "_write")
+    __slots__ = ("_backend", "_write", "_lone")
 
-    def __init__(self, backend: SqlBackend, write: bool):
+    def __init__(self, backend: SqlBackend, write: bool, lone: bool = False):
         self._backend = backend
         self._write = write
+        self._lone = lone
 
     def __enter__(self) -> None:
-        self._backend._enter(self._write)
+        self._backend._enter(self._write, self._lone)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None and exc is None:
@@ -1864,6 +1944,48 @@ def _parse_struct_type(text: str, target: pb.ArtifactStructType) -> None:
         json_format.Parse(text, target, ignore_unknown_fields=True)
     except (json_format.ParseError, ValueError) as e:
         raise errors.DataLossError(f"stored ArtifactStructType is not valid JSON: {text[:200]!r}") from e
+
+
+class _EncodedPaths(dict):
+    """Serialized paths (an Event holding only its path) by their steps' rows.
+
+    Most events share one of a few paths (the same input and output keys):
+    each distinct path is encoded once and merged into its events as bytes,
+    cheaper than building or copying its messages per event.
+    """
+
+    def __missing__(self, steps: tuple) -> bytes:
+        path = self[steps] = _encoded_event_path(steps)
+        return path
+
+
+def _events_from_step_rows(rows: list[tuple], into=None) -> list[pb.Event]:
+    """Events from rows of ``SqlBackend._with_paths`` on PostgreSQL.
+
+    A row per step, (id, artifact, execution, type, time, is_index, index,
+    key), each event's rows adjacent in step order; an event without a path
+    has one row with NULL step columns.
+    """
+    make = pb.Event if into is None else into.add
+    encoded = _EncodedPaths()
+    events = []
+    event = None
+    steps: list[tuple] = []
+    last = None
+    for event_id, artifact_id, execution_id, type_, millis, is_index, index, key in rows:
+        if event_id != last:
+            if steps:
+                event.MergeFromString(encoded[tuple(steps)])
+                steps = []
+            last = event_id
+            event = make(artifact_id=artifact_id, execution_id=execution_id, type=type_,
+                         milliseconds_since_epoch=millis)
+            events.append(event)
+        if is_index is not None:
+            steps.append((is_index, index, key))
+    if steps:
+        event.MergeFromString(encoded[tuple(steps)])
+    return events
 
 
 def _encoded_event_path(steps: tuple) -> bytes:

@@ -27,6 +27,7 @@ import lineage
 from lineage import errors
 from lineage.backends import sql_schema as schema
 from lineage.proto import metadata_store_pb2 as pb
+from lineage.proto import metadata_store_service_pb2 as svc
 from lineage.urls import config_from_url
 
 from test_sql_schema import SqlServices, sql_services  # noqa: F401  (shared server fixture)
@@ -402,14 +403,84 @@ def test_reads_of_one_node_from_a_server_send_one_statement(server_databases, mo
                                  a.custom_properties["c"].string_value == a.uri[1:] for a in found)
             return len(sent)
 
+        # PostgreSQL reads up to 101 nodes with their properties in one
+        # statement (a subquery per node); MariaDB one node only.
+        on_postgresql = server_databases.target == "postgresql"
+        few = 1 if on_postgresql else 2
         assert statements(lambda: store.get_artifacts_by_id(ids[7:8])) == 1
         assert statements(lambda: store.get_artifacts_by_uri("/7")) == 1
         assert statements(lambda: store.get_artifacts_by_external_ids(["x3"])) == 1
-        assert statements(lambda: store.get_artifacts(list_options=lineage.ListOptions(limit=10))) == 2
-        assert statements(lambda: store.get_artifacts_by_id(ids[:10])) == 2
-        assert statements(lambda: store.get_artifacts_by_type("T")) == 3  # the type, nodes, properties
+        assert statements(lambda: store.get_artifacts(list_options=lineage.ListOptions(limit=10))) == few
+        assert statements(lambda: store.get_artifacts_by_id(ids[:101])) == few
+        assert statements(lambda: store.get_artifacts_by_id(ids[:102])) == 2
+        # A listing of unknown size: PostgreSQL first reads up to 102 nodes in
+        # one statement, finds more, and reads them all in two.
+        assert statements(lambda: store.get_artifacts()) == (3 if on_postgresql else 2)
+        assert statements(lambda: store.get_artifacts_by_type("T")) == 3  # the type first
+        newest = store.get_artifacts(list_options=lineage.ListOptions(
+            limit=30, order_by=lineage.OrderByField.CREATE_TIME, is_asc=False))
+        assert [a.id for a in newest] == sorted(ids, reverse=True)[:30]
+        assert [a.properties["n"].int_value for a in newest] == list(range(249, 219, -1))
     finally:
         store.close()
+
+
+def test_one_statement_reads_on_postgresql_run_outside_a_transaction(tmp_path, sql_services, monkeypatch):  # noqa: F811
+    """A read answered by one statement sends no BEGIN and no COMMIT; one that needs
+    a second statement runs again in a transaction, and both answer alike."""
+    import psycopg
+
+    databases = Databases("postgresql", tmp_path, sql_services)
+    store = lineage.MetadataStore(databases.config())
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"n": pb.INT}))
+        ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}", properties={"n": pb.Value(int_value=i)})
+                                   for i in range(5)])
+        execution_type = store.put_execution_type(pb.ExecutionType(name="E"))
+        store.put_execution(pb.Execution(type_id=execution_type),
+                            [(pb.Artifact(id=ids[0]), pb.Event(type=pb.Event.INPUT, path=pb.Event.Path(
+                                steps=[pb.Event.Path.Step(key="in"), pb.Event.Path.Step(index=1)])))], [])
+        backend = backend_of(store)
+        run = type(backend)._run
+        seen: list[bool] = []  # per statement: whether a transaction was open after it
+
+        def observed(compiled, params=None):
+            cursor = run(backend, compiled, params)
+            status = backend._local.connection.driver_connection.info.transaction_status
+            seen.append(status != psycopg.pq.TransactionStatus.IDLE)
+            return cursor
+
+        monkeypatch.setattr(backend, "_run", observed)
+
+        def transactions(read):
+            seen.clear()
+            found = read()
+            return found, list(seen)
+
+        found, opened = transactions(lambda: store.get_artifacts_by_uri("/3"))
+        assert [a.id for a in found] == [ids[3]] and found[0].properties["n"].int_value == 3
+        assert opened == [False]
+        found, opened = transactions(lambda: store.get_artifacts_by_id(ids[1:4]))
+        assert [a.properties["n"].int_value for a in found] == [1, 2, 3] and opened == [False]
+        found, opened = transactions(lambda: store.get_events_by_artifact_ids([ids[0]]))
+        assert [(s.key, s.index) for s in found[0].path.steps] == [("in", 0), ("", 1)] and opened == [False]
+        # Two uris are two statements: the first, alone, is thrown away.
+        found, opened = transactions(lambda: store._service.GetArtifactsByURI(
+            svc.GetArtifactsByURIRequest(uris=["/1", "/4"])).artifacts)
+        assert [a.id for a in found] == [ids[1], ids[4]]
+        assert opened == [False, True, True]
+        # A read that is not marked for one statement runs in a transaction.
+        found, opened = transactions(lambda: store.get_artifacts_by_type("T"))
+        assert len(found) == 5 and all(opened)
+        # The connection goes back to transactions: a failed write leaves nothing.
+        with pytest.raises(RuntimeError):
+            with backend.transaction():
+                backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id, uri="/x", type="T")])
+                raise RuntimeError("abandon")
+        assert len(store.get_artifacts()) == 5
+    finally:
+        store.close()
+        databases.close()
 
 
 def test_type_ids_are_shared_across_kinds(store):
