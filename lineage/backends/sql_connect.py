@@ -29,6 +29,7 @@ from sqlalchemy import pool as sa_pool
 from lineage import errors
 from lineage.backends import import_driver
 from lineage.backends.base import statement_timeout
+from lineage.backends.sql_exec import mysql_encoders
 from lineage.proto import metadata_store_pb2 as pb
 
 __all__ = ["Database", "open_sqlite", "open_mysql", "open_postgresql", "SQLITE_BUSY_TIMEOUT_S"]
@@ -299,6 +300,7 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
             raise _mysql_connect_error(e, place, config.user) from e
         _lift_recursion_limit(connection)
         _bound_statements(connection, timeout)
+        mysql_encoders(connection)
         return connection
 
     try:

@@ -9,8 +9,8 @@ machinery.
 
 Id lists travel as one bound parameter (``InIds``): a JSON array read with
 ``json_each`` on SQLite, an array with ``= ANY`` on PostgreSQL (int ids sent
-as the array's text), a tuple the driver expands on MySQL. So one compiled
-statement serves any number of ids.
+as the array's text), a list the driver expands on MySQL (``MySqlIntList``
+for ints). So one compiled statement serves any number of ids.
 
 Driver exceptions are translated into ``lineage.errors`` here, by database
 error code.
@@ -32,7 +32,8 @@ from lineage import errors
 from lineage.backends.base import ConcurrentWriteError
 from lineage.backends.base import deadline_error
 
-__all__ = ["Compiled", "Statements", "InIds", "id_list", "translate_error", "MYSQL_DIALECTS"]
+__all__ = ["Compiled", "Statements", "InIds", "id_list", "translate_error", "MYSQL_DIALECTS", "MySqlIntList",
+           "mysql_encoders"]
 
 MYSQL_DIALECTS = ("mysql", "mariadb")
 
@@ -59,8 +60,11 @@ class _IdList(TypeDecorator):
         return sa.String()
 
     def bind_processor(self, dialect):
-        if dialect.name == "postgresql" and self.element == "int":
-            return _postgresql_int_array
+        if self.element == "int":
+            if dialect.name == "postgresql":
+                return _postgresql_int_array
+            if dialect.name in MYSQL_DIALECTS:
+                return _mysql_int_list
         return super().bind_processor(dialect)
 
     def process_bind_param(self, value, dialect):
@@ -82,6 +86,34 @@ def _postgresql_int_array(value) -> str | None:
     if value is None:
         return None
     return "{" + ",".join(map(str, map(int, value))) + "}"
+
+
+class MySqlIntList:
+    """An int list bound for MySQL: the driver renders it as ``(1,2,3)``.
+
+    The MySQL drivers render every parameter into the statement themselves,
+    a tuple element by element through their converters (0.4 ms for 190 ids
+    with mysqlclient); this renders the whole list at once, from ints only.
+    ``mysql_encoders`` registers it with a connection.
+    """
+
+    __slots__ = ("literal",)
+
+    def __init__(self, ids):
+        self.literal = "(" + ",".join(map(str, map(int, ids))) + ")"
+
+
+def _mysql_int_list(value) -> MySqlIntList | None:
+    return None if value is None else MySqlIntList(value)
+
+
+def _render_int_list(value: MySqlIntList, *_mapping) -> str:
+    return value.literal
+
+
+def mysql_encoders(connection) -> None:
+    """Teaches a mysqlclient or PyMySQL connection to render ``MySqlIntList``."""
+    connection.encoders[MySqlIntList] = _render_int_list
 
 
 class InIds(ColumnElement):
