@@ -1329,7 +1329,7 @@ class MetadataService:
         if type_ is None:
             return response
         if not request.HasField("options"):
-            getattr(response, f"{kind}s").extend(self.backend.find_nodes(kind, type_ids=[type_.id]))
+            self.backend.find_nodes(kind, type_ids=[type_.id], into=getattr(response, f"{kind}s"))
             return response
         return self._list(
             kind, request, response,

@@ -252,8 +252,13 @@ class Backend(Protocol):
         name: str | None = None,
         uri: str | None = None,
         external_ids: Iterable[str] | None = None,
+        into=None,
     ) -> list[Node]:
-        """Index lookup: nodes matching every given criterion, ascending by id."""
+        """Index lookup: nodes matching every given criterion, ascending by id.
+
+        With ``into`` (a repeated field of an answer) the nodes are added to it
+        as ``get_nodes`` adds them.
+        """
 
     def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
         """Returns the nodes matching ``query.filter`` in the requested order.

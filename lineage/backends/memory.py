@@ -323,6 +323,7 @@ class MemoryBackend:
         name: str | None = None,
         uri: str | None = None,
         external_ids: Iterable[str] | None = None,
+        into=None,
     ) -> list[Node]:
         candidates: set[int] | None = None
 
@@ -347,7 +348,7 @@ class MemoryBackend:
                 candidates = {i for i in candidates if any(_has_id(ids, i) for ids in by_type)}
         if candidates is None:
             candidates = set(self._nodes[kind])
-        return self.get_nodes(kind, candidates)
+        return self.get_nodes(kind, candidates, into)
 
     def candidate_ids(self, kind: Kind, attribute: str, value) -> set[int] | None:
         """Ids that may satisfy ``attribute = value``, from an index; None if unindexed.

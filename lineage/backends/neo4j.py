@@ -1069,6 +1069,19 @@ class Neo4jBackend:
         name: str | None = None,
         uri: str | None = None,
         external_ids: Iterable[str] | None = None,
+        into=None,
+    ) -> list[Node]:
+        return add_to_answer(into, self._found_nodes(
+            kind, type_ids=type_ids, name=name, uri=uri, external_ids=external_ids))
+
+    def _found_nodes(
+        self,
+        kind: Kind,
+        *,
+        type_ids: Iterable[int] | None = None,
+        name: str | None = None,
+        uri: str | None = None,
+        external_ids: Iterable[str] | None = None,
     ) -> list[Node]:
         if uri is not None and kind != "artifact":
             return []

@@ -168,7 +168,7 @@ class Compiled:
         returns_rows: Whether the statement is a SELECT.
     """
 
-    __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "returns_rows")
+    __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows")
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
@@ -192,6 +192,8 @@ class Compiled:
             for column in statement.selected_columns:
                 results.append(_result_processor(column.type, dialect))
         self._results = tuple((i, p) for i, p in enumerate(results) if p is not None) or None
+        # Processors of column ranges (``processed``), by (start, stop).
+        self._ranges: dict[tuple, tuple | None] = {(0, None): self._results}
 
     def params(self, given: dict[str, Any] | None) -> Any:
         """Returns the driver's parameters: defaults, the given values, processed."""
@@ -208,15 +210,27 @@ class Compiled:
             return tuple(values[name] for name in self._names)
         return values
 
-    def rows(self, cursor) -> list[tuple]:
-        """Fetches every row of an executed cursor, with result processors applied."""
+    def rows(self, cursor, processed: bool = True) -> list[tuple]:
+        """Fetches every row of an executed cursor, with result processors applied unless not ``processed``."""
         fetched = cursor.fetchall()
-        processors = self._results
-        if processors is None or not fetched:
-            return fetched
+        return self.processed(fetched) if processed else fetched
+
+    def processed(self, rows: list[tuple], start: int = 0, stop: int | None = None) -> list[tuple]:
+        """Rows with result processors applied, of the statement's columns ``start:stop``.
+
+        ``rows`` hold just those columns (slices of the statement's rows).
+        """
+        try:
+            processors = self._ranges[(start, stop)]
+        except KeyError:
+            processors = self._ranges[(start, stop)] = tuple(
+                (i - start, p) for i, p in self._results or ()
+                if i >= start and (stop is None or i < stop)) or None
+        if processors is None or not rows:
+            return rows
         out = []
         append = out.append
-        for row in fetched:
+        for row in rows:
             # Most processed columns are NULL (a property row holds one kind of
             # value): only a row with a value to process is copied.
             for index, _ in processors:
