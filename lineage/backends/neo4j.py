@@ -1071,18 +1071,10 @@ class Neo4jBackend:
         external_ids: Iterable[str] | None = None,
         into=None,
     ) -> list[Node]:
-        return add_to_answer(into, self._found_nodes(
-            kind, type_ids=type_ids, name=name, uri=uri, external_ids=external_ids))
+        return add_to_answer(into, self._found_nodes(kind, type_ids, name, uri, external_ids))
 
-    def _found_nodes(
-        self,
-        kind: Kind,
-        *,
-        type_ids: Iterable[int] | None = None,
-        name: str | None = None,
-        uri: str | None = None,
-        external_ids: Iterable[str] | None = None,
-    ) -> list[Node]:
+    def _found_nodes(self, kind: Kind, type_ids, name, uri, external_ids) -> list[Node]:
+        """``find_nodes`` without ``into``: finished nodes, shared with this unit of work's cache."""
         if uri is not None and kind != "artifact":
             return []
         type_set = None if type_ids is None else frozenset(type_ids)
