@@ -1128,3 +1128,29 @@ def test_a_lost_server_connection_is_unavailable_then_replaced(server_databases)
         assert [a.uri for a in store.get_artifacts()][-1] == "/after"
     finally:
         store.close()
+
+
+def test_postgresql_statistics_follow_the_writes(tmp_path, sql_services):  # noqa: F811
+    """A store just written is read with planner statistics: the backend gathers them as it grows."""
+    databases = Databases("postgresql", tmp_path, sql_services)
+    store = lineage.MetadataStore(databases.config())
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+        connection = backend_of(store)._engine.raw_connection()
+        try:
+            def analysed() -> bool:
+                cursor = connection.cursor()
+                cursor.execute("SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'artifact'")
+                found = cursor.fetchone()[0]
+                connection.commit()
+                return found
+
+            store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}") for i in range(500)])
+            assert not analysed()
+            store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}") for i in range(500, 1000)])
+            assert analysed()
+        finally:
+            connection.close()
+    finally:
+        store.close()
+        databases.close()
