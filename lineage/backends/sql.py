@@ -56,7 +56,7 @@ from google.protobuf import json_format
 from lineage import errors
 from lineage.backends import sql_schema as schema
 from lineage.backends.base import (
-    TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
+    KINDS, TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
 from lineage.backends.sql_exec import Compiled, Statements, id_list, translate_error
 from lineage.proto import metadata_store_pb2 as pb
@@ -375,45 +375,42 @@ class SqlBackend:
         waits until as many nodes again were written, so its cost stays a
         constant share of the writes. MySQL keeps its statistics itself.
         """
-        if self._dialect == "postgresql":
-            self._analyze_postgresql(connection)
-            return
         try:
             cursor = connection.cursor()
-            cursor.execute("ANALYZE")
-            # With statistics on Event, SQLite (3.38+) puts a Bloom filter on
-            # the joins of a recursive walk, built by scanning all of Event at
-            # every step: 8x slower at 10^4 events and growing with the store.
-            # Event is only ever reached by its indexes, which need no
-            # statistics. "ANALYZE sqlite_master" reloads what is left.
-            cursor.execute("DELETE FROM sqlite_stat1 WHERE tbl = 'Event'")
-            cursor.execute("ANALYZE sqlite_master")
-            counts = [cursor.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-                      for name in ("Artifact", "Execution", "Context")]
+            if self._dialect == "postgresql":
+                nodes = self._analyze_postgresql(cursor)
+            else:
+                nodes = self._analyze_sqlite(cursor)
             connection.commit()
-            self._analyze_at = self._inserted + max(_FIRST_ANALYZE, sum(counts))
+            self._analyze_at = self._inserted + max(_FIRST_ANALYZE, nodes)
         except Exception:  # noqa: BLE001 - statistics are an optimisation
             _log.debug("ANALYZE failed on %s", self._where, exc_info=True)
             self._rollback(connection)
             self._analyze_at = self._inserted + _FIRST_ANALYZE
 
-    def _analyze_postgresql(self, connection) -> None:
+    @staticmethod
+    def _analyze_sqlite(cursor) -> int:
+        """Gathers SQLite's statistics but Event's; returns the number of nodes."""
+        cursor.execute("ANALYZE")
+        # With statistics on Event, SQLite (3.38+) puts a Bloom filter on
+        # the joins of a recursive walk, built by scanning all of Event at
+        # every step: 8x slower at 10^4 events and growing with the store.
+        # Event is only ever reached by its indexes, which need no
+        # statistics. "ANALYZE sqlite_master" reloads what is left.
+        cursor.execute("DELETE FROM sqlite_stat1 WHERE tbl = 'Event'")
+        cursor.execute("ANALYZE sqlite_master")
+        return sum(cursor.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+                   for name in ("Artifact", "Execution", "Context"))
+
+    def _analyze_postgresql(self, cursor) -> int:
+        """Gathers the statistics of MLMD's tables; returns the number of nodes (as estimated)."""
         preparer = self._engine.dialect.identifier_preparer
-        nodes = [_NODE_TABLES[kind] for kind in ("artifact", "execution", "context")]
-        try:
-            cursor = connection.cursor()
-            # Table names are identifiers of this schema, not values.
-            cursor.execute("ANALYZE " + ", ".join(preparer.format_table(t) for t in schema.metadata.sorted_tables))
-            cursor.execute("SELECT COALESCE(SUM(GREATEST(reltuples, 0)), 0)::BIGINT FROM pg_class "
-                           "WHERE oid = ANY(%(tables)s::REGCLASS[])",
-                           {"tables": [preparer.format_table(t) for t in nodes]})
-            count = cursor.fetchone()[0]
-            connection.commit()
-            self._analyze_at = self._inserted + max(_FIRST_ANALYZE, int(count))
-        except Exception:  # noqa: BLE001 - statistics are an optimisation
-            _log.debug("ANALYZE failed on %s", self._where, exc_info=True)
-            self._rollback(connection)
-            self._analyze_at = self._inserted + _FIRST_ANALYZE
+        # Table names are identifiers of this schema, not values.
+        cursor.execute("ANALYZE " + ", ".join(preparer.format_table(t) for t in schema.metadata.sorted_tables))
+        cursor.execute("SELECT COALESCE(SUM(GREATEST(reltuples, 0)), 0)::BIGINT FROM pg_class "
+                       "WHERE oid = ANY(%(tables)s::REGCLASS[])",
+                       {"tables": [preparer.format_table(_NODE_TABLES[kind]) for kind in KINDS]})
+        return int(cursor.fetchone()[0])
 
     def _recheck_types(self, connection, remembered: dict[int, NodeType],
                        failure: errors.InvalidArgumentError) -> tuple[errors.StatusError | None, bool]:
