@@ -92,6 +92,26 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
         with self._idle:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
 
+    def _admit(self, rpc_name: str, request: Any, context: grpc.ServicerContext) -> None:
+        """Counts a call as in flight, or aborts it: malformed, past its deadline, or during shutdown.
+
+        A call whose client's deadline has passed already is not run: the
+        client has given up on it, and a write it made would be one the
+        client takes for failed.
+        """
+        if isinstance(request, _Malformed):
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                          f"{rpc_name}: the request is not a valid {request.type_name}: {request.detail}")
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, f"{rpc_name}: the client's deadline passed before it ran")
+        with self._idle:
+            refused = self._shutting_down
+            if not refused:
+                self._in_flight += 1
+        if refused:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the metadata server is shutting down")
+
     def _dispatch_stream(self, rpc_name: str, request: Any, context: grpc.ServicerContext,
                          target: Any) -> Iterator[Any]:
         """Runs a server-streaming RPC, counted as in flight until its last message is sent.
@@ -99,15 +119,7 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
         The answer may be a lazy iterator (``Export``), so failures raised while
         it is read are mapped to a status just as failures of the call itself.
         """
-        if isinstance(request, _Malformed):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"{rpc_name}: the request is not a valid {request.type_name}: {request.detail}")
-        with self._idle:
-            refused = self._shutting_down
-            if not refused:
-                self._in_flight += 1
-        if refused:
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the metadata server is shutting down")
+        self._admit(rpc_name, request, context)
         answer: Any = None
         try:
             status, answer = self._call(target, rpc_name, request)
@@ -137,15 +149,7 @@ class MetadataStoreServicer(metadata_store_service_pb2_grpc.MetadataStoreService
     def _dispatch(self, rpc_name: str, request: Any, context: grpc.ServicerContext,
                   target: Any = None) -> Any:
         """Runs one RPC on ``target`` (default: the wrapped service), counted as in flight."""
-        if isinstance(request, _Malformed):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT,
-                          f"{rpc_name}: the request is not a valid {request.type_name}: {request.detail}")
-        with self._idle:
-            refused = self._shutting_down
-            if not refused:
-                self._in_flight += 1
-        if refused:
-            context.abort(grpc.StatusCode.UNAVAILABLE, "the metadata server is shutting down")
+        self._admit(rpc_name, request, context)
         try:
             status, message = self._call(self._service if target is None else target, rpc_name, request)
         finally:

@@ -407,3 +407,43 @@ def test_serve_rejects_bad_settings_and_busy_ports(service, handle):
         server.serve(service, "127.0.0.1", 0, max_message_bytes=0)
     with pytest.raises(errors.UnavailableError, match=str(handle.port)):
         server.serve(service, "127.0.0.1", handle.port)
+
+
+
+class _Aborted(Exception):
+    pass
+
+
+class _Context:
+    """The part of grpc.ServicerContext the servicer reads: a deadline that has passed, and abort."""
+
+    def __init__(self, remaining: float | None):
+        self.remaining = remaining
+        self.aborted: tuple | None = None
+
+    def time_remaining(self):
+        return self.remaining
+
+    def abort(self, code, details):
+        self.aborted = (code, details)
+        raise _Aborted(details)
+
+
+@pytest.mark.parametrize("remaining", [0.0, -0.5])
+def test_a_call_whose_deadline_passed_before_it_ran_is_refused_unrun(remaining):
+    """The client has given up on it: a write it made would be one the client takes for failed."""
+    service = core.open_service(MEMORY)
+    servicer = server.MetadataStoreServicer(service)
+    request = svc.PutArtifactTypeRequest(artifact_type=pb.ArtifactType(name="Late"))
+    context = _Context(remaining)
+    with pytest.raises(_Aborted):
+        servicer.PutArtifactType(request, context)
+    assert context.aborted[0] == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "PutArtifactType" in context.aborted[1]
+    assert service.GetArtifactTypes(svc.GetArtifactTypesRequest()).artifact_types == []
+    assert servicer.in_flight == 0
+    # With time left, or no deadline at all, the call runs.
+    for time_left in (5.0, None):
+        servicer.PutArtifactType(svc.PutArtifactTypeRequest(artifact_type=pb.ArtifactType(name=f"T{time_left}")),
+                                 _Context(time_left))
+    assert len(service.GetArtifactTypes(svc.GetArtifactTypesRequest()).artifact_types) == 2
