@@ -154,6 +154,17 @@ def _b(name: str, type_=None) -> sa.BindParameter:
     return sa.bindparam(name, type_=type_)
 
 
+def _lateral_rows(page, columns: list, key, name: str) -> tuple[Any, list]:
+    """PostgreSQL: ``page`` LEFT JOIN LATERAL the rows (of ``columns``) whose ``key`` is the page row's id.
+
+    The subquery is fenced (OFFSET 0) so that it stays one index probe per
+    page row: merged into a plain join, it could become a hash of the whole
+    table. Returns the join and the subquery's columns.
+    """
+    rows = sa.select(*columns).where(key == page.c.id).offset(0).lateral(name)
+    return page.outerjoin(rows, sa.true()), list(rows.c)
+
+
 def _order_columns(table, field: str, ascending: bool) -> list:
     """ORDER BY terms of a node listing: ``field`` in the direction, ties by id alike."""
     if field == "id":
@@ -967,10 +978,7 @@ class SqlBackend:
         page = statement.subquery("page")
         table, owner = _PROPERTY_TABLES[kind]
         if self._dialect == "postgresql":
-            properties = sa.select(*_property_columns(kind)).where(table.c[owner] == page.c.id).offset(0).lateral(
-                "owned")
-            joined = page.outerjoin(properties, sa.true())
-            property_columns = list(properties.c)
+            joined, property_columns = _lateral_rows(page, _property_columns(kind), table.c[owner], "owned")
         else:
             joined = page.outerjoin(table, table.c[owner] == page.c.id)
             property_columns = _property_columns(kind)
@@ -996,9 +1004,13 @@ class SqlBackend:
     def _read_nodes(self, kind: Kind, compiled: Compiled, params: dict[str, Any], joined: bool,
                     into=None) -> list[Node]:
         """Runs a node statement (``joined``: one of ``_with_properties``) and builds its nodes."""
+        return self._nodes_of(kind, compiled, self._rows(compiled, params, processed=not joined), joined, into)
+
+    def _nodes_of(self, kind: Kind, compiled: Compiled, rows: list[tuple], joined: bool, into=None) -> list[Node]:
+        """Nodes from rows of ``compiled``, read ``processed=not joined`` (see ``_joined_nodes``)."""
         if joined:
-            return self._joined_nodes(kind, compiled, self._rows(compiled, params, processed=False), into)
-        return self._nodes(kind, self._rows(compiled, params), into)
+            return self._joined_nodes(kind, compiled, rows, into)
+        return self._nodes(kind, rows, into)
 
     def _joined_nodes(self, kind: Kind, compiled: Compiled, rows: list[tuple], into=None) -> list[Node]:
         """Nodes from the unprocessed rows (``_rows(processed=False)``) of a ``_with_properties`` statement.
@@ -1301,7 +1313,7 @@ class SqlBackend:
                 rows.extend(self._rows(compiled, {**params, **self._text_params("b_external_id", external_id)},
                                        processed=not joined))
             rows.sort(key=lambda row: row[0])  # stable: a node's rows stay adjacent
-            return self._joined_nodes(kind, compiled, rows, into) if joined else self._nodes(kind, rows, into)
+            return self._nodes_of(kind, compiled, rows, joined, into)
         compiled = self._stmt((*key, "external_many"), lambda: build("many"))
         return self._read_nodes(kind, compiled, {**params, "b_external_ids": external_list}, joined, into)
 
@@ -1335,7 +1347,7 @@ class SqlBackend:
         rows = self._rows(compiled, params, processed=not joined)
         if capped is not None and len(rows) > capped and len({row[0] for row in rows}) > capped:
             raise SnapshotNeeded(f"{self._where}: more than {capped} nodes for a one-statement read")
-        return self._joined_nodes(kind, compiled, rows, into) if joined else self._nodes(kind, rows, into)
+        return self._nodes_of(kind, compiled, rows, joined, into)
 
     def _resolved_type_term(self, expr) -> tuple[str | None, Any]:
         """On MySQL, a filter's top-level ``type = "name"`` and the filter without it.
@@ -1533,9 +1545,9 @@ class SqlBackend:
             return events
         ep = schema.event_path_table
         page = events.subquery("page")
-        steps = sa.select(ep.c.is_index_step, ep.c.step_index, ep.c.step_key).where(
-            ep.c.event_id == page.c.id).offset(0).lateral("steps")
-        return sa.select(*page.c, *steps.c).select_from(page.outerjoin(steps, sa.true())).order_by(page.c.id)
+        joined, step_columns = _lateral_rows(
+            page, [ep.c.is_index_step, ep.c.step_index, ep.c.step_key], ep.c.event_id, "steps")
+        return sa.select(*page.c, *step_columns).select_from(joined).order_by(page.c.id)
 
     def _events_from_rows(self, rows: list[tuple], into=None) -> list[pb.Event]:
         """Events from (id, artifact, execution, type, time) rows, with their paths.
