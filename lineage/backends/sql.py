@@ -1424,13 +1424,24 @@ class SqlBackend:
                 conditions.append(sa.or_(order_column < value,
                                          sa.and_(order_column == value, node.c.id < after_id)))
         columns = self._node_columns(kind, node)
-        statement = sa.select(*columns).select_from(from_)
-        if conditions:
-            statement = statement.where(*conditions)
-
-        statement = statement.order_by(*_order_columns(node, query.order_field, query.ascending))
-        if query.limit is not None:
-            statement = statement.limit(_b("b_limit", sa.Integer()))
+        order = _order_columns(node, query.order_field, query.ascending)
+        if self._mysql and query.limit is not None and expr is not None and _reads_only_names(expr):
+            # The page's ids come from a scan of the (type_id, name) index,
+            # then only the page's rows are read: name IN (20) at 10^4 took
+            # 1.5 against 2.8 ms on MariaDB. A page found through an index
+            # gains nothing this way and pays for the derived table (the
+            # latest 10 models 0.83x, paging 0.83x).
+            page = (sa.select(node.c.id).select_from(from_).where(*conditions).order_by(*order)
+                    .limit(_b("b_limit", sa.Integer())).subquery("page_ids"))
+            statement = (sa.select(*columns).select_from(node.join(page, node.c.id == page.c.id))
+                         .order_by(*order))
+        else:
+            statement = sa.select(*columns).select_from(from_)
+            if conditions:
+                statement = statement.where(*conditions)
+            statement = statement.order_by(*order)
+            if query.limit is not None:
+                statement = statement.limit(_b("b_limit", sa.Integer()))
         if not with_properties:
             return statement
         return self._with_properties(kind, statement, (query.order_field, query.ascending))
@@ -1524,26 +1535,36 @@ class SqlBackend:
             )))
             params = {"b_ids": ids if many else ids[0]}
         rows = self._rows(compiled, params)
-        if self._dialect != "postgresql":
+        if self._dialect == "sqlite":
             return self._events_from_rows(rows, into)
+        if self._mysql:
+            rows = sorted(rows, key=lambda row: row[0])  # stable: an event's steps stay in order
         return _events_from_step_rows(rows, into)
 
     def _with_paths(self, events):
-        """Events in id order; on PostgreSQL with their paths' steps, a row per step.
+        """Events with their paths' steps, a row per step (on SQLite: events in id order, no steps).
 
-        Each event's steps are a LATERAL subquery of their own, kept one
-        (OFFSET 0) so that no plan hashes all of ``EventPath``; it reads them
-        from the ``event_id`` index, which holds equal keys in row order, the
-        order the steps were written in (and the order ml-metadata reads).
-        The outer ORDER BY is the events' own: a nested loop keeps it, so the
-        steps are not sorted again. Elsewhere the paths are a second statement
-        (``_event_paths``): SQLite has no round trips, MariaDB no LATERAL.
+        Steps are read from the ``event_id`` index, which holds equal keys in
+        row order, the order the steps were written in (and the order
+        ml-metadata reads). On PostgreSQL each event's steps are a LATERAL
+        subquery of their own, kept one (OFFSET 0) so that no plan hashes all
+        of ``EventPath``; the outer ORDER BY is the events' own, which a
+        nested loop keeps without sorting the steps again. MariaDB has no
+        LATERAL, but its plan for an outer join starts from the events and
+        probes the index per event (events of 100 artifacts at 10^4: 1.35 ms
+        on the server against 1.9 ms for two statements); its sort need not
+        keep equal keys in order, so the rows come unsorted and are sorted by
+        event id after. SQLite has no round trips: the paths are a second
+        statement (``_event_paths``).
         """
         e = schema.event_table
+        ep = schema.event_path_table
+        if self._mysql:
+            return events.add_columns(ep.c.is_index_step, ep.c.step_index, ep.c.step_key).outerjoin(
+                ep, ep.c.event_id == e.c.id)
         events = events.order_by(e.c.id)
         if self._dialect != "postgresql":
             return events
-        ep = schema.event_path_table
         page = events.subquery("page")
         joined, step_columns = _lateral_rows(
             page, [ep.c.is_index_step, ep.c.step_index, ep.c.step_key], ep.c.event_id, "steps")
@@ -1851,6 +1872,21 @@ _DRIVING_LINKS = {
 }
 
 
+def _reads_only_names(expr) -> bool:
+    """Whether a filter reads nothing but the node's own ``name``.
+
+    MLMD's schema indexes ``name`` only after ``type_id``, so such a filter
+    is a scan; the index holds the id of each entry, and a scan of it reads
+    far less than a scan of the rows.
+    """
+    from lineage.query import ast
+
+    read = list(ast.fields(expr))
+    return bool(read) and all(
+        isinstance(field, ast.Attribute) and field.neighbour is None and field.name == "name"
+        for field in read)
+
+
 def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[list, Any]:
     """``id IN (...)`` conditions for the filter's top-level neighbour equalities, and the rest of it.
 
@@ -2025,7 +2061,7 @@ class _EncodedPaths(dict):
 
 
 def _events_from_step_rows(rows: list[tuple], into=None) -> list[pb.Event]:
-    """Events from rows of ``SqlBackend._with_paths`` on PostgreSQL.
+    """Events from rows of ``SqlBackend._with_paths`` (PostgreSQL, MySQL).
 
     A row per step, (id, artifact, execution, type, time, is_index, index,
     key), each event's rows adjacent in step order; an event without a path
