@@ -4,10 +4,13 @@ One script, two roles. With ``--target NAME`` (a target of
 ``benchmarks/workload.py``) it builds a history in a fresh store of that target,
 times every shape and prints one JSON object (progress goes to stderr); it runs
 under the interpreter of that target's implementation. With ``--targets`` it
-runs each target in its own process, one after the other, and prints one table:
-per shape the median of each target, the result size, and for every lineage
-target the ratio ml-metadata / lineage (above 1 = lineage is faster), plus the
-geometric mean of the ratios.
+runs each target in its own process (``--target NAME --serve``): the histories
+are written side by side, a run of each target in turn, then every shape is
+timed with the targets' calls interleaved, one call of each in turn, so that
+the load of a shared machine falls on all of them alike. It prints one table: per shape the median
+of each target, the result size, and for every lineage target the ratio
+ml-metadata / lineage (above 1 = lineage is faster), plus the geometric mean
+of the ratios.
 
 History: the pipeline of ``benchmarks/workload.py`` (``runs`` runs of ``steps``
 chained steps, one ``PipelineRun`` context per run), and per run one more
@@ -126,10 +129,10 @@ class ShapeWorkload(Workload):
         self.execution_ids.append(execution_id)
         self.model_ids.append(artifact_ids[1])
 
-    def ingest(self, on_execution: Callable[[float], None]) -> None:
-        """Writes every run, its model and its parent link."""
+    def ingest(self, on_execution: Callable[[float], None], start: int = 0, stop: int | None = None) -> None:
+        """Writes the runs from ``start`` to ``stop`` (all by default): each run, its model and its parent link."""
         pb = self.pb
-        for run in range(self.runs):
+        for run in range(start, self.runs if stop is None else stop):
             first_artifact = len(self.artifact_ids)
             self.put_run(run, on_execution)
             self.raw_ids.append(self.artifact_ids[first_artifact])
@@ -239,81 +242,196 @@ class ShapeWorkload(Workload):
         ]
 
 
-def _timed(fn: Callable[[], int], repeat: int) -> tuple[list[float], list[float], int]:
-    """Calls ``fn`` ``WARMUP_CALLS`` times, then at least ``MIN_REPEAT`` and at most ``repeat`` times, within ``BUDGET_S``.
+class ShapeRunner:
+    """The shapes of one target's history, called on request.
+
+    A shape's first request makes its ``WARMUP_CALLS`` untimed calls first.
+    """
+
+    def __init__(self, wl: ShapeWorkload) -> None:
+        self.calls = dict(wl.shapes())
+        self.warmed: set[str] = set()
+
+    def labels(self) -> list[str]:
+        return list(self.calls)
+
+    def run(self, label: str, calls: int) -> tuple[list[float], list[float], int]:
+        """Makes ``calls`` timed calls of one shape.
+
+        Returns:
+            Wall times, CPU times of this process, and the last result size.
+        """
+        fn = self.calls[label]
+        if label not in self.warmed:
+            self.warmed.add(label)
+            for _ in range(WARMUP_CALLS):
+                t0 = time.perf_counter()
+                fn()
+                if time.perf_counter() - t0 > BUDGET_S / 5:
+                    break
+        times: list[float] = []
+        cpu: list[float] = []
+        size = -1
+        for _ in range(calls):
+            c0, t0 = time.process_time(), time.perf_counter()
+            size = fn()
+            times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        return times, cpu, size
+
+
+def shape_entry(times: list[float], cpu: list[float], size: int) -> dict[str, Any]:
+    """A shape's figures in a result: medians in ms, result size, number of calls."""
+    return {"median_ms": statistics.median(times) * 1000, "cpu_ms": statistics.median(cpu) * 1000,
+            "size": size, "n": len(times)}
+
+
+def enough(times: list[float], repeat: int) -> bool:
+    """Whether a shape has been called often enough: ``repeat`` calls, or ``BUDGET_S`` spent after ``MIN_REPEAT``."""
+    return len(times) >= repeat or (len(times) >= MIN_REPEAT and sum(times) > BUDGET_S)
+
+
+class History:
+    """One target's history in a fresh store, written a number of runs at a time.
+
+    Every ``put_execution`` is timed; the peak RSS is followed from the first
+    run written to the last.
+    """
+
+    def __init__(self, target_name: str, runs: int, steps: int, workdir: str) -> None:
+        target = TARGETS[target_name]
+        mlmd, pb, version = load_api(target.impl)
+        config, db_path = connection_config(pb, target, workdir)
+        if db_path is not None and os.path.exists(db_path):
+            os.remove(db_path)
+        if target.backend == "neo4j":
+            empty_neo4j(config.neo4j.uri)
+        self.result: dict[str, Any] = {"target": target_name, "version": version, "runs": runs, "steps": steps,
+                                       "executions": runs * (steps + 1), "shapes": {}, "errors": {}}
+        if target.backend in SERVER_URL_ENV:
+            self.result["database"] = server_database(target)
+        self.wl = ShapeWorkload(mlmd, pb, mlmd.MetadataStore(config), runs, steps)
+        self.wl.put_types()
+        log(f"[{target_name}] ingesting {runs} runs x {steps + 1} executions ...")
+        # After the imports and the store's own start-up: what remains is the records' cost.
+        self._before = rss_kib()
+        self._peak = RssPeak()
+        self._put_times: list[float] = []
+        self._written = 0
+        self._seconds = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return self._written >= self.wl.runs
+
+    def write(self, runs: int) -> None:
+        """Writes up to ``runs`` more runs; the last of them ends the peak RSS watch."""
+        if self._written == 0:
+            self._peak.__enter__()
+        stop = min(self.wl.runs, self._written + runs)
+        t0 = time.perf_counter()
+        self.wl.ingest(self._put_times.append, self._written, stop)
+        self._seconds += time.perf_counter() - t0
+        self._written = stop
+        if self.complete:
+            self._peak.__exit__(None, None, None)
+            result = self.result
+            result["ingest_s"] = self._seconds
+            if self._before.get("rss") and self._peak.peak:
+                result["peak_rss_kib_per_1k_executions"] = (
+                    (self._peak.peak - self._before["rss"]) * 1000.0 / result["executions"])
+            result["shapes"]["put_execution"] = {"median_ms": statistics.median(self._put_times) * 1000,
+                                                 "size": len(self._put_times)}
+
+
+def build(target_name: str, runs: int, steps: int, workdir: str) -> tuple[ShapeWorkload, dict[str, Any]]:
+    """Builds the history in a fresh store of one target, timing every put_execution.
 
     Returns:
-        Wall times, CPU times of this process, and the last result size.
+        The workload and the result so far: ingest time, peak RSS growth and
+        the ``put_execution`` median.
     """
-    for _ in range(WARMUP_CALLS):
-        t0 = time.perf_counter()
-        fn()
-        if time.perf_counter() - t0 > BUDGET_S / 5:
-            break
-    times: list[float] = []
-    cpu: list[float] = []
-    size = -1
-    while len(times) < repeat:
-        c0, t0 = time.process_time(), time.perf_counter()
-        size = fn()
-        times.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-        if len(times) >= MIN_REPEAT and sum(times) > BUDGET_S:
-            break
-    return times, cpu, size
+    history = History(target_name, runs, steps, workdir)
+    history.write(runs)
+    return history.wl, history.result
 
 
 def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
             profile: str | None = None) -> dict[str, Any]:
-    """Builds the history in a fresh store of one target and times every shape.
+    """Builds the history in a fresh store of one target and times every shape, alone.
 
     With ``profile`` (comma-separated texts), the shapes whose label holds one
     of them run ``PROFILE_CALLS`` more times under cProfile, whose top entries go to stderr.
     """
-    target = TARGETS[target_name]
-    mlmd, pb, version = load_api(target.impl)
-    config, db_path = connection_config(pb, target, workdir)
-    if db_path is not None and os.path.exists(db_path):
-        os.remove(db_path)
-    if target.backend == "neo4j":
-        empty_neo4j(config.neo4j.uri)
-    result: dict[str, Any] = {"target": target_name, "version": version, "runs": runs, "steps": steps,
-                              "executions": runs * (steps + 1), "shapes": {}, "errors": {}}
-    if target.backend in SERVER_URL_ENV:
-        result["database"] = server_database(target)
-    store = mlmd.MetadataStore(config)
-    wl = ShapeWorkload(mlmd, pb, store, runs, steps)
-    wl.put_types()
-    # After the imports and the store's own start-up: what remains is the records' cost.
-    before = rss_kib()
-    put_times: list[float] = []
-    log(f"[{target_name}] ingesting {runs} runs x {steps + 1} executions ...")
-    t0 = time.perf_counter()
-    with RssPeak() as peak:
-        wl.ingest(put_times.append)
-    result["ingest_s"] = time.perf_counter() - t0
-    if before.get("rss") and peak.peak:
-        result["peak_rss_kib_per_1k_executions"] = (peak.peak - before["rss"]) * 1000.0 / result["executions"]
-    result["shapes"]["put_execution"] = {"median_ms": statistics.median(put_times) * 1000, "size": len(put_times)}
-
-    for label, call in wl.shapes():
+    wl, result = build(target_name, runs, steps, workdir)
+    runner = ShapeRunner(wl)
+    for label in runner.labels():
+        times: list[float] = []
+        cpu: list[float] = []
         try:
-            times, cpu, size = _timed(call, repeat)
+            while not enough(times, repeat):
+                more_times, more_cpu, size = runner.run(label, 1)
+                times += more_times
+                cpu += more_cpu
         except Exception as e:  # noqa: BLE001 - a failing shape is a result
             result["errors"][label] = f"{type(e).__name__}: {e}"[:300]
             log(f"[{target_name}] {label}: {result['errors'][label]}")
             continue
-        median = statistics.median(times) * 1000
-        result["shapes"][label] = {"median_ms": median, "cpu_ms": statistics.median(cpu) * 1000,
-                                   "size": size, "n": len(times)}
-        log(f"[{target_name}] {label}: {median:.2f} ms, {size} results, {len(times)} calls")
+        result["shapes"][label] = shape_entry(times, cpu, size)
+        log(f"[{target_name}] {label}: {result['shapes'][label]['median_ms']:.2f} ms, {size} results, "
+            f"{len(times)} calls")
         if profile is not None and any(part and part in label for part in profile.split(",")):
-            _profile(call)
+            _profile(runner.calls[label])
+    finish(wl, result)
+    return result
 
+
+def finish(wl: ShapeWorkload, result: dict[str, Any]) -> None:
+    """Times ``put_lineage_subgraph`` on the extra runs, last: it adds to the history."""
     sub_times = time_subgraph_runs(wl)
     result["shapes"]["put_lineage_subgraph"] = {"median_ms": statistics.median(sub_times) * 1000,
                                                 "size": len(sub_times)}
-    return result
+
+
+def serve(target_name: str, runs: int, steps: int, workdir: str) -> None:
+    """A child of an interleaved run: answers the driver's requests, one JSON line each.
+
+    Requests, one JSON object per line on stdin: ``{"write": n}`` writes up to
+    n more runs of the history (answers ``{"complete": bool}``, and once
+    complete the result so far and the shapes' labels); ``{"label": L,
+    "calls": k}`` makes k timed calls of a shape (``{"wall", "cpu", "size"}``
+    or ``{"error"}``); ``{"finish": true}`` times the ingest of the extra
+    runs and answers with the whole result. A first line says the store is
+    open.
+    """
+    history = History(target_name, runs, steps, workdir)
+    runner = None
+    _answer({"open": True})
+    for line in sys.stdin:
+        request = json.loads(line)
+        if "write" in request:
+            history.write(request["write"])
+            answer: dict[str, Any] = {"complete": history.complete}
+            if history.complete:
+                runner = ShapeRunner(history.wl)
+                answer.update(result=history.result, labels=runner.labels())
+            _answer(answer)
+        elif request.get("finish"):
+            finish(history.wl, history.result)
+            _answer({"result": history.result})
+            return
+        else:
+            try:
+                times, cpu, size = runner.run(request["label"], request["calls"])
+            except Exception as e:  # noqa: BLE001 - a failing shape is a result
+                _answer({"error": f"{type(e).__name__}: {e}"[:300]})
+                continue
+            _answer({"wall": times, "cpu": cpu, "size": size})
+
+
+def _answer(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
 
 
 def time_subgraph_runs(wl: ShapeWorkload) -> list[float]:
@@ -344,18 +462,100 @@ def _profile(call: Callable[[], int]) -> None:
 
 # ---------------------------------------------------------------- driver
 
-def _run_child(python: str, target: str, args: argparse.Namespace) -> dict[str, Any]:
-    import subprocess
+class _Child:
+    """A target's ``--serve`` process: one JSON request and one JSON answer per line."""
 
-    cmd = [python, str(Path(__file__).resolve()), "--target", target, "--runs", str(args.runs),
-           "--steps", str(args.steps), "--repeat", str(args.repeat)]
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)
-    log(f"== {target}: {python}")
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, cwd=HERE.parent, check=False)
-    if proc.returncode != 0:
-        return {"target": target, "failed": f"exit {proc.returncode}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    def __init__(self, python: str, target: str, args: argparse.Namespace) -> None:
+        import subprocess
+
+        cmd = [python, str(Path(__file__).resolve()), "--target", target, "--serve",
+               "--runs", str(args.runs), "--steps", str(args.steps)]
+        env = dict(os.environ)
+        env.pop("PYTHONPATH", None)
+        log(f"== {target}: {python}")
+        self.target = target
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=env, cwd=HERE.parent)
+
+    def receive(self) -> dict[str, Any]:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.target} exited ({self.proc.wait()})")
+        return json.loads(line)
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return self.receive()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def run_interleaved(targets: list[str], pythons: dict[str, str], args: argparse.Namespace
+                    ) -> dict[str, dict[str, Any]]:
+    """Builds the targets' histories and times the shapes, the targets' calls interleaved.
+
+    The histories are written side by side, a run of each target in turn;
+    then, per shape, every target makes one call in turn until each has made
+    enough (``enough``); ``put_lineage_subgraph`` is timed last, one target
+    after the other. A burst of load on a shared machine thus falls on every
+    target alike, ingest included.
+
+    Returns:
+        Per target its result (``{"failed": ...}`` when its process failed).
+    """
+    children: dict[str, _Child] = {}
+    results: dict[str, dict[str, Any]] = {}
+    labels: list[str] = []
+    try:
+        for name in targets:
+            child = _Child(pythons[TARGETS[name].impl], name, args)
+            try:
+                child.receive()
+            except (RuntimeError, ValueError) as e:
+                child.close()
+                results[name] = {"target": name, "failed": str(e)}
+                continue
+            children[name] = child
+        writing = list(children)
+        while writing:
+            for name in list(writing):
+                answer = children[name].ask({"write": 1})
+                if answer["complete"]:
+                    writing.remove(name)
+                    results[name] = answer["result"]
+                    labels += [label for label in answer["labels"] if label not in labels]
+        for label in labels:
+            figures = {name: ([], [], -1) for name in children}
+            active = list(children)
+            while active:
+                for name in list(active):
+                    answer = children[name].ask({"label": label, "calls": 1})
+                    if "error" in answer:
+                        results[name]["errors"][label] = answer["error"]
+                        log(f"[{name}] {label}: {answer['error']}")
+                        active.remove(name)
+                        continue
+                    times, cpu, _ = figures[name]
+                    figures[name] = (times + answer["wall"], cpu + answer["cpu"], answer["size"])
+                    if enough(figures[name][0], args.repeat):
+                        active.remove(name)
+            for name, (times, cpu, size) in figures.items():
+                if times and label not in results[name]["errors"]:
+                    results[name]["shapes"][label] = shape_entry(times, cpu, size)
+            log(f"{label}: " + ", ".join(
+                f"{name} {results[name]['shapes'][label]['median_ms']:.2f} ms"
+                for name in children if label in results[name]["shapes"]))
+        for name, child in children.items():
+            # The child's result holds what it timed itself: ingest, and now put_lineage_subgraph.
+            results[name]["shapes"].update(child.ask({"finish": True})["result"]["shapes"])
+    finally:
+        for child in children.values():
+            child.close()
+    return results
 
 
 def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -455,6 +655,7 @@ def drive(args: argparse.Namespace) -> int:
         reused = json.loads(args.reuse.read_text())["targets"]
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
     for _ in range(args.rounds):
+        measured = []
         for name in targets:
             kept = reused.get(name) if TARGETS[name].impl == "mlmd" else None
             if (kept is not None and "failed" not in kept and kept["runs"] == args.runs
@@ -462,8 +663,9 @@ def drive(args: argparse.Namespace) -> int:
                     and (not args.cpu or any("cpu_ms" in e for e in kept["shapes"].values()))):
                 log(f"== {name}: from {args.reuse}")
                 rounds[name].append(kept)
-                continue
-            result = _run_child(pythons[TARGETS[name].impl], name, args)
+            else:
+                measured.append(name)
+        for name, result in run_interleaved(measured, pythons, args).items():
             rounds[name].append(result)
             if TARGETS[name].backend in SERVER_URL_ENV:
                 drop_database(TARGETS[name].backend, result.get("database"))
@@ -503,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--targets", default=DEFAULT_TARGETS, help="comma-separated targets to compare")
     p.add_argument("--runs", type=int, default=910, help="pipeline runs (default 910: ~10^4 executions)")
     p.add_argument("--steps", type=int, default=10, help="steps per run, before the Trainer")
-    p.add_argument("--repeat", type=int, default=7, help="most calls per shape")
+    p.add_argument("--repeat", type=int, default=31, help="most calls per shape (a shape stops after 4 s)")
     p.add_argument("--mlmd-python", help="interpreter with ml-metadata (default: scripts/mlmd-venv)")
     p.add_argument("--rounds", type=int, default=1,
                    help="run the targets this many times, alternating, and keep per shape the median "
@@ -514,6 +716,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse", type=Path,
                    help="a results file of an earlier run: its ml-metadata targets of the same size "
                         "are taken from it instead of run again")
+    p.add_argument("--serve", action="store_true",
+                   help="with --target: build the history, then time shapes as a driver asks on stdin "
+                        "(the children of an interleaved run)")
     p.add_argument("--profile", help="with --target: profile the shapes whose label holds one of these comma-separated texts")
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
     args = p.parse_args(argv)
@@ -523,6 +728,9 @@ def main(argv: list[str] | None = None) -> int:
         return drive(args)
     workdir = tempfile.mkdtemp(prefix="lineage-shapes-")
     try:
+        if args.serve:
+            serve(args.target, args.runs, args.steps, workdir)
+            return 0
         result = measure(args.target, args.runs, args.steps, args.repeat, workdir, args.profile)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
