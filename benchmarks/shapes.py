@@ -400,9 +400,9 @@ def serve(target_name: str, runs: int, steps: int, workdir: str) -> None:
     n more runs of the history (answers ``{"complete": bool}``, and once
     complete the result so far and the shapes' labels); ``{"label": L,
     "calls": k}`` makes k timed calls of a shape (``{"wall", "cpu", "size"}``
-    or ``{"error"}``); ``{"finish": true}`` times the ingest of the extra
-    runs and answers with the whole result. A first line says the store is
-    open.
+    or ``{"error"}``); ``{"subgraph": i}`` writes the extra run i with one
+    timed ``put_lineage_subgraph`` (``{"wall"}``). A first line says the store
+    is open; the end of stdin ends the child.
     """
     history = History(target_name, runs, steps, workdir)
     runner = None
@@ -416,10 +416,11 @@ def serve(target_name: str, runs: int, steps: int, workdir: str) -> None:
                 runner = ShapeRunner(history.wl)
                 answer.update(result=history.result, labels=runner.labels())
             _answer(answer)
-        elif request.get("finish"):
-            finish(history.wl, history.result)
-            _answer({"result": history.result})
-            return
+        elif "subgraph" in request:
+            call = history.wl.put_subgraph_run(request["subgraph"])
+            t0 = time.perf_counter()
+            call()
+            _answer({"wall": time.perf_counter() - t0})
         else:
             try:
                 times, cpu, size = runner.run(request["label"], request["calls"])
@@ -489,9 +490,15 @@ class _Child:
         return self.receive()
 
     def close(self) -> None:
-        if self.proc.poll() is None:
+        """Ends the child: the end of its stdin, or a kill when it does not exit within a minute."""
+        import subprocess
+
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
             self.proc.kill()
-        self.proc.wait()
+            self.proc.wait()
 
 
 def run_interleaved(targets: list[str], pythons: dict[str, str], args: argparse.Namespace
@@ -500,9 +507,9 @@ def run_interleaved(targets: list[str], pythons: dict[str, str], args: argparse.
 
     The histories are written side by side, a run of each target in turn;
     then, per shape, every target makes one call in turn until each has made
-    enough (``enough``); ``put_lineage_subgraph`` is timed last, one target
-    after the other. A burst of load on a shared machine thus falls on every
-    target alike, ingest included.
+    enough (``enough``); last, every target writes the extra runs with
+    ``put_lineage_subgraph``, a call of each in turn. A burst of load on a
+    shared machine thus falls on every target alike, writes included.
 
     Returns:
         Per target its result (``{"failed": ...}`` when its process failed).
@@ -549,9 +556,13 @@ def run_interleaved(targets: list[str], pythons: dict[str, str], args: argparse.
             log(f"{label}: " + ", ".join(
                 f"{name} {results[name]['shapes'][label]['median_ms']:.2f} ms"
                 for name in children if label in results[name]["shapes"]))
-        for name, child in children.items():
-            # The child's result holds what it timed itself: ingest, and now put_lineage_subgraph.
-            results[name]["shapes"].update(child.ask({"finish": True})["result"]["shapes"])
+        writes: dict[str, list[float]] = {name: [] for name in children}
+        for run in range(SUBGRAPH_RUNS):
+            for name, child in children.items():
+                writes[name].append(child.ask({"subgraph": run})["wall"])
+        for name, times in writes.items():
+            results[name]["shapes"]["put_lineage_subgraph"] = {"median_ms": statistics.median(times) * 1000,
+                                                               "size": len(times)}
     finally:
         for child in children.values():
             child.close()
@@ -688,7 +699,8 @@ def drive(args: argparse.Namespace) -> int:
         if "failed" in r:
             print(f"{name} failed: {r['failed']}")
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"shapes-{started.strftime('%Y%m%dT%H%M%SZ')}-E{executions}.json"
+    storages = "-".join(sorted({TARGETS[t].backend for t in targets}))
+    path = args.out / f"shapes-{started.strftime('%Y%m%dT%H%M%SZ')}-E{executions}-{storages}.json"
     path.write_text(json.dumps({"started": started.isoformat(timespec="seconds"),
                                 "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                                             "load1": load},
