@@ -225,7 +225,7 @@ class ShapeWorkload(Workload):
             ("f: name IN (20)", arts(f"name IN ({names})")),
             ("f: Model AND name IS NULL", arts('type = "Model" AND name IS NULL')),
             ("f: NOT type = Examples", arts('NOT(type = "Examples")')),
-            ("f: create time range", execs(f"create_time_since_epoch >= 0 AND id < {self.execution_ids[100]}")),
+            ("f: create time range", execs(f"create_time_since_epoch >= 0 AND id < {self.execution_ids[min(100, len(self.execution_ids) - 1)]}")),
             ("f: contexts_a.name (artifacts)", arts(f'contexts_a.name = "{run_name(mid)}"')),
             ("f: contexts_a type+name (executions)",
              execs(f'contexts_a.type = "PipelineRun" AND contexts_a.name = "{run_name(mid)}"')),
