@@ -7,10 +7,10 @@ under the interpreter of that target's implementation. With ``--targets`` it
 runs each target in its own process (``--target NAME --serve``): the histories
 are written side by side, a run of each target in turn, then every shape is
 timed with the targets' calls interleaved, one call of each in turn, so that
-the load of a shared machine falls on all of them alike. It prints one table: per shape the median
-of each target, the result size, and for every lineage target the ratio
-ml-metadata / lineage (above 1 = lineage is faster), plus the geometric mean
-of the ratios.
+the load of a shared machine falls on all of them alike. It prints one table:
+per shape the median of each target, the result size, and for every lineage
+target the ratio ml-metadata / lineage (above 1 = lineage is faster), plus the
+geometric mean of the ratios.
 
 History: the pipeline of ``benchmarks/workload.py`` (``runs`` runs of ``steps``
 chained steps, one ``PipelineRun`` context per run), and per run one more
@@ -180,6 +180,7 @@ class ShapeWorkload(Workload):
         uri_a = f"/models/{run_name(mid)}"
         uri_b = f"/models/{run_name(mid + 1)}"
         names = ", ".join(f'"model-{run_name(r)}"' for r in range(1, min(self.runs, 31)) if r % 3)
+        first_100_end = self.execution_ids[min(100, len(self.execution_ids) - 1)]
 
         def arts(q: str, **kw: Any) -> Callable[[], int]:
             return lambda: len(store.get_artifacts(list_options=lo(filter_query=q, **kw)))
@@ -225,7 +226,7 @@ class ShapeWorkload(Workload):
             ("f: name IN (20)", arts(f"name IN ({names})")),
             ("f: Model AND name IS NULL", arts('type = "Model" AND name IS NULL')),
             ("f: NOT type = Examples", arts('NOT(type = "Examples")')),
-            ("f: create time range", execs(f"create_time_since_epoch >= 0 AND id < {self.execution_ids[min(100, len(self.execution_ids) - 1)]}")),
+            ("f: create time range", execs(f"create_time_since_epoch >= 0 AND id < {first_100_end}")),
             ("f: contexts_a.name (artifacts)", arts(f'contexts_a.name = "{run_name(mid)}"')),
             ("f: contexts_a type+name (executions)",
              execs(f'contexts_a.type = "PipelineRun" AND contexts_a.name = "{run_name(mid)}"')),
