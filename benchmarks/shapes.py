@@ -345,18 +345,6 @@ class History:
                                                  "size": len(self._put_times)}
 
 
-def build(target_name: str, runs: int, steps: int, workdir: str) -> tuple[ShapeWorkload, dict[str, Any]]:
-    """Builds the history in a fresh store of one target, timing every put_execution.
-
-    Returns:
-        The workload and the result so far: ingest time, peak RSS growth and
-        the ``put_execution`` median.
-    """
-    history = History(target_name, runs, steps, workdir)
-    history.write(runs)
-    return history.wl, history.result
-
-
 def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
             profile: str | None = None) -> dict[str, Any]:
     """Builds the history in a fresh store of one target and times every shape, alone.
@@ -364,7 +352,9 @@ def measure(target_name: str, runs: int, steps: int, repeat: int, workdir: str,
     With ``profile`` (comma-separated texts), the shapes whose label holds one
     of them run ``PROFILE_CALLS`` more times under cProfile, whose top entries go to stderr.
     """
-    wl, result = build(target_name, runs, steps, workdir)
+    history = History(target_name, runs, steps, workdir)
+    history.write(runs)
+    wl, result = history.wl, history.result
     runner = ShapeRunner(wl)
     for label in runner.labels():
         times: list[float] = []
@@ -418,10 +408,7 @@ def serve(target_name: str, runs: int, steps: int, workdir: str) -> None:
                 answer.update(result=history.result, labels=runner.labels())
             _answer(answer)
         elif "subgraph" in request:
-            call = history.wl.put_subgraph_run(request["subgraph"])
-            t0 = time.perf_counter()
-            call()
-            _answer({"wall": time.perf_counter() - t0})
+            _answer({"wall": time_subgraph_run(history.wl, request["subgraph"])})
         else:
             try:
                 times, cpu, size = runner.run(request["label"], request["calls"])
@@ -436,15 +423,17 @@ def _answer(message: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def time_subgraph_run(wl: ShapeWorkload, run: int) -> float:
+    """Writes extra run ``run`` with one put_lineage_subgraph; returns the call's seconds."""
+    call = wl.put_subgraph_run(run)
+    t0 = time.perf_counter()
+    call()
+    return time.perf_counter() - t0
+
+
 def time_subgraph_runs(wl: ShapeWorkload) -> list[float]:
     """Writes ``SUBGRAPH_RUNS`` more runs with put_lineage_subgraph; returns each call's seconds."""
-    times = []
-    for run in range(SUBGRAPH_RUNS):
-        call = wl.put_subgraph_run(run)
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    return times
+    return [time_subgraph_run(wl, run) for run in range(SUBGRAPH_RUNS)]
 
 
 def _profile(call: Callable[[], int]) -> None:

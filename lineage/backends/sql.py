@@ -1881,8 +1881,6 @@ def _picks_names(expr) -> bool:
     LIKE, IS NULL) is better read in the page's order, stopping once the
     page is full.
     """
-    from lineage.query import ast
-
     if isinstance(expr, (ast.And, ast.Or)):
         return all(_picks_names(item) for item in expr.items)
     left = getattr(expr, "left", None)
@@ -1914,8 +1912,6 @@ def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[l
         The conditions, and the filter without the terms they replace (None
         when none is left).
     """
-    from lineage.query import ast
-
     conjuncts = expr.items if isinstance(expr, ast.And) else (expr,)
     readers: dict[Any, int] = {}
     for field in ast.fields(expr):

@@ -409,7 +409,6 @@ def test_serve_rejects_bad_settings_and_busy_ports(service, handle):
         server.serve(service, "127.0.0.1", handle.port)
 
 
-
 class _Aborted(Exception):
     pass
 
