@@ -220,7 +220,11 @@ def _compile_latin1_in(element, compiler, **kw):
 @compiles(_Latin1Out, "mysql")
 @compiles(_Latin1Out, "mariadb")
 def _compile_latin1_out(element, compiler, **kw):
-    return f"CAST(CONVERT({compiler.process(element.inner, **kw)} USING latin1) AS BINARY)"
+    # Back to the bytes MLMD's client sent, read as UTF-8 by the server: the
+    # driver then decodes the utf8mb4 result in C, about twice as fast as a
+    # Python decode per value on a listing.
+    inner = compiler.process(element.inner, **kw)
+    return f"CONVERT(CAST(CONVERT({inner} USING latin1) AS BINARY) USING utf8mb4)"
 
 
 class _MlmdText(TypeDecorator):
@@ -231,8 +235,10 @@ class _MlmdText(TypeDecorator):
     in a utf8mb4 column ``é`` ends up as ``Ã©``, in a latin1 column as its two
     raw bytes. On MySQL this type reproduces that whatever the connection's
     character set: values are bound as UTF-8 bytes cast to latin1 and read
-    back converted to latin1 bytes, then decoded as UTF-8. Elsewhere it is a
-    plain VARCHAR/TEXT.
+    back converted to latin1 bytes, which the server then reads as UTF-8.
+    Text other clients stored as real UTF-8 may not survive the trip through
+    latin1 (``?`` for what it cannot hold), exactly as it would not for
+    ml-metadata. Elsewhere it is a plain VARCHAR/TEXT.
     """
 
     impl = sa.Text
@@ -262,17 +268,8 @@ class _MlmdText(TypeDecorator):
         return value
 
     def result_processor(self, dialect, coltype):
-        if dialect.name in _MYSQL:
-            # One decode call per value: text is most of what a listing reads,
-            # and TypeDecorator's generic wrapper costs two more Python calls.
-            return _utf8_text
-        return super().result_processor(dialect, coltype)
-
-
-def _utf8_text(value: bytes | None) -> str | None:
-    # Text other clients stored as real UTF-8 may not survive the trip
-    # through latin1, exactly as it would not for ml-metadata.
-    return None if value is None else value.decode("utf-8", "replace")
+        # Every driver returns str already: no Python call per value.
+        return None
 
 
 class _ProtoValue(TypeDecorator):
