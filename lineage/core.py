@@ -1005,12 +1005,11 @@ class MetadataService:
                 raise errors.InvalidArgumentError(f"{label}.{kind}_id {node_id} names no {kind}")
             if context_id not in known_contexts:
                 raise errors.InvalidArgumentError(f"{label}.context_id {context_id} names no context")
-        existing = set(backend.get_context_links(kind, node_ids=stored_ids)) if stored_ids else set()
-        new = [pair for pair in wanted if pair not in existing]
+        # Links stored already are the backend's to skip: one statement, not a read and a write.
         if kind == "artifact":
-            backend.insert_attributions(new)
+            backend.insert_attributions(wanted)
         else:
-            backend.insert_associations(new)
+            backend.insert_associations(wanted)
 
     @_writes
     def PutAttributionsAndAssociations(

@@ -284,10 +284,10 @@ class Backend(Protocol):
         """
 
     def insert_attributions(self, pairs: Sequence[tuple[int, int]]) -> None:
-        """Stores (artifact_id, context_id) links."""
+        """Stores (artifact_id, context_id) links; one stored already stays as it is."""
 
     def insert_associations(self, pairs: Sequence[tuple[int, int]]) -> None:
-        """Stores (execution_id, context_id) links."""
+        """Stores (execution_id, context_id) links; one stored already stays as it is."""
 
     def insert_parent_contexts(self, pairs: Sequence[tuple[int, int]]) -> None:
         """Stores (child_id, parent_id) links."""

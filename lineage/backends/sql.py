@@ -550,7 +550,8 @@ class SqlBackend:
         except Exception as e:
             raise translate_error(e, self._where) from e
 
-    def _insert_many(self, key, table: sa.Table, spec: tuple, rows: Sequence[dict[str, Any]]) -> None:
+    def _insert_many(self, key, table: sa.Table, spec: tuple, rows: Sequence[dict[str, Any]],
+                     skip_stored: bool = False) -> None:
         """Inserts rows; ``spec`` lists (column, parameter name, type or None).
 
         The servers get multi-row VALUES statements, one round trip per
@@ -558,6 +559,9 @@ class SqlBackend:
         one row at a time, and psycopg's pipelined executemany still costs
         about three single statements. SQLite runs in process, where
         executemany is cheapest.
+
+        With ``skip_stored`` a row whose unique key is stored already is left
+        out, by the database, instead of failing the statement.
         """
         if not rows:
             return
@@ -565,26 +569,49 @@ class SqlBackend:
         def values(suffix: str = "") -> dict[str, Any]:
             return {column: _b(name + suffix, type_) for column, name, type_ in spec}
 
+        def insert():
+            return self._insert_statement(table, spec[0][0] if skip_stored else None)
+
         if self._dialect == "sqlite" or len(rows) == 1:
-            compiled = self._stmt(("insert_many", key), lambda: sa.insert(table).values(**values()))
+            compiled = self._stmt(("insert_many", key, skip_stored), lambda: insert().values(**values()))
             if len(rows) == 1:
                 self._run(compiled, rows[0])
             else:
                 self._run_many(compiled, rows)
             return
-        if self._dialect == "postgresql" and len(rows) > _MULTI_ROW:
+        if self._dialect == "postgresql" and len(rows) > _MULTI_ROW and not skip_stored:
             self._copy_rows(key, table, spec, rows)
             return
         for start in range(0, len(rows), _MULTI_ROW):
             chunk = rows[start:start + _MULTI_ROW]
             count = len(chunk)
-            compiled = self._stmt(("insert_multi", key, count), lambda: sa.insert(table).values(
+            compiled = self._stmt(("insert_multi", key, count, skip_stored), lambda: insert().values(
                 [values(f"__{i}") for i in range(count)]))
             params = {}
             for i, row in enumerate(chunk):
                 for name, value in row.items():
                     params[f"{name}__{i}"] = value
             self._run(compiled, params)
+
+    def _insert_statement(self, table: sa.Table, skip_stored_on: str | None = None):
+        """An INSERT into ``table``; with ``skip_stored_on`` (a column) one that skips stored keys.
+
+        MySQL has no ON CONFLICT: a duplicate key there "updates" that column to
+        itself, which changes nothing. INSERT IGNORE would also turn other
+        errors into warnings.
+        """
+        if skip_stored_on is None:
+            return sa.insert(table)
+        if self._mysql:
+            from sqlalchemy.dialects import mysql
+
+            statement = mysql.insert(table)
+            return statement.on_duplicate_key_update({skip_stored_on: table.c[skip_stored_on]})
+        if self._dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql as dialect_module
+        else:
+            from sqlalchemy.dialects import sqlite as dialect_module
+        return dialect_module.insert(table).on_conflict_do_nothing()
 
     def _copy_rows(self, key, table: sa.Table, spec: tuple, rows: Sequence[dict[str, Any]]) -> None:
         """Inserts rows on PostgreSQL with one ``COPY ... FROM STDIN``: the rows travel as data.
@@ -1609,19 +1636,20 @@ class SqlBackend:
             found.setdefault(event_id, []).append((is_index, index, key))
         return found
 
-    def _insert_links(self, key: str, table, columns: tuple[str, str], pairs) -> None:
+    def _insert_links(self, key: str, table, columns: tuple[str, str], pairs, skip_stored: bool = False) -> None:
         pairs = list(pairs)
         if not pairs:
             return
         self._write_check()
         spec = ((columns[0], "b_first", None), (columns[1], "b_second", None))
-        self._insert_many(("link", key), table, spec, [{"b_first": a, "b_second": b} for a, b in pairs])
+        self._insert_many(("link", key), table, spec, [{"b_first": a, "b_second": b} for a, b in pairs],
+                          skip_stored)
 
     def insert_attributions(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links("attribution", schema.attribution_table, ("artifact_id", "context_id"), pairs)
+        self._insert_links("attribution", schema.attribution_table, ("artifact_id", "context_id"), pairs, True)
 
     def insert_associations(self, pairs: Sequence[tuple[int, int]]) -> None:
-        self._insert_links("association", schema.association_table, ("execution_id", "context_id"), pairs)
+        self._insert_links("association", schema.association_table, ("execution_id", "context_id"), pairs, True)
 
     def insert_parent_contexts(self, pairs: Sequence[tuple[int, int]]) -> None:
         self._insert_links("parent_context", schema.parent_context_table,
