@@ -713,9 +713,9 @@ class MetadataService:
                     f"{pb.PropertyType.Name(declared[prop])}"
                 )
 
-    def _check_unique(self, kind: Kind, node, own_id: int | None) -> None:
+    def _check_unique(self, kind: Kind, node, own_id: int | None, check_name: bool = True) -> None:
         label = _kind_label(kind)
-        if node.HasField("name") and node.name:
+        if check_name and node.HasField("name") and node.name:
             for other in self.backend.find_nodes(kind, type_ids=[node.type_id], name=node.name):
                 if other.id != own_id:
                     raise errors.AlreadyExistsError(
@@ -737,13 +737,15 @@ class MetadataService:
         force_update_time: bool = False,
         created: set[int] | None = None,
         new_nodes: dict[int, Any] | None = None,
+        names_free: bool = False,
     ) -> list[int]:
         """Creates nodes without id and updates nodes with one; returns ids in order.
 
         Ids of nodes created by this call are added to ``created`` when given, so
         later steps of the same call can skip checks a new node cannot fail;
         the created nodes, as stored, go to ``new_nodes`` when given, so later
-        steps need not read them back.
+        steps need not read them back. ``names_free`` says the caller found
+        no stored node with a new node's (type, name) in this transaction.
         """
         backend = self.backend
         label = _kind_label(kind)
@@ -801,7 +803,7 @@ class MetadataService:
             keys = _unique_keys(new)
             if keys & pending_keys:
                 write_pending()
-            self._check_unique(kind, new, None)
+            self._check_unique(kind, new, None, check_name=not names_free)
             pending.append(new)
             pending_keys.update(keys)
         write_pending()
@@ -1067,12 +1069,14 @@ class MetadataService:
                     raise errors.NotFoundError(f"Context.id {context.id} names no stored context")
                 ids.append(context.id)
                 continue
+            name_free = False
             if not context.HasField("id") and (reuse or force_reuse) and context.HasField("type_id"):
                 existing = self.backend.find_nodes("context", type_ids=[context.type_id], name=context.name)
                 if existing:
                     ids.append(existing[0].id)
                     continue
-            ids.extend(self._upsert_nodes("context", [context]))
+                name_free = True
+            ids.extend(self._upsert_nodes("context", [context], names_free=name_free))
         return ids
 
     def _resolve_artifacts(

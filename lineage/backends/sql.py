@@ -224,6 +224,9 @@ class SqlBackend:
         # SQLite has no server to enforce a statement timeout: a progress
         # handler, set before each statement, interrupts it past its deadline.
         self._sqlite_timeout = database.statement_timeout if database.dialect == "sqlite" else None
+        # MySQL's step between the ids of one multi-row INSERT, 0 when not
+        # consecutive; read on first use (see _ids_in_bulk).
+        self._id_step: int | None = None
         self._fingerprints_ready = has_fingerprint_table
         self._fingerprint_guard = threading.Lock()
         self._fingerprint_watermark: int | None = None
@@ -583,15 +586,56 @@ class SqlBackend:
             self._copy_rows(key, table, spec, rows)
             return
         for start in range(0, len(rows), _MULTI_ROW):
+            self._insert_chunk(key, table, spec, rows[start:start + _MULTI_ROW], skip_stored)
+
+    def _insert_chunk(self, key, table: sa.Table, spec: tuple, chunk: Sequence[dict[str, Any]],
+                      skip_stored: bool = False):
+        """Inserts up to ``_MULTI_ROW`` rows with one multi-row VALUES statement; returns its cursor."""
+        count = len(chunk)
+        compiled = self._stmt(("insert_multi", key, count, skip_stored), lambda: self._insert_statement(
+            table, spec[0][0] if skip_stored else None).values([
+                {column: _b(f"{name}__{i}", type_) for column, name, type_ in spec} for i in range(count)]))
+        params = {}
+        for i, row in enumerate(chunk):
+            for name, value in row.items():
+                params[f"{name}__{i}"] = value
+        return self._run(compiled, params)
+
+    def _ids_in_bulk(self) -> bool:
+        """Whether rows of an id-generating table can go in many per statement with known ids.
+
+        PostgreSQL reserves them from the table's sequence. MySQL gives the
+        rows of one multi-row INSERT consecutive ids (each the last plus
+        ``auto_increment_increment``) unless InnoDB's auto-increment lock mode
+        is 2, "interleaved" (MySQL 8's default; MariaDB's is 1).
+        """
+        if self._dialect == "postgresql":
+            return True
+        if not self._mysql:
+            return False
+        if self._id_step is None:
+            compiled = self._stmt(("id_step",), lambda: sa.select(
+                sa.literal_column("@@innodb_autoinc_lock_mode"), sa.literal_column("@@auto_increment_increment")))
+            mode, step = self._rows(compiled)[0]
+            self._id_step = int(step) if int(mode) < 2 else 0
+        return self._id_step > 0
+
+    def _insert_with_ids(self, key, table: sa.Table, spec: tuple, rows: list[dict[str, Any]]) -> list[int]:
+        """Inserts rows of a table whose ids the database makes, many per statement; returns the ids in order.
+
+        Only where ``_ids_in_bulk``. ``spec`` is as ``_insert_many``'s, without the id.
+        """
+        if self._dialect == "postgresql":
+            ids = self._reserve_ids(table, len(rows))
+            self._insert_many(key, table, (("id", "b_id", None), *spec),
+                              [{"b_id": row_id, **row} for row_id, row in zip(ids, rows, strict=True)])
+            return ids
+        ids: list[int] = []
+        for start in range(0, len(rows), _MULTI_ROW):
             chunk = rows[start:start + _MULTI_ROW]
-            count = len(chunk)
-            compiled = self._stmt(("insert_multi", key, count, skip_stored), lambda: insert().values(
-                [values(f"__{i}") for i in range(count)]))
-            params = {}
-            for i, row in enumerate(chunk):
-                for name, value in row.items():
-                    params[f"{name}__{i}"] = value
-            self._run(compiled, params)
+            first = int(self._insert_chunk((key, "ids_made"), table, spec, chunk).lastrowid)
+            ids.extend(range(first, first + len(chunk) * self._id_step, self._id_step))
+        return ids
 
     def _insert_statement(self, table: sa.Table, skip_stored_on: str | None = None):
         """An INSERT into ``table``; with ``skip_stored_on`` (a column) one that skips stored keys.
@@ -1150,20 +1194,16 @@ class SqlBackend:
         ids = []
         property_rows: list[dict[str, Any]] = []
         self._inserted += len(nodes)
-        if self._dialect == "postgresql" and len(nodes) > _ONE_BY_ONE:
+        if len(nodes) > (_ONE_BY_ONE if self._dialect == "postgresql" else 1) and self._ids_in_bulk():
             # Every property is checked before any row is written.
             checked = [self._property_rows(kind, node) for node in nodes]
-            ids = self._reserve_ids(table, len(nodes))
-            node_rows = []
+            spec = tuple((column, bind.key, bind.type) for column, bind in self._node_values(kind).items())
+            ids = self._insert_with_ids(("node", kind), table, spec, [self._node_params(kind, node) for node in nodes])
             for node, node_id, rows in zip(nodes, ids, checked, strict=True):
                 node.id = node_id
-                node_rows.append({"b_id": node_id, **self._node_params(kind, node)})
                 for row in rows:
                     row["b_owner"] = node_id
                 property_rows.extend(rows)
-            spec = (("id", "b_id", None), *((column, bind.key, bind.type)
-                                            for column, bind in self._node_values(kind).items()))
-            self._insert_many(("node", kind), table, spec, node_rows)
         else:
             for node in nodes:
                 rows = self._property_rows(kind, node)
@@ -1488,11 +1528,10 @@ class SqlBackend:
             "b_time": event.milliseconds_since_epoch if event.HasField("milliseconds_since_epoch") else None,
         } for event in events]
         keys = [(event.artifact_id, event.execution_id, event.type) for event in events]
-        if len(events) > 1 and self._dialect == "postgresql":
-            event_ids = self._reserve_ids(e, len(events))
-            spec = (("id", "b_id", None), ("artifact_id", "b_artifact", None), ("execution_id", "b_execution", None),
+        if len(events) > 1 and self._ids_in_bulk():
+            spec = (("artifact_id", "b_artifact", None), ("execution_id", "b_execution", None),
                     ("type", "b_type", None), ("milliseconds_since_epoch", "b_time", e.c.milliseconds_since_epoch.type))
-            self._insert_many("event", e, spec, [{"b_id": i, **row} for i, row in zip(event_ids, params, strict=True)])
+            event_ids = self._insert_with_ids("event", e, spec, params)
         elif len(events) > 1 and self._engine.dialect.insert_returning and len(set(keys)) == len(keys):
             event_ids = self._insert_events_returning(params, keys)
         else:

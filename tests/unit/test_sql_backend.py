@@ -1103,6 +1103,44 @@ def test_non_finite_doubles_follow_the_database(databases):
         store.close()
 
 
+def test_nodes_written_together_get_the_ids_the_server_made(server_databases):
+    """A batch of new nodes and events is one INSERT each; their ids are what the database made.
+
+    On MariaDB the ids of a multi-row INSERT step by ``auto_increment_increment``
+    (a cluster sets it above 1): the stored rows must match the ids returned.
+    """
+    store = lineage.MetadataStore(server_databases.config())
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"n": pb.INT}))
+        execution_type = store.put_execution_type(pb.ExecutionType(name="E"))
+        backend = backend_of(store)
+        with backend.transaction():
+            if server_databases.target == "mariadb":
+                backend._connection().cursor().execute("SET SESSION auto_increment_increment = 3")
+            artifacts = []
+            for i in range(5):
+                artifact = pb.Artifact(type_id=type_id, uri=f"/batch/{i}")
+                artifact.properties["n"].int_value = i
+                artifacts.append(artifact)
+            ids = store.put_artifacts(artifacts)
+            [execution_id] = store.put_executions([pb.Execution(type_id=execution_type)])
+            events = [pb.Event(artifact_id=artifact_id, execution_id=execution_id, type=pb.Event.INPUT)
+                      for artifact_id in ids]
+            for i, event in enumerate(events):
+                event.path.steps.add().key = f"k{i}"
+            store.put_events(events)
+        if server_databases.target == "mariadb":
+            assert [b - a for a, b in zip(ids, ids[1:])] == [3] * 4
+        stored = store.get_artifacts_by_id(ids)
+        assert [(a.id, a.uri, a.properties["n"].int_value) for a in stored] == [
+            (artifact_id, f"/batch/{i}", i) for i, artifact_id in enumerate(ids)]
+        found = store.get_events_by_execution_ids([execution_id])
+        assert sorted((e.artifact_id, e.path.steps[0].key) for e in found) == [
+            (artifact_id, f"k{i}") for i, artifact_id in enumerate(ids)]
+    finally:
+        store.close()
+
+
 def test_a_lost_server_connection_is_unavailable_then_replaced(server_databases):
     store = lineage.MetadataStore(server_databases.config())
     try:
