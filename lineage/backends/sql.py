@@ -224,9 +224,6 @@ class SqlBackend:
         # SQLite has no server to enforce a statement timeout: a progress
         # handler, set before each statement, interrupts it past its deadline.
         self._sqlite_timeout = database.statement_timeout if database.dialect == "sqlite" else None
-        # MySQL's step between the ids of one multi-row INSERT, 0 when not
-        # consecutive; read on first use (see _ids_in_bulk).
-        self._id_step: int | None = None
         self._fingerprints_ready = has_fingerprint_table
         self._fingerprint_guard = threading.Lock()
         self._fingerprint_watermark: int | None = None
@@ -569,32 +566,37 @@ class SqlBackend:
         if not rows:
             return
 
-        def values(suffix: str = "") -> dict[str, Any]:
-            return {column: _b(name + suffix, type_) for column, name, type_ in spec}
-
-        def insert():
-            return self._insert_statement(table, spec[0][0] if skip_stored else None)
+        def values() -> dict[str, Any]:
+            return {column: _b(name, type_) for column, name, type_ in spec}
 
         if self._dialect == "sqlite" or len(rows) == 1:
-            compiled = self._stmt(("insert_many", key, skip_stored), lambda: insert().values(**values()))
+            compiled = self._stmt(("insert_many", key, skip_stored), lambda: self._insert_statement(
+                table, skip_stored).values(**values()))
             if len(rows) == 1:
                 self._run(compiled, rows[0])
             else:
                 self._run_many(compiled, rows)
             return
-        if self._dialect == "postgresql" and len(rows) > _MULTI_ROW and not skip_stored:
-            self._copy_rows(key, table, spec, rows)
+        if self._dialect == "postgresql" and len(rows) > _MULTI_ROW:
+            if skip_stored:
+                self._insert_arrays(key, table, spec, rows)
+            else:
+                self._copy_rows(key, table, spec, rows)
             return
         for start in range(0, len(rows), _MULTI_ROW):
             self._insert_chunk(key, table, spec, rows[start:start + _MULTI_ROW], skip_stored)
 
     def _insert_chunk(self, key, table: sa.Table, spec: tuple, chunk: Sequence[dict[str, Any]],
-                      skip_stored: bool = False):
+                      skip_stored: bool = False, returning=None):
         """Inserts up to ``_MULTI_ROW`` rows with one multi-row VALUES statement; returns its cursor."""
         count = len(chunk)
-        compiled = self._stmt(("insert_multi", key, count, skip_stored), lambda: self._insert_statement(
-            table, spec[0][0] if skip_stored else None).values([
-                {column: _b(f"{name}__{i}", type_) for column, name, type_ in spec} for i in range(count)]))
+
+        def build():
+            statement = self._insert_statement(table, skip_stored).values([
+                {column: _b(f"{name}__{i}", type_) for column, name, type_ in spec} for i in range(count)])
+            return statement if returning is None else statement.returning(returning)
+
+        compiled = self._stmt(("insert_multi", key, count, skip_stored), build)
         params = {}
         for i, row in enumerate(chunk):
             for name, value in row.items():
@@ -604,21 +606,12 @@ class SqlBackend:
     def _ids_in_bulk(self) -> bool:
         """Whether rows of an id-generating table can go in many per statement with known ids.
 
-        PostgreSQL reserves them from the table's sequence. MySQL gives the
-        rows of one multi-row INSERT consecutive ids (each the last plus
-        ``auto_increment_increment``) unless InnoDB's auto-increment lock mode
-        is 2, "interleaved" (MySQL 8's default; MariaDB's is 1).
+        PostgreSQL reserves them from the table's sequence; MariaDB returns
+        them (``INSERT ... RETURNING``, 10.5 and later). MySQL 8 has neither
+        (``LAST_INSERT_ID`` gives consecutive ids only in some lock modes):
+        one row per statement there.
         """
-        if self._dialect == "postgresql":
-            return True
-        if not self._mysql:
-            return False
-        if self._id_step is None:
-            compiled = self._stmt(("id_step",), lambda: sa.select(
-                sa.literal_column("@@innodb_autoinc_lock_mode"), sa.literal_column("@@auto_increment_increment")))
-            mode, step = self._rows(compiled)[0]
-            self._id_step = int(step) if int(mode) < 2 else 0
-        return self._id_step > 0
+        return self._dialect == "postgresql" or (self._mysql and self._engine.dialect.insert_returning)
 
     def _insert_with_ids(self, key, table: sa.Table, spec: tuple, rows: list[dict[str, Any]]) -> list[int]:
         """Inserts rows of a table whose ids the database makes, many per statement; returns the ids in order.
@@ -633,29 +626,46 @@ class SqlBackend:
         ids: list[int] = []
         for start in range(0, len(rows), _MULTI_ROW):
             chunk = rows[start:start + _MULTI_ROW]
-            first = int(self._insert_chunk((key, "ids_made"), table, spec, chunk).lastrowid)
-            ids.extend(range(first, first + len(chunk) * self._id_step, self._id_step))
+            cursor = self._insert_chunk((key, "returning"), table, spec, chunk, returning=table.c.id)
+            # A statement's rows take ids from one rising counter, in the
+            # order of its VALUES; RETURNING need not list them in that order.
+            ids.extend(sorted(int(row[0]) for row in cursor.fetchall()))
         return ids
 
-    def _insert_statement(self, table: sa.Table, skip_stored_on: str | None = None):
-        """An INSERT into ``table``; with ``skip_stored_on`` (a column) one that skips stored keys.
+    def _insert_statement(self, table: sa.Table, skip_stored: bool = False):
+        """An INSERT into ``table``; with ``skip_stored`` one that leaves out rows whose unique key is stored.
 
-        MySQL has no ON CONFLICT: a duplicate key there "updates" that column to
-        itself, which changes nothing. INSERT IGNORE would also turn other
-        errors into warnings.
+        The key is the table's unique constraint (a link's context and node),
+        named as the conflict target so any other clash still fails. MySQL
+        has no ON CONFLICT: a duplicate key there "updates" a column of that
+        key to itself, which changes nothing (INSERT IGNORE would also turn
+        other errors into warnings).
         """
-        if skip_stored_on is None:
+        if not skip_stored:
             return sa.insert(table)
+        [key] = [c for c in table.constraints if isinstance(c, sa.UniqueConstraint)]
+        columns = [column.name for column in key.columns]
         if self._mysql:
             from sqlalchemy.dialects import mysql
 
-            statement = mysql.insert(table)
-            return statement.on_duplicate_key_update({skip_stored_on: table.c[skip_stored_on]})
+            return mysql.insert(table).on_duplicate_key_update({columns[0]: table.c[columns[0]]})
         if self._dialect == "postgresql":
             from sqlalchemy.dialects import postgresql as dialect_module
         else:
             from sqlalchemy.dialects import sqlite as dialect_module
-        return dialect_module.insert(table).on_conflict_do_nothing()
+        return dialect_module.insert(table).on_conflict_do_nothing(index_elements=columns)
+
+    def _insert_arrays(self, key, table: sa.Table, spec: tuple, rows: Sequence[dict[str, Any]]) -> None:
+        """Inserts rows on PostgreSQL as one array per column (``unnest``), skipping stored keys.
+
+        The large batches of an import in one statement, where COPY cannot
+        skip a row. ``spec``'s columns are integers.
+        """
+        compiled = self._stmt(("insert_arrays", key), lambda: self._insert_statement(table, True).from_select(
+            [column for column, _, _ in spec],
+            sa.select(sa.text("*")).select_from(sa.func.unnest(*(
+                sa.cast(_b(name, sa.ARRAY(sa.Integer())), sa.ARRAY(sa.Integer())) for _, name, _ in spec)))))
+        self._run(compiled, {name: [row[name] for row in rows] for _, name, _ in spec})
 
     def _copy_rows(self, key, table: sa.Table, spec: tuple, rows: Sequence[dict[str, Any]]) -> None:
         """Inserts rows on PostgreSQL with one ``COPY ... FROM STDIN``: the rows travel as data.
@@ -1087,8 +1097,7 @@ class SqlBackend:
         """Nodes from the unprocessed rows (``_rows(processed=False)``) of a ``_with_properties`` statement.
 
         A node's columns repeat on each of its property rows: the rows are
-        split first and each part converted once (on MySQL every text value
-        is a decode call).
+        split first and each part converted once.
         """
         if not rows:
             return []
@@ -1691,6 +1700,11 @@ class SqlBackend:
         if not pairs:
             return
         self._write_check()
+        if skip_stored:
+            # MySQL locks a duplicate it skips: writers that meet the same
+            # links take them in one order (the unique key's), not in each
+            # request's, so they wait for each other instead of deadlocking.
+            pairs.sort(key=lambda pair: (pair[1], pair[0]))
         spec = ((columns[0], "b_first", None), (columns[1], "b_second", None))
         self._insert_many(("link", key), table, spec, [{"b_first": a, "b_second": b} for a, b in pairs],
                           skip_stored)

@@ -252,8 +252,6 @@ def _result_processor(type_, dialect):
         # Callers read flags by truth value; skipping the bool() call saves a
         # Python call per value on every row.
         return None
-    if isinstance(type_, sql_schema._MlmdText):
-        return None
     try:
         return type_.dialect_impl(dialect).result_processor(dialect, None)
     except TypeError:

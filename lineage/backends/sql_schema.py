@@ -220,11 +220,20 @@ def _compile_latin1_in(element, compiler, **kw):
 @compiles(_Latin1Out, "mysql")
 @compiles(_Latin1Out, "mariadb")
 def _compile_latin1_out(element, compiler, **kw):
-    # Back to the bytes MLMD's client sent, read as UTF-8 by the server: the
-    # driver then decodes the utf8mb4 result in C, about twice as fast as a
-    # Python decode per value on a listing.
-    inner = compiler.process(element.inner, **kw)
-    return f"CONVERT(CAST(CONVERT({inner} USING latin1) AS BINARY) USING utf8mb4)"
+    return mlmd_text_sql(compiler.process(element.inner, **kw))
+
+
+def mlmd_text_sql(column_sql: str) -> str:
+    """The SQL of the text MLMD stored in a MySQL text column (see ``_MlmdText``).
+
+    The column's bytes go back through latin1 and the server reads them as
+    UTF-8; the driver then decodes the utf8mb4 result in C, about twice as
+    fast as a Python decode per value on a listing. Bytes that are not UTF-8
+    (text another client stored as real UTF-8, outside ASCII) become ``?``
+    on MariaDB; MySQL 8 makes the whole value NULL, and then the column as
+    stored, that client's text, is read instead.
+    """
+    return f"COALESCE(CONVERT(CAST(CONVERT({column_sql} USING latin1) AS BINARY) USING utf8mb4), {column_sql})"
 
 
 class _MlmdText(TypeDecorator):
@@ -235,10 +244,10 @@ class _MlmdText(TypeDecorator):
     in a utf8mb4 column ``é`` ends up as ``Ã©``, in a latin1 column as its two
     raw bytes. On MySQL this type reproduces that whatever the connection's
     character set: values are bound as UTF-8 bytes cast to latin1 and read
-    back converted to latin1 bytes, which the server then reads as UTF-8.
-    Text other clients stored as real UTF-8 may not survive the trip through
-    latin1 (``?`` for what it cannot hold), exactly as it would not for
-    ml-metadata. Elsewhere it is a plain VARCHAR/TEXT.
+    back converted to latin1 bytes, which the server then reads as UTF-8
+    (``mlmd_text_sql``). Text other clients stored as real UTF-8 may not
+    survive that trip, exactly as it would not for ml-metadata. Elsewhere it
+    is a plain VARCHAR/TEXT.
     """
 
     impl = sa.Text

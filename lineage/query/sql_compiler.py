@@ -151,8 +151,7 @@ def _compile_utf8_bytes(element, compiler, **kw):
 @compiles(_Utf8Text, "mysql")
 @compiles(_Utf8Text, "mariadb")
 def _compile_utf8_text(element, compiler, **kw):
-    inner = compiler.process(element.inner, **kw)
-    return f"(CONVERT(CAST(CONVERT({inner} USING latin1) AS BINARY) USING utf8mb4) COLLATE utf8mb4_bin)"
+    return f"({schema.mlmd_text_sql(compiler.process(element.inner, **kw))} COLLATE utf8mb4_bin)"
 
 
 def utf8_bytes(column) -> ColumnElement:

@@ -1141,6 +1141,44 @@ def test_nodes_written_together_get_the_ids_the_server_made(server_databases):
         store.close()
 
 
+def test_many_links_with_some_stored_go_in_once_each(store):
+    """A batch of links larger than one multi-row statement, some stored already, stores each link once."""
+    type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+    context_type = store.put_context_type(pb.ContextType(name="C"))
+    [context_id] = store.put_contexts([pb.Context(type_id=context_type, name="c")])
+    artifact_ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}") for i in range(100)])
+    first = [pb.Attribution(artifact_id=a, context_id=context_id) for a in artifact_ids[::3]]
+    store.put_attributions_and_associations(first, [])
+    every = [pb.Attribution(artifact_id=a, context_id=context_id) for a in reversed(artifact_ids)]
+    store.put_attributions_and_associations(every, [])
+    assert [a.id for a in store.get_artifacts_by_context(context_id)] == sorted(artifact_ids)
+    backend = backend_of(store)
+    with backend.transaction(write=False):
+        assert len(backend.get_context_links("artifact", context_ids=[context_id])) == 100
+
+
+def test_text_another_client_stored_as_utf8_reads_as_text(server_databases):
+    """On MariaDB text stored as real UTF-8 (not through MLMD's latin1 trip) still reads as a string.
+
+    Outside ASCII it cannot survive the trip back through latin1, as for
+    ml-metadata: MariaDB gives "?" for the bytes that are not UTF-8.
+    """
+    if server_databases.target != "mariadb":
+        pytest.skip("MLMD's latin1 text encoding exists on MySQL only")
+    config = server_databases.config()
+    store = lineage.MetadataStore(config)
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+        [artifact_id] = store.put_artifacts([pb.Artifact(type_id=type_id, uri="/ascii")])
+        with server_databases.engine(config).begin() as c:
+            c.exec_driver_sql("UPDATE Artifact SET uri = %(uri)s WHERE id = %(id)s",
+                              {"uri": "/native/é/x", "id": artifact_id})
+        [artifact] = store.get_artifacts_by_id([artifact_id])
+        assert artifact.uri == "/native/?/x"
+    finally:
+        store.close()
+
+
 def test_a_lost_server_connection_is_unavailable_then_replaced(server_databases):
     store = lineage.MetadataStore(server_databases.config())
     try:
