@@ -309,7 +309,10 @@ class Backend(Protocol):
 
     # -- cache index ----------------------------------------------------------
     def set_fingerprints(self, fingerprints: Mapping[int, Sequence[str]]) -> None:
-        """Replaces the cache fingerprints recorded for each execution id given (one call for many)."""
+        """Replaces the cache fingerprints recorded for each execution id given (one call for many).
+
+        A fingerprint is the 64 hex digits of a SHA-256 digest (``lineage.cache``).
+        """
 
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
         """Returns ids of executions recorded under a fingerprint, newest (highest id) first."""

@@ -64,7 +64,8 @@ from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
 from lineage.traversal import UPSTREAM, Reach
 
-__all__ = ["SqlBackend", "open_backend", "fingerprint_table", "FINGERPRINT_TABLE_NAME", "type_name_lock"]
+__all__ = ["SqlBackend", "open_backend", "fingerprint_table", "FINGERPRINT_TABLE_NAME", "type_name_lock",
+           "fingerprints_as_text", "upgrade_fingerprint_table"]
 
 _log = logging.getLogger(__name__)
 
@@ -96,12 +97,33 @@ _ONE_BY_ONE = 3
 #: Node ids per statement of a delete: keeps every IN list well within driver limits.
 _DELETE_BATCH = 1000
 
+class _Digest(sa.types.TypeDecorator):
+    """A SHA-256 fingerprint: its 64 hex digits in Python, its 32 bytes in the database.
+
+    The table's key is a random hash, so each insert lands on a random page
+    of its index: half the bytes, half the pages to keep in the server's cache.
+    """
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            from sqlalchemy.dialects import mysql
+
+            return dialect.type_descriptor(mysql.BINARY(32))
+        return dialect.type_descriptor(sa.LargeBinary())
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else bytes.fromhex(value)
+
+
 _fingerprint_metadata = sa.MetaData()
 #: The cache index: fingerprint -> execution ids. Not part of MLMD's schema.
 fingerprint_table = sa.Table(
     sa.sql.elements.quoted_name(FINGERPRINT_TABLE_NAME, quote=False),
     _fingerprint_metadata,
-    sa.Column("fingerprint", sa.String(64), primary_key=True, nullable=False),
+    sa.Column("fingerprint", _Digest(), primary_key=True, nullable=False),
     sa.Column("execution_id", sa.Integer(), primary_key=True, autoincrement=False, nullable=False),
     sa.Index("idx_lineagefingerprint_execution_id", "execution_id"),
 )
@@ -2261,6 +2283,57 @@ def _create_fingerprint_table(connection, dialect) -> None:
         except Exception as e:  # noqa: BLE001 - MySQL 8 lacks IF NOT EXISTS here
             if "Duplicate key name" not in str(e):
                 raise
+
+
+def fingerprints_as_text(connection, dialect) -> bool:
+    """Whether ``LineageFingerprint`` exists with its fingerprints as hex text, as older lineage stores have it.
+
+    ``connection`` is a DBAPI connection.
+    """
+    cursor = connection.cursor()
+    if dialect.name == "sqlite":
+        cursor.execute(f"PRAGMA table_info({FINGERPRINT_TABLE_NAME})")
+        types = [row[2] for row in cursor.fetchall() if row[1] == "fingerprint"]
+    else:
+        if dialect.name == "postgresql":
+            schema_test, table = "table_schema = current_schema()", FINGERPRINT_TABLE_NAME.lower()
+        else:
+            schema_test, table = "table_schema = DATABASE()", FINGERPRINT_TABLE_NAME
+        cursor.execute("SELECT data_type FROM information_schema.columns WHERE " + schema_test
+                       + " AND table_name = %s AND column_name = 'fingerprint'", (table,))
+        types = [row[0] for row in cursor.fetchall()]
+    return bool(types) and any(word in str(types[0]).lower() for word in ("char", "text"))
+
+
+def upgrade_fingerprint_table(connection, dialect) -> None:
+    """Rewrites a ``LineageFingerprint`` of hex text with binary fingerprints, keeping its rows.
+
+    ``connection`` is a DBAPI connection; the caller commits (MySQL commits
+    each DDL statement itself) and holds off other writers.
+    """
+    from sqlalchemy.schema import CreateTable
+
+    if not fingerprints_as_text(connection, dialect):
+        return
+    new_name = FINGERPRINT_TABLE_NAME + "Binary"
+    new_table = fingerprint_table.to_metadata(sa.MetaData(), name=sa.sql.elements.quoted_name(new_name, quote=False))
+    if dialect.name == "sqlite":
+        driver = getattr(connection, "driver_connection", connection)
+        driver.create_function("lineage_unhex", 1, bytes.fromhex, deterministic=True)
+        unhex = "lineage_unhex(fingerprint)"
+    elif dialect.name == "postgresql":
+        unhex = "decode(fingerprint, 'hex')"
+    else:
+        unhex = "UNHEX(fingerprint)"
+    cursor = connection.cursor()
+    cursor.execute(f"DROP TABLE IF EXISTS {new_name}")
+    cursor.execute(str(CreateTable(new_table).compile(dialect=dialect)))
+    cursor.execute(f"INSERT INTO {new_name} (fingerprint, execution_id) "
+                   f"SELECT {unhex}, execution_id FROM {FINGERPRINT_TABLE_NAME}")
+    cursor.execute(f"DROP TABLE {FINGERPRINT_TABLE_NAME}")
+    cursor.execute(f"ALTER TABLE {new_name} RENAME TO {FINGERPRINT_TABLE_NAME}")
+    for index in fingerprint_table.indexes:
+        cursor.execute(str(sa.schema.CreateIndex(index).compile(dialect=dialect)))
 
 
 def _is_mariadb(dialect) -> bool:

@@ -11,6 +11,7 @@ calls on both must read back the same records.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import random
 import sqlite3
@@ -721,16 +722,20 @@ def test_list_nodes_pages_by_keyset(store):
 
 
 def test_fingerprints_are_indexed(store):
+    def digest(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    f1, f2, f3 = digest("f1"), digest("f2"), digest("f3")
     backend = backend_of(store)
     with backend.transaction():
-        backend.set_fingerprints({5: ["f1", "f2"], 3: ["f1"]})
-        backend.set_fingerprints({9: ["f1", "f1"]})
+        backend.set_fingerprints({5: [f1, f2], 3: [f1]})
+        backend.set_fingerprints({9: [f1, f1]})
     with backend.transaction():
-        assert backend.executions_by_fingerprint("f1") == [9, 5, 3]
-        backend.set_fingerprints({5: ["f3"]})
-        assert backend.executions_by_fingerprint("f1") == [9, 3]
-        assert backend.executions_by_fingerprint("f3") == [5]
-        assert backend.executions_by_fingerprint("nope") == []
+        assert backend.executions_by_fingerprint(f1) == [9, 5, 3]
+        backend.set_fingerprints({5: [f3]})
+        assert backend.executions_by_fingerprint(f1) == [9, 3]
+        assert backend.executions_by_fingerprint(f3) == [5]
+        assert backend.executions_by_fingerprint(digest("nope")) == []
 
 
 def test_cache_lookups_find_executions_written_by_the_store(store):
@@ -996,6 +1001,64 @@ def test_indexes_missing_from_an_older_lineage_database_are_added_on_first_write
             store.put_artifacts([pb.Artifact(type_id=artifact_type, uri="/a")])
             with engine.connect() as c:
                 assert _added_indexes_present(c) == set(_added_index_names())
+        finally:
+            store.close()
+    finally:
+        engine.dispose()
+
+
+def test_a_fingerprint_table_of_hex_text_is_upgraded_with_its_rows(databases):
+    """Older lineage stores keep fingerprints as 64 hex digits; opening one writable makes them binary.
+
+    The rows are kept, so a cache lookup finds the execution without
+    fingerprinting it again; a read-only open of the old table still finds it.
+    """
+    if databases.target == "sqlite-memory":
+        pytest.skip("an in-memory database cannot be reopened")
+    config = databases.config()
+    store = lineage.MetadataStore(config)
+    artifact_type = store.put_artifact_type(pb.ArtifactType(name="A"))
+    execution_type = store.put_execution_type(pb.ExecutionType(name="E"))
+    [source, output] = store.put_artifacts([pb.Artifact(type_id=artifact_type, state=pb.Artifact.LIVE)] * 2)
+    execution_id, _, _ = store.put_execution(
+        pb.Execution(type_id=execution_type, last_known_state=pb.Execution.COMPLETE),
+        [(store.get_artifacts_by_id([source])[0], pb.Event(type=pb.Event.INPUT)),
+         (store.get_artifacts_by_id([output])[0], pb.Event(type=pb.Event.OUTPUT))], [])
+    store.close()
+    table = "lineagefingerprint" if databases.target == "postgresql" else "LineageFingerprint"
+    engine = databases.engine(config)
+    try:
+        with engine.begin() as c:
+            rows = c.exec_driver_sql(f"SELECT fingerprint, execution_id FROM {table}").all()
+            assert {bytes(fp).hex() for fp, _ in rows} and {e for _, e in rows} == {execution_id}
+            c.exec_driver_sql(f"DROP TABLE {table}")
+            c.exec_driver_sql(f"CREATE TABLE {table} (fingerprint VARCHAR(64) NOT NULL, execution_id INTEGER "
+                              "NOT NULL, PRIMARY KEY (fingerprint, execution_id))")
+            c.exec_driver_sql(f"CREATE INDEX idx_lineagefingerprint_execution_id ON {table} (execution_id)")
+            for fingerprint, execution in rows:
+                c.exec_driver_sql(f"INSERT INTO {table} VALUES (%(f)s, %(e)s)"
+                                  if databases.target != "sqlite-file" else f"INSERT INTO {table} VALUES (:f, :e)",
+                                  {"f": bytes(fingerprint).hex(), "e": execution})
+        if databases.target == "sqlite-file":
+            read_only = pb.ConnectionConfig()
+            read_only.CopyFrom(config)
+            read_only.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READONLY
+            store = lineage.MetadataStore(read_only)
+            try:
+                hit = store.lineage.find_reusable_execution("E", [source])
+                assert hit is not None and hit.execution.id == execution_id
+            finally:
+                store.close()
+        store = lineage.MetadataStore(config)
+        try:
+            with engine.connect() as c:
+                stored = c.exec_driver_sql(f"SELECT fingerprint, execution_id FROM {table}").all()
+            assert sorted((bytes(f), e) for f, e in stored) == sorted((bytes(f), e) for f, e in rows)
+            backend = backend_of(store)
+            with backend.transaction(write=False):
+                assert backend.unindexed_execution_ids() == []
+            hit = store.lineage.find_reusable_execution("E", [source])
+            assert hit is not None and hit.execution.id == execution_id
         finally:
             store.close()
     finally:
