@@ -58,7 +58,7 @@ from lineage.backends import sql_schema as schema
 from lineage.backends.base import (
     KINDS, TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
-from lineage.backends.sql_exec import Compiled, Statements, id_list, translate_error
+from lineage.backends.sql_exec import MYSQL_DIALECTS, Compiled, Statements, id_list, translate_error
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
@@ -109,7 +109,7 @@ class _Digest(sa.types.TypeDecorator):
     cache_ok = True
 
     def load_dialect_impl(self, dialect):
-        if dialect.name in ("mysql", "mariadb"):
+        if dialect.name in MYSQL_DIALECTS:
             from sqlalchemy.dialects import mysql
 
             return dialect.type_descriptor(mysql.BINARY(32))
@@ -2245,7 +2245,7 @@ def _fill_value(value: pb.Value, int_value, double_value, string_value, proto_va
 def _property_rows(node: Node) -> list[dict[str, Any]]:
     rows = []
     for is_custom, properties in ((False, node.properties), (True, node.custom_properties)):
-        for name in sorted(properties):
+        for name in properties:
             value = properties[name]
             row = {"b_owner": node.id, "b_name": name, "b_custom": is_custom, "b_int": None,
                    "b_double": None, "b_string": None, "b_proto": None, "b_bool": None}
@@ -2308,15 +2308,14 @@ def fingerprints_as_text(connection, dialect) -> bool:
 
 
 def upgrade_fingerprint_table(connection, dialect) -> None:
-    """Rewrites a ``LineageFingerprint`` of hex text with binary fingerprints, keeping its rows.
+    """Rewrites a ``LineageFingerprint`` of hex text (``fingerprints_as_text``) with binary fingerprints.
 
-    ``connection`` is a DBAPI connection; the caller commits (MySQL commits
-    each DDL statement itself) and holds off other writers.
+    The rows are kept. ``connection`` is a DBAPI connection; the caller
+    commits (MySQL commits each DDL statement itself) and holds off other
+    writers.
     """
     from sqlalchemy.schema import CreateTable
 
-    if not fingerprints_as_text(connection, dialect):
-        return
     new_name = FINGERPRINT_TABLE_NAME + "Binary"
     new_table = fingerprint_table.to_metadata(sa.MetaData(), name=sa.sql.elements.quoted_name(new_name, quote=False))
     if dialect.name == "sqlite":

@@ -96,10 +96,16 @@ def _prepare_once(database: Database, options: pb.MigrationOptions, downgrade_to
                     connection.exec_driver_sql("BEGIN IMMEDIATE")
                 probe = schema.probe_schema(connection)
                 state = _apply(database, connection, probe, options, downgrade_to)
-                if state != "downgraded" and not database.read_only:
-                    # Under the init lock (servers) or BEGIN IMMEDIATE (SQLite): one upgrader.
-                    upgrade_fingerprint_table(connection.connection.dbapi_connection, connection.dialect)
-                additions_present = state != "downgraded" and _has_additions(connection)
+                additions_present = False
+                if state != "downgraded":
+                    dbapi = connection.connection.dbapi_connection
+                    as_text = fingerprints_as_text(dbapi, connection.dialect)
+                    if as_text and not database.read_only:
+                        # Under the init lock (servers) or BEGIN IMMEDIATE (SQLite): one upgrader.
+                        upgrade_fingerprint_table(dbapi, connection.dialect)
+                        as_text = False
+                    # Read-only, hex rows are not read: lookups fingerprint executions in memory.
+                    additions_present = not as_text and _has_additions(connection)
                 connection.commit()
             except errors.StatusError:
                 connection.rollback()
@@ -143,15 +149,10 @@ def _has_additions(connection) -> bool:
 
     When not, the backend adds it on its first write (an older store of
     lineage's may have the fingerprint table without the added indexes).
-    A fingerprint table of hex text, which a writable open upgrades, counts
-    as missing in a read-only one.
     """
     inspector = sa.inspect(connection)
     actual = {name.lower(): name for name in inspector.get_table_names()}
     if FINGERPRINT_TABLE_NAME.lower() not in actual:
-        return False
-    if fingerprints_as_text(connection.connection.dbapi_connection, connection.dialect):
-        # Read-only: the hex rows are not read; lookups fingerprint executions in memory.
         return False
     found: set[str] = set()
     for table in {index.table.name.lower() for index in _added_indexes}:

@@ -1220,26 +1220,28 @@ def test_many_links_with_some_stored_go_in_once_each(store):
         assert len(backend.get_context_links("artifact", context_ids=[context_id])) == 100
 
 
-def test_text_another_client_stored_as_utf8_reads_as_text(server_databases):
+def test_text_another_client_stored_as_utf8_reads_as_text(tmp_path, sql_services):  # noqa: F811
     """On MariaDB text stored as real UTF-8 (not through MLMD's latin1 trip) still reads as a string.
 
     Outside ASCII it cannot survive the trip back through latin1, as for
     ml-metadata: MariaDB gives "?" for the bytes that are not UTF-8.
     """
-    if server_databases.target != "mariadb":
-        pytest.skip("MLMD's latin1 text encoding exists on MySQL only")
-    config = server_databases.config()
+    databases = Databases("mariadb", tmp_path, sql_services)
+    config = databases.config()
     store = lineage.MetadataStore(config)
+    engine = databases.engine(config)
     try:
         type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
         [artifact_id] = store.put_artifacts([pb.Artifact(type_id=type_id, uri="/ascii")])
-        with server_databases.engine(config).begin() as c:
+        with engine.begin() as c:
             c.exec_driver_sql("UPDATE Artifact SET uri = %(uri)s WHERE id = %(id)s",
                               {"uri": "/native/é/x", "id": artifact_id})
         [artifact] = store.get_artifacts_by_id([artifact_id])
         assert artifact.uri == "/native/?/x"
     finally:
         store.close()
+        engine.dispose()
+        databases.close()
 
 
 def test_a_lost_server_connection_is_unavailable_then_replaced(server_databases):
