@@ -1640,9 +1640,18 @@ class SqlBackend:
         else:
             column, ids = (e.c.artifact_id, artifacts) if artifacts else (e.c.execution_id, executions)
             many = len(ids) > 1
-            compiled = self._stmt(("events", column.name, many), lambda: self._with_paths(self._event_select().where(
-                self._in(column, "b_ids") if many else column == _b("b_ids", sa.BigInteger())
-            )))
+            def by_ids():
+                select = self._event_select()
+                if column is e.c.artifact_id:
+                    # Two indexes start with the artifact: MariaDB's planner
+                    # looks up every id in both before it picks one, which took
+                    # longer than the read (100 artifacts at 10^5: 0.72 against
+                    # 0.52 ms). MLMD's unique key answers it alone.
+                    select = select.with_hint(e, "FORCE INDEX (UniqueEvent)", "mysql")
+                return self._with_paths(select.where(
+                    self._in(column, "b_ids") if many else column == _b("b_ids", sa.BigInteger())))
+
+            compiled = self._stmt(("events", column.name, many), by_ids)
             params = {"b_ids": ids if many else ids[0]}
         rows = self._rows(compiled, params)
         if self._dialect == "sqlite":
