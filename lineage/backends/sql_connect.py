@@ -244,10 +244,12 @@ def _mysql_connect_kwargs(driver: str, config: pb.MySQLDatabaseConfig, host: str
     }
     if config.socket:
         kwargs["unix_socket"] = config.socket
+    # Several statements per call: writes that wait for the next statement go
+    # with it (SqlBackend._defer). Values are rendered escaped by the driver.
     if driver == "mysqldb":
-        # As PyMySQL does: one statement per call, and bytes sent as _binary
-        # literals, which MLMD's text encoding on MySQL relies on (_MlmdText).
-        kwargs["multi_statements"] = False
+        kwargs["multi_statements"] = True
+        # Bytes sent as _binary literals, which MLMD's text encoding on MySQL
+        # relies on (_MlmdText).
         kwargs["binary_prefix"] = True
         # The C client uses a Unix socket only with host "localhost", and there
         # its default socket when none is given; PyMySQL uses the configured
@@ -256,6 +258,10 @@ def _mysql_connect_kwargs(driver: str, config: pb.MySQLDatabaseConfig, host: str
             kwargs["host"] = "localhost"
         elif host == "localhost":
             kwargs["host"] = "127.0.0.1"
+    else:
+        from pymysql.constants import CLIENT
+
+        kwargs["client_flag"] = CLIENT.MULTI_STATEMENTS
     if config.HasField("ssl_options"):
         ssl = config.ssl_options
         options = {name: getattr(ssl, name) for name in ("key", "cert", "ca", "capath", "cipher")
