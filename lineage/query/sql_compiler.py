@@ -114,50 +114,46 @@ def _compile_cached(expr: ast.Expr, node_kind: str, dialect: str) -> FilterClaus
 # --- MySQL text through its original bytes -----------------------------------
 
 
-class _Utf8Bytes(ColumnElement):
-    """The UTF-8 bytes of MLMD-encoded MySQL text (the column as stored elsewhere)."""
+class _MySqlTextForm(ColumnElement):
+    """A text column in one of MySQL's forms (a subclass each); elsewhere the column itself."""
 
     inherit_cache = True
     _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]
+    _type = sa.String
 
     def __init__(self, inner):
         self.inner = inner
-        self.type = sa.LargeBinary()
+        self.type = self._type()
 
 
-class _Utf8Text(ColumnElement):
+class _Utf8Bytes(_MySqlTextForm):
+    """The UTF-8 bytes of MLMD-encoded MySQL text."""
+
+    inherit_cache = True
+    _type = sa.LargeBinary
+
+
+class _Utf8Text(_MySqlTextForm):
     """The original text of MLMD-encoded MySQL text, under a binary collation."""
 
     inherit_cache = True
-    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, inner):
-        self.inner = inner
-        self.type = sa.String()
 
 
-class _StoredBytes(ColumnElement):
+class _StoredBytes(_MySqlTextForm):
     """MySQL text as the bytes stored, compared byte by byte (a text type, so LIKE applies)."""
 
     inherit_cache = True
-    _traverse_internals = [("inner", InternalTraversal.dp_clauseelement)]
 
-    def __init__(self, inner):
-        self.inner = inner
-        self.type = sa.String()
+
+@compiles(_MySqlTextForm)
+def _compile_plain(element, compiler, **kw):
+    return compiler.process(element.inner, **kw)
 
 
 @compiles(_StoredBytes, "mysql")
 @compiles(_StoredBytes, "mariadb")
 def _compile_stored_bytes(element, compiler, **kw):
     return f"CAST({compiler.process(element.inner, **kw)} AS BINARY)"
-
-
-@compiles(_Utf8Bytes)
-@compiles(_Utf8Text)
-@compiles(_StoredBytes)
-def _compile_plain(element, compiler, **kw):
-    return compiler.process(element.inner, **kw)
 
 
 @compiles(_Utf8Bytes, "mysql")
