@@ -58,14 +58,7 @@ from lineage.backends import sql_schema as schema
 from lineage.backends.base import (
     KINDS, TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
-from lineage.backends.sql_exec import (
-    MYSQL_DIALECTS,
-    Compiled,
-    Statements,
-    id_list,
-    mysql_statement_text,
-    translate_error,
-)
+from lineage.backends.sql_exec import MYSQL_DIALECTS, Compiled, Statements, id_list, translate_error
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
@@ -180,17 +173,6 @@ _JOINED_PROPERTIES_UP_TO = {"postgresql": 101, "mysql": 101, "sqlite": 0}
 _JOINED_PAGE_UP_TO = {"postgresql": 101, "mysql": 0, "sqlite": 0}
 
 
-#: Writes that wait for the next statement (``SqlBackend._defer``) go on their
-#: own past this many bytes of SQL: a large import stays many round trips of
-#: a size the server accepts (max_allowed_packet is 16 MiB by default).
-_DEFERRED_BYTES = 1 << 20
-
-
-def _joined(statements: list) -> bytes | str:
-    """Rendered statements as one multi-statement text."""
-    return (b";\n" if isinstance(statements[0], bytes) else ";\n").join(statements)
-
-
 def _b(name: str, type_=None) -> sa.BindParameter:
     return sa.bindparam(name, type_=type_)
 
@@ -225,10 +207,6 @@ class _TxState(threading.local):
     # Types taken from the store's committed types rather than the database, by id.
     remembered: dict | None = None
     bare_executions: set | None = None
-    # Writes waiting to go to the server with the next statement (``_defer``),
-    # and the size of their SQL.
-    deferred: list | None = None
-    deferred_bytes: int = 0
     # The transaction holds MySQL named locks (GET_LOCK), released after it ends.
     named_locks: bool = False
     # A one-statement read on PostgreSQL: no transaction is open, and the
@@ -345,8 +323,6 @@ class SqlBackend:
         local.named_locks = False
         # Executions inserted by this transaction that have no fingerprint rows yet.
         local.bare_executions = set()
-        local.deferred = []
-        local.deferred_bytes = 0
 
     def _checkout(self):
         """Returns a DBAPI connection for a new outermost transaction."""
@@ -377,7 +353,6 @@ class SqlBackend:
         connection = local.connection
         local.connection = None
         local.bare_executions = None
-        deferred, local.deferred = local.deferred, None
         lone, local.lone = local.lone, False
         seen_types, local.types = local.types, None
         named_locks, local.named_locks = local.named_locks, False
@@ -393,8 +368,6 @@ class SqlBackend:
                     error, broken = self._recheck_types(connection, remembered, failure)
             else:
                 try:
-                    if deferred:
-                        self._send(connection.cursor(), deferred)
                     connection.commit()
                 except Exception as e:
                     error = translate_error(e, self._where)
@@ -576,67 +549,10 @@ class SqlBackend:
             self._bound(connection)
         cursor = connection.cursor()
         try:
-            if local.deferred:
-                deferred, local.deferred = local.deferred, []
-                self._send(cursor, deferred, (compiled.text, compiled.params(params)))
-            else:
-                cursor.execute(compiled.text, compiled.params(params))
+            cursor.execute(compiled.text, compiled.params(params))
         except Exception as e:
             raise translate_error(e, self._where) from e
         return cursor
-
-    def _defer(self, compiled: Compiled, params: dict[str, Any] | None = None) -> None:
-        """Runs a write whose outcome nothing reads; on MySQL, with the next statement.
-
-        A small write on MariaDB costs mostly its round trip. There the
-        statement waits, rendered with its parameters by the driver, and goes
-        to the server in one round trip with the next statement of the
-        transaction, or before its COMMIT (``_send``); its error is then that
-        statement's, within the same call. Every other statement goes after
-        it, so reads see it. SQLite and PostgreSQL run it at once: psycopg's
-        pipeline, which would do the same, gained nothing measurable on
-        loopback and logs a warning of its own when a statement fails.
-        """
-        if not self._mysql:
-            self._run(compiled, params)
-            return
-        local = self._local
-        cursor = self._connection().cursor()
-        try:
-            statement = mysql_statement_text(cursor, compiled.text, compiled.params(params))
-            local.deferred.append(statement)
-            local.deferred_bytes += len(statement)
-            if local.deferred_bytes > _DEFERRED_BYTES:
-                # A large import goes in pieces the server accepts.
-                self._cursor()
-        except errors.StatusError:
-            raise
-        except Exception as e:
-            raise translate_error(e, self._where) from e
-
-    def _cursor(self):
-        """A cursor of the transaction's connection, once the writes that wait are on the server."""
-        cursor = self._connection().cursor()
-        local = self._local
-        if local.deferred:
-            deferred, local.deferred = local.deferred, []
-            try:
-                self._send(cursor, deferred)
-            except Exception as e:
-                raise translate_error(e, self._where) from e
-        return cursor
-
-    def _send(self, cursor, deferred: list, last: tuple | None = None) -> None:
-        """Runs the writes that waited, then ``last`` (text, parameters), in one round trip (MySQL).
-
-        One text of several statements; ``cursor`` is left at the last one's
-        result, and a statement's error is raised when its turn comes.
-        """
-        self._local.deferred_bytes = 0
-        statements = [*deferred, mysql_statement_text(cursor, *last)] if last else deferred
-        cursor.execute(statements[0] if len(statements) == 1 else _joined(statements))
-        for _ in range(len(statements) - 1):
-            cursor.nextset()
 
     def _rows(self, compiled: Compiled, params: dict[str, Any] | None = None, processed: bool = True) -> list[tuple]:
         cursor = self._run(compiled, params)
@@ -651,7 +567,7 @@ class SqlBackend:
         connection = self._connection()
         if self._sqlite_timeout is not None:
             self._bound(connection)
-        cursor = self._cursor()
+        cursor = connection.cursor()
         try:
             cursor.executemany(compiled.text, [compiled.params(r) for r in rows])
         except Exception as e:
@@ -680,7 +596,7 @@ class SqlBackend:
             compiled = self._stmt(("insert_many", key, skip_stored), lambda: self._insert_statement(
                 table, skip_stored).values(**values()))
             if len(rows) == 1:
-                self._defer(compiled, rows[0])
+                self._run(compiled, rows[0])
             else:
                 self._run_many(compiled, rows)
             return
@@ -695,11 +611,7 @@ class SqlBackend:
 
     def _insert_chunk(self, key, table: sa.Table, spec: tuple, chunk: Sequence[dict[str, Any]],
                       skip_stored: bool = False, returning=None):
-        """Inserts up to ``_MULTI_ROW`` rows with one multi-row VALUES statement.
-
-        Returns the cursor of its ``returning`` rows; without them the
-        statement may wait for the next (``_defer``) and None is returned.
-        """
+        """Inserts up to ``_MULTI_ROW`` rows with one multi-row VALUES statement; returns its cursor."""
         count = len(chunk)
 
         def build():
@@ -712,9 +624,6 @@ class SqlBackend:
         for i, row in enumerate(chunk):
             for name, value in row.items():
                 params[f"{name}__{i}"] = value
-        if returning is None:
-            self._defer(compiled, params)
-            return None
         return self._run(compiled, params)
 
     def _ids_in_bulk(self) -> bool:
@@ -795,7 +704,7 @@ class SqlBackend:
         preparer = self._engine.dialect.identifier_preparer
         text = (f"COPY {preparer.format_table(table)} "
                 f"({', '.join(preparer.quote(column) for column, _, _ in spec)}) FROM STDIN")
-        cursor = self._cursor()
+        cursor = self._connection().cursor()
         try:
             with cursor.copy(text) as copy:
                 for row in rows:
@@ -893,7 +802,7 @@ class SqlBackend:
         """
         version = type_.version if type_.HasField("version") else None
         try:
-            cursor = self._cursor()
+            cursor = self._connection().cursor()
             if self._mysql:
                 database = self._database.database_name
                 self._lock_type_name(cursor, type_name_lock(database, kind, type_.name, version))
@@ -1731,7 +1640,6 @@ class SqlBackend:
         else:
             column, ids = (e.c.artifact_id, artifacts) if artifacts else (e.c.execution_id, executions)
             many = len(ids) > 1
-
             def by_ids():
                 select = self._event_select()
                 if column is e.c.artifact_id:

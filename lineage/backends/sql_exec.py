@@ -116,23 +116,6 @@ def mysql_encoders(connection) -> None:
     connection.encoders[MySqlIntList] = _render_int_list
 
 
-def mysql_statement_text(cursor, text: str, params) -> bytes | str:
-    """A statement with its parameters rendered into it, as the MySQL driver would send it.
-
-    mysqlclient renders into bytes (a BLOB's bytes need not be text) and
-    PyMySQL into a str; ``cursor.execute`` takes either back without
-    parameters.
-    """
-    if not type(cursor).__module__.startswith("MySQLdb"):
-        return cursor.mogrify(text, params)
-    connection = cursor.connection
-    literal = connection.literal
-    query = text.encode(connection.encoding)
-    if isinstance(params, dict):
-        return query % {key.encode(connection.encoding): literal(value) for key, value in params.items()}
-    return query % tuple(map(literal, params))
-
-
 class InIds(ColumnElement):
     """``column IN <list parameter>`` whatever the list's length."""
 

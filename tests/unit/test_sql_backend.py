@@ -1204,79 +1204,8 @@ def test_nodes_written_together_get_the_ids_the_server_made(server_databases):
         store.close()
 
 
-def test_writes_that_wait_for_the_next_statement_are_read_and_kept(server_databases, monkeypatch):
-    """On MariaDB the writes nothing reads (properties, paths, links) go to the server with the next statement.
-
-    A read in the same transaction sees them, a write of many megabytes goes
-    in pieces the server accepts, and a call takes fewer round trips than it
-    has statements.
-    """
-    store = lineage.MetadataStore(server_databases.config())
-    try:
-        type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"n": pb.INT}))
-        execution_type = store.put_execution_type(pb.ExecutionType(name="E"))
-        context_type = store.put_context_type(pb.ContextType(name="C"))
-        backend = backend_of(store)
-        with backend.transaction():
-            [first] = store.put_artifacts([pb.Artifact(type_id=type_id, uri="/0", properties={
-                "n": pb.Value(int_value=7)})])
-            [read] = store.get_artifacts_by_id([first])
-            assert read.properties["n"].int_value == 7
-        # 2,000 properties of 1 KiB: about 2 MiB of SQL waiting.
-        big = [pb.Artifact(type_id=type_id, uri=f"/big/{i}", properties={"n": pb.Value(int_value=i)},
-                           custom_properties={"text": pb.Value(string_value=f"{i:04d}" * 256)})
-               for i in range(2000)]
-        ids = store.put_artifacts(big)
-        stored = store.get_artifacts_by_id(ids)
-        assert [(a.properties["n"].int_value, a.custom_properties["text"].string_value) for a in stored] == [
-            (i, f"{i:04d}" * 256) for i in range(2000)]
-
-        ran, waited, alone = [], [], []
-        inside_run = [False]
-        run, defer, send = type(backend)._run, type(backend)._defer, type(backend)._send
-
-        def counted_run(compiled, params=None):
-            ran.append(compiled.text)
-            inside_run[0] = True
-            try:
-                return run(backend, compiled, params)
-            finally:
-                inside_run[0] = False
-
-        monkeypatch.setattr(backend, "_run", counted_run)
-        monkeypatch.setattr(backend, "_defer", lambda compiled, params=None: (
-            waited.append(compiled.text), defer(backend, compiled, params))[1])
-        monkeypatch.setattr(backend, "_send", lambda cursor, deferred, last=None: (
-            alone.append(len(deferred)) if not inside_run[0] else None, send(backend, cursor, deferred, last))[1])
-        event = pb.Event(type=pb.Event.OUTPUT)
-        event.path.steps.add().key = "out"
-        store.put_execution(
-            pb.Execution(type_id=execution_type, custom_properties={"step": pb.Value(int_value=1)}),
-            [(pb.Artifact(type_id=type_id, uri="/out", properties={"n": pb.Value(int_value=1)}), event)],
-            [pb.Context(type_id=context_type, name="run", custom_properties={"k": pb.Value(int_value=2)})])
-        if server_databases.target == "mariadb":
-            # The property rows, the path, the links and the fingerprint
-            # waited. They went with the statements that followed them and,
-            # the rest, in one round trip before the COMMIT: at least five
-            # round trips fewer than statements.
-            assert len(waited) >= 6
-            assert len(alone) == 1 and len(ran) + len(alone) <= len(ran) + len(waited) - 5
-        else:
-            assert waited and alone == []  # each ran as it came
-        [out] = store.get_artifacts_by_uri("/out")
-        [execution] = store.get_executions_by_context(store.get_contexts_by_type("C")[0].id)
-        assert out.properties["n"].int_value == 1 and execution.custom_properties["step"].int_value == 1
-        [found] = store.get_events_by_artifact_ids([out.id])
-        assert [step.key for step in found.path.steps] == ["out"]
-    finally:
-        store.close()
-
-
 def test_a_write_the_database_refuses_fails_its_call_and_leaves_nothing(server_databases):
-    """A path step longer than MySQL's TEXT column fails the call (its statement waited for the commit).
-
-    PostgreSQL's TEXT holds it whole.
-    """
+    """A path step longer than MySQL's TEXT column fails the call with a typed error; PostgreSQL's TEXT holds it."""
     store = lineage.MetadataStore(server_databases.config())
     try:
         type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
@@ -1297,33 +1226,6 @@ def test_a_write_the_database_refuses_fails_its_call_and_leaves_nothing(server_d
         execution_id, [artifact_id], _ = put()
         [found] = store.get_events_by_execution_ids([execution_id])
         assert found.artifact_id == artifact_id and found.path.steps[0].key == event.path.steps[0].key
-    finally:
-        store.close()
-
-
-def test_a_write_that_waited_and_failed_undoes_its_transaction(server_databases):
-    """A waiting write that the server refuses raises with the next statement; the whole transaction goes."""
-    store = lineage.MetadataStore(server_databases.config())
-    try:
-        type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
-        context_type = store.put_context_type(pb.ContextType(name="C"))
-        [context_id] = store.put_contexts([pb.Context(type_id=context_type, name="c")])
-        [artifact_id] = store.put_artifacts([pb.Artifact(type_id=type_id, uri="/kept")])
-        backend = backend_of(store)
-        spec = (("context_id", "b_first", None), ("artifact_id", "b_second", None))
-        link = [{"b_first": context_id, "b_second": artifact_id}]
-        for read_after in (True, False):
-            with pytest.raises(errors.AbortedError, match="conflicts"):
-                with backend.transaction():
-                    backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id, uri="/gone", type="T")])
-                    for _ in range(2):  # the same link twice: the second breaks the unique key
-                        backend._insert_many("test_link", schema.attribution_table, spec, link)
-                    if read_after:  # else the COMMIT sends them
-                        backend.get_nodes("artifact", [artifact_id])
-            assert store.get_artifacts_by_uri("/gone") == []
-            assert store.get_artifacts_by_context(context_id) == []
-        [kept] = store.get_artifacts()
-        assert kept.uri == "/kept"
     finally:
         store.close()
 
