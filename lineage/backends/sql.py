@@ -1640,6 +1640,7 @@ class SqlBackend:
         else:
             column, ids = (e.c.artifact_id, artifacts) if artifacts else (e.c.execution_id, executions)
             many = len(ids) > 1
+
             def by_ids():
                 select = self._event_select()
                 if column is e.c.artifact_id:
