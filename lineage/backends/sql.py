@@ -58,7 +58,8 @@ from lineage.backends import sql_schema as schema
 from lineage.backends.base import (
     KINDS, TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
-from lineage.backends.sql_exec import MYSQL_DIALECTS, Compiled, Statements, id_list, translate_error
+from lineage.backends.sql_exec import (MYSQL_DIALECTS, Compiled, PreparedStatements, Statements, id_list,
+                                       translate_error)
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
@@ -243,6 +244,8 @@ class SqlBackend:
         self._local = _TxState()
         self._lock = database.lock
         self._begin = database.begin
+        self._end_read = database.end_read
+        self._prepared = PreparedStatements(self._engine.dialect.loaded_dbapi) if _is_mariadb(self._engine.dialect) else None
         self._read_only = database.read_only
         # SQLite has no server to enforce a statement timeout: a progress
         # handler, set before each statement, interrupts it past its deadline.
@@ -368,7 +371,10 @@ class SqlBackend:
                     error, broken = self._recheck_types(connection, remembered, failure)
             else:
                 try:
-                    connection.commit()
+                    if not local.writing and not named_locks and self._end_read is not None:
+                        self._end_read(connection)
+                    else:
+                        connection.commit()
                 except Exception as e:
                     error = translate_error(e, self._where)
                     broken = not self._rollback(connection) or isinstance(error, errors.UnavailableError)
@@ -549,7 +555,9 @@ class SqlBackend:
             self._bound(connection)
         cursor = connection.cursor()
         try:
-            cursor.execute(compiled.text, compiled.params(params))
+            prepared = self._prepared
+            text = compiled.text if prepared is None else prepared.text(cursor, connection.driver_connection, compiled)
+            cursor.execute(text, compiled.params(params))
         except Exception as e:
             raise translate_error(e, self._where) from e
         return cursor
@@ -1124,7 +1132,7 @@ class SqlBackend:
         """
         if not rows:
             return []
-        width = len(rows[0]) - len(_property_columns(kind))
+        width = len(rows[0]) - _PROPERTY_WIDTH
         node_rows = []
         property_rows = []
         last = None
@@ -2127,6 +2135,10 @@ def _property_spec(kind: Kind) -> tuple:
 def _property_owner(kind: Kind):
     table, owner = _PROPERTY_TABLES[kind]
     return table.c[owner]
+
+
+#: The columns of ``_property_columns``.
+_PROPERTY_WIDTH = 8
 
 
 def _property_columns(kind: Kind) -> tuple:

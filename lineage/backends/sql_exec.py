@@ -18,6 +18,8 @@ error code.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import json
 import threading
 from typing import Any, Callable
@@ -168,13 +170,25 @@ class Compiled:
         returns_rows: Whether the statement is a SELECT.
     """
 
-    __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows")
+    __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
+                 "runs", "prepared_name", "execute_text")
+
+    _numbered = itertools.count(1)
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
         self.text = compiled.string
         self._positional = compiled.positional
         self._names = tuple(compiled.positiontup or ()) if self._positional else ()
+        # For PreparedStatements: how often the statement ran, and its name on
+        # the server, or None when it is always sent as text.
+        self.runs = 0
+        self.prepared_name = self.execute_text = None
+        if dialect.paramstyle == "format" and "?" not in self.text and not any(
+                isinstance(bind.type, _IdList) for bind in compiled.bind_names):
+            self.prepared_name = f"lineage_{next(self._numbered)}"
+            self.execute_text = f"EXECUTE {self.prepared_name}" + (
+                " USING " + ", ".join(["%s"] * len(self._names)) if self._names else "")
         binds: dict[str, Callable] = {}
         defaults: dict[str, Any] = {}
         for bind, name in compiled.bind_names.items():
@@ -288,6 +302,66 @@ class Statements:
         return compiled
 
 
+class PreparedStatements:
+    """Runs the statements a MariaDB client sends often as server-side prepared statements.
+
+    MariaDB parses every statement text it receives, and for the long
+    statements here that was a large share of a small read: the statement
+    that reads an artifact by uri with its properties took 374 us from the
+    client as text and 278 us prepared (10^5 executions, loopback, 1,000
+    alternations). A statement that ran ``THRESHOLD`` times is prepared on a
+    connection the next time it runs there (``PREPARE name FROM text``), then
+    sent as ``EXECUTE name USING values``: the values are the same bound
+    parameters, rendered by the driver as for the text. MySQL's EXECUTE takes
+    only user variables (a round trip each to set), so this is MariaDB's
+    alone. Statements with an id list stay text, as their number of values
+    varies; so does a statement the server will not prepare, and any while
+    the server holds its most prepared statements (``max_prepared_stmt_count``,
+    for all sessions together).
+    """
+
+    #: Runs (on any connection) before a statement is prepared: statements run once are not.
+    THRESHOLD = 3
+    #: Most statements kept prepared on one connection; the least recently run goes first.
+    PER_CONNECTION = 128
+    _ATTRIBUTE = "_lineage_prepared"
+
+    def __init__(self, dbapi) -> None:
+        self._error = dbapi.MySQLError
+
+    def text(self, cursor, driver_connection, compiled: "Compiled") -> str:
+        """The text to run ``compiled`` with its parameters: an EXECUTE once prepared here."""
+        name = compiled.prepared_name
+        if name is None:
+            return compiled.text
+        compiled.runs += 1
+        if compiled.runs <= self.THRESHOLD:
+            return compiled.text
+        prepared = getattr(driver_connection, self._ATTRIBUTE, None)
+        if prepared is None:
+            prepared = collections.OrderedDict()
+            setattr(driver_connection, self._ATTRIBUTE, prepared)
+        if name in prepared:
+            prepared.move_to_end(name)
+            return compiled.execute_text
+        # The format paramstyle's placeholders and escaped percent signs, as the server reads them.
+        server_text = compiled.text.replace("%%", "\0").replace("%s", "?").replace("\0", "%")
+        try:
+            if len(prepared) >= self.PER_CONNECTION:
+                cursor.execute(f"DEALLOCATE PREPARE {prepared.popitem(last=False)[0]}")
+            cursor.execute(f"PREPARE {name} FROM %s", (server_text,))
+        except self._error as e:
+            code = e.args[0] if e.args else None
+            if code in _MYSQL_UNAVAILABLE:
+                raise
+            if code != _MYSQL_TOO_MANY_PREPARED:
+                # Not a statement the server prepares: it stays text everywhere.
+                compiled.prepared_name = None
+            return compiled.text
+        prepared[name] = True
+        return compiled.execute_text
+
+
 # --- errors ------------------------------------------------------------------
 
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 6, 8, 14
@@ -301,6 +375,8 @@ _MYSQL_AUTH = {1045, 1698}
 _MYSQL_INVALID = {1264, 1406, 1366, 1292, 1265, 3140, 1367}
 # Statement stopped by max_statement_time (MariaDB) or max_execution_time (MySQL).
 _MYSQL_TIMEOUT = {1969, 3024}
+# The server's max_prepared_stmt_count, for all sessions together, is reached.
+_MYSQL_TOO_MANY_PREPARED = 1461
 
 _PG_ABORTED = {"40001", "40P01", "23505", "55P03"}
 _PG_INVALID_PREFIX = ("22",)

@@ -26,7 +26,9 @@ import sqlalchemy as sa
 
 import lineage
 from lineage import errors
+from lineage.backends import sql_connect
 from lineage.backends import sql_schema as schema
+from lineage.backends.sql_exec import PreparedStatements
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
 from lineage.urls import config_from_url
@@ -1295,6 +1297,105 @@ def test_a_lost_server_connection_is_unavailable_then_replaced(server_databases)
         assert [a.uri for a in store.get_artifacts()][-1] == "/after"
     finally:
         store.close()
+
+
+def test_each_read_sees_what_other_clients_committed_before_it(server_databases):
+    """A read's transaction ends before the next begins, though MariaDB's reads leave their COMMIT unanswered."""
+    config = server_databases.config()
+    reader = lineage.MetadataStore(config)
+    writer = lineage.MetadataStore(config)
+    try:
+        type_id = writer.put_artifact_type(pb.ArtifactType(name="T"))
+        for count in range(1, 8):
+            writer.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{count}")])
+            # Several reads, so that every pooled connection the reader has serves one.
+            for _ in range(3):
+                assert [a.uri for a in reader.get_artifacts()] == [f"/{i}" for i in range(1, count + 1)]
+                assert len(reader.get_artifacts_by_type("T")) == count
+    finally:
+        reader.close()
+        writer.close()
+
+
+def test_a_connection_lost_before_its_read_commit_was_answered_is_replaced(tmp_path, sql_services):  # noqa: F811
+    """The pool discards a MariaDB connection whose unanswered COMMIT cannot be read, and the call goes on."""
+    databases = Databases("mariadb", tmp_path, sql_services)
+    store = lineage.MetadataStore(databases.config())
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+        store.put_artifacts([pb.Artifact(type_id=type_id, uri="/a")])
+        backend = backend_of(store)
+        assert backend._end_read is not None, "mysqlclient, the dev extra's driver, defers read commits"
+        with backend.transaction(write=False):
+            driver_connection = backend._connection().driver_connection
+            backend.get_types("artifact")
+        assert getattr(driver_connection, sql_connect._COMMIT_UNANSWERED)
+        driver_connection.close()
+        for _ in range(8):
+            assert [a.uri for a in store.get_artifacts()] == ["/a"]
+        assert not getattr(driver_connection, sql_connect._COMMIT_UNANSWERED)
+    finally:
+        store.close()
+        databases.close()
+
+
+def _session_status(backend, name: str) -> int:
+    cursor = backend._connection().cursor()
+    cursor.execute("SHOW SESSION STATUS LIKE %s", (name,))
+    return int(cursor.fetchall()[0][1])
+
+
+def test_mariadb_runs_frequent_statements_prepared_with_the_same_answers(tmp_path, sql_services):  # noqa: F811
+    """A statement run often is sent as EXECUTE of a prepared statement and answers as its text did."""
+    databases = Databases("mariadb", tmp_path, sql_services)
+    store = lineage.MetadataStore(databases.config())
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"p": pb.STRING}))
+        uris = ["/a", "/b%", "/c_é", "/d'"]
+        for i, uri in enumerate(uris):
+            store.put_artifacts([pb.Artifact(type_id=type_id, uri=uri, properties={"p": pb.Value(string_value=uri)})])
+        backend = backend_of(store)
+        with backend.transaction(write=False):
+            before = _session_status(backend, "Com_execute_sql")
+            answers = [[(a.uri, a.properties["p"].string_value) for a in store.get_artifacts_by_uri(uri)]
+                       for _ in range(2 * PreparedStatements.THRESHOLD) for uri in uris]
+            executed = _session_status(backend, "Com_execute_sql") - before
+        assert answers == [[(uri, uri)] for _ in range(2 * PreparedStatements.THRESHOLD) for uri in uris]
+        assert executed >= len(uris) * PreparedStatements.THRESHOLD
+    finally:
+        store.close()
+        databases.close()
+
+
+def test_mariadb_statements_stay_text_while_the_server_prepares_no_more(tmp_path, sql_services):  # noqa: F811
+    """At the server's limit of prepared statements a statement runs as text, and is prepared once it can be."""
+    databases = Databases("mariadb", tmp_path, sql_services)
+    admin = databases.admin()
+    store = lineage.MetadataStore(databases.config())
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+        store.put_artifacts([pb.Artifact(type_id=type_id, uri="/a")])
+        backend = backend_of(store)
+        with admin.connect() as c:
+            limit = c.exec_driver_sql("SELECT @@GLOBAL.max_prepared_stmt_count").scalar()
+            c.exec_driver_sql("SET GLOBAL max_prepared_stmt_count = 0")
+        try:
+            with backend.transaction(write=False):
+                before = _session_status(backend, "Com_execute_sql")
+                for _ in range(2 * PreparedStatements.THRESHOLD):
+                    assert [a.uri for a in store.get_artifacts_by_uri("/a")] == ["/a"]
+                assert _session_status(backend, "Com_execute_sql") == before
+        finally:
+            with admin.connect() as c:
+                c.exec_driver_sql(f"SET GLOBAL max_prepared_stmt_count = {int(limit)}")
+        with backend.transaction(write=False):
+            before = _session_status(backend, "Com_execute_sql")
+            assert [a.uri for a in store.get_artifacts_by_uri("/a")] == ["/a"]
+            assert _session_status(backend, "Com_execute_sql") == before + 1
+    finally:
+        store.close()
+        admin.dispose()
+        databases.close()
 
 
 def test_postgresql_statistics_follow_the_writes(tmp_path, sql_services):  # noqa: F811
