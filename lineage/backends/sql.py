@@ -555,9 +555,10 @@ class SqlBackend:
             self._bound(connection)
         cursor = connection.cursor()
         try:
-            prepared = self._prepared
-            text = compiled.text if prepared is None else prepared.text(cursor, connection.driver_connection, compiled)
-            cursor.execute(text, compiled.params(params))
+            text, values = compiled.text, compiled.params(params)
+            if self._prepared is not None:
+                text, values = self._prepared.statement(cursor, connection.driver_connection, compiled, values)
+            cursor.execute(text, values)
         except Exception as e:
             raise translate_error(e, self._where) from e
         return cursor

@@ -99,10 +99,20 @@ class MySqlIntList:
     ``mysql_encoders`` registers it with a connection.
     """
 
-    __slots__ = ("literal",)
+    __slots__ = ("ids",)
 
     def __init__(self, ids):
-        self.literal = "(" + ",".join(map(str, map(int, ids))) + ")"
+        self.ids = ids
+
+
+class _MySqlIntArguments:
+    """An int list as ``size`` arguments of an EXECUTE (``1,2,3,3``), the last id repeated to fill them."""
+
+    __slots__ = ("ids", "size")
+
+    def __init__(self, ids, size: int):
+        self.ids = ids
+        self.size = size
 
 
 def _mysql_int_list(value) -> MySqlIntList | None:
@@ -110,12 +120,18 @@ def _mysql_int_list(value) -> MySqlIntList | None:
 
 
 def _render_int_list(value: MySqlIntList, *_mapping) -> str:
-    return value.literal
+    return "(" + ",".join(map(str, map(int, value.ids))) + ")"
+
+
+def _render_int_arguments(value: _MySqlIntArguments, *_mapping) -> str:
+    ids = value.ids
+    return ",".join(map(str, map(int, ids))) + ("," + str(int(ids[-1]))) * (value.size - len(ids))
 
 
 def mysql_encoders(connection) -> None:
-    """Teaches a mysqlclient or PyMySQL connection to render ``MySqlIntList``."""
+    """Teaches a mysqlclient or PyMySQL connection to render ``MySqlIntList`` (and its EXECUTE form)."""
     connection.encoders[MySqlIntList] = _render_int_list
+    connection.encoders[_MySqlIntArguments] = _render_int_arguments
 
 
 class InIds(ColumnElement):
@@ -171,7 +187,7 @@ class Compiled:
     """
 
     __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
-                 "runs", "prepared_name", "execute_text")
+                 "runs", "prepared_name", "execute_text", "list_positions")
 
     _numbered = itertools.count(1)
 
@@ -184,8 +200,11 @@ class Compiled:
         # the server, or None when it is always sent as text.
         self.runs = 0
         self.prepared_name = self.execute_text = None
-        if dialect.paramstyle == "format" and "?" not in self.text and not any(
-                isinstance(bind.type, _IdList) for bind in compiled.bind_names):
+        lists = {name: bind.type.element for bind, name in compiled.bind_names.items()
+                 if isinstance(bind.type, _IdList)}
+        # Positions of the int lists among the parameters, which PreparedStatements spreads.
+        self.list_positions = tuple(i for i, name in enumerate(self._names) if name in lists)
+        if dialect.paramstyle == "format" and "?" not in self.text and "str" not in lists.values():
             self.prepared_name = f"lineage_{next(self._numbered)}"
             self.execute_text = f"EXECUTE {self.prepared_name}" + (
                 " USING " + ", ".join(["%s"] * len(self._names)) if self._names else "")
@@ -314,42 +333,60 @@ class PreparedStatements:
     sent as ``EXECUTE name USING values``: the values are the same bound
     parameters, rendered by the driver as for the text. MySQL's EXECUTE takes
     only user variables (a round trip each to set), so this is MariaDB's
-    alone. Statements with an id list stay text, as their number of values
-    varies; so does a statement the server will not prepare, and any while
-    the server holds its most prepared statements (``max_prepared_stmt_count``,
-    for all sessions together).
+    alone. A statement the server will not prepare stays text, and so does
+    any while the server holds its most prepared statements
+    (``max_prepared_stmt_count``, for all sessions together).
     """
 
     #: Runs (on any connection) before a statement is prepared: statements run once are not.
     THRESHOLD = 3
     #: Most statements kept prepared on one connection; the least recently run goes first.
     PER_CONNECTION = 128
+    #: Longer id lists stay text.
+    LONGEST_LIST = 1024
     _ATTRIBUTE = "_lineage_prepared"
 
     def __init__(self, dbapi) -> None:
         self._error = dbapi.MySQLError
 
-    def text(self, cursor, driver_connection, compiled: "Compiled") -> str:
-        """The text to run ``compiled`` with its parameters: an EXECUTE once prepared here."""
+    def statement(self, cursor, driver_connection, compiled: "Compiled", values: tuple) -> tuple[str, tuple]:
+        """The text and parameters to run ``compiled`` with ``values``: an EXECUTE once prepared here.
+
+        A statement with id lists is prepared once per list length rounded up
+        to a power of two (at most ``LONGEST_LIST``); its lists are spread
+        over that many arguments, the last id repeated, which ``IN`` ignores.
+        """
         name = compiled.prepared_name
         if name is None:
-            return compiled.text
+            return compiled.text, values
         compiled.runs += 1
         if compiled.runs <= self.THRESHOLD:
-            return compiled.text
+            return compiled.text, values
+        execute_text = compiled.execute_text
+        sizes: list[int] = []
+        if compiled.list_positions:
+            values = list(values)
+            for position in compiled.list_positions:
+                ids = values[position].ids
+                if not ids or len(ids) > self.LONGEST_LIST:
+                    return compiled.text, _text_values(values)
+                size = 1 << (len(ids) - 1).bit_length()
+                sizes.append(size)
+                values[position] = _MySqlIntArguments(ids, size)
+            values = tuple(values)
+            name = f"{name}_{'_'.join(map(str, sizes))}"
+            execute_text = execute_text.replace(compiled.prepared_name, name, 1)
         prepared = getattr(driver_connection, self._ATTRIBUTE, None)
         if prepared is None:
             prepared = collections.OrderedDict()
             setattr(driver_connection, self._ATTRIBUTE, prepared)
         if name in prepared:
             prepared.move_to_end(name)
-            return compiled.execute_text
-        # The format paramstyle's placeholders and escaped percent signs, as the server reads them.
-        server_text = compiled.text.replace("%%", "\0").replace("%s", "?").replace("\0", "%")
+            return execute_text, values
         try:
             if len(prepared) >= self.PER_CONNECTION:
                 cursor.execute(f"DEALLOCATE PREPARE {prepared.popitem(last=False)[0]}")
-            cursor.execute(f"PREPARE {name} FROM %s", (server_text,))
+            cursor.execute(f"PREPARE {name} FROM %s", (self._server_text(compiled, sizes),))
         except self._error as e:
             code = e.args[0] if e.args else None
             if code in _MYSQL_UNAVAILABLE:
@@ -357,9 +394,24 @@ class PreparedStatements:
             if code != _MYSQL_TOO_MANY_PREPARED:
                 # Not a statement the server prepares: it stays text everywhere.
                 compiled.prepared_name = None
-            return compiled.text
+            return compiled.text, _text_values(values)
         prepared[name] = True
-        return compiled.execute_text
+        return execute_text, values
+
+    @staticmethod
+    def _server_text(compiled: "Compiled", sizes: list[int]) -> str:
+        """The statement with the server's placeholders, each id list as ``(?, ?, ...)`` of its size."""
+        # Escaped percent signs stand aside while the format placeholders are split on.
+        parts = compiled.text.replace("%%", "\0").split("%s")
+        lists = dict(zip(compiled.list_positions, sizes))
+        marks = ["(" + ", ".join(["?"] * lists[i]) + ")" if i in lists else "?" for i in range(len(parts) - 1)]
+        text = parts[0] + "".join(mark + part for mark, part in zip(marks, parts[1:]))
+        return text.replace("\0", "%")
+
+
+def _text_values(values) -> tuple:
+    """Parameters spread for an EXECUTE, back in the text statement's form."""
+    return tuple(MySqlIntList(value.ids) if isinstance(value, _MySqlIntArguments) else value for value in values)
 
 
 # --- errors ------------------------------------------------------------------

@@ -1367,6 +1367,33 @@ def test_mariadb_runs_frequent_statements_prepared_with_the_same_answers(tmp_pat
         databases.close()
 
 
+def test_mariadb_prepared_statements_take_id_lists_of_any_length(tmp_path, sql_services):  # noqa: F811
+    """Id lists are spread over a prepared statement's arguments; every length reads the same nodes."""
+    databases = Databases("mariadb", tmp_path, sql_services)
+    store = lineage.MetadataStore(databases.config())
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"p": pb.INT}))
+        ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}", properties={"p": pb.Value(int_value=i)})
+                                   for i in range(PreparedStatements.LONGEST_LIST + 1)])
+        backend = backend_of(store)
+        lengths = [1, 2, 3, 5, 8, 9, 100, PreparedStatements.LONGEST_LIST, PreparedStatements.LONGEST_LIST + 1]
+        with backend.transaction(write=False):
+            before = _session_status(backend, "Com_execute_sql")
+            for _ in range(PreparedStatements.THRESHOLD + 1):
+                for length in lengths:
+                    wanted = ids[-length:]
+                    got = store.get_artifacts_by_id(list(reversed(wanted)))
+                    assert sorted((a.id, a.properties["p"].int_value) for a in got) == [
+                        (i, n) for n, i in enumerate(ids)][-length:]
+                    assert store.get_events_by_artifact_ids(wanted) == []
+            executed = _session_status(backend, "Com_execute_sql") - before
+        # The last round runs every length but the longest prepared: the nodes and their events.
+        assert executed >= 2 * (len(lengths) - 1)
+    finally:
+        store.close()
+        databases.close()
+
+
 def test_mariadb_statements_stay_text_while_the_server_prepares_no_more(tmp_path, sql_services):  # noqa: F811
     """At the server's limit of prepared statements a statement runs as text, and is prepared once it can be."""
     databases = Databases("mariadb", tmp_path, sql_services)
