@@ -104,6 +104,7 @@ def _atoms(store: lineage.MetadataStore, ids: dict, kind: str, rng: random.Rando
                   f"{field}.string_value = 'a'", f"{field}.string_value = 'A'", f"{field}.string_value = 'a '",
                   f"{field}.string_value LIKE 's%'", f"{field}.string_value IS NULL",
                   f"{field}.string_value IS NOT NULL", f"{field}.string_value LIKE 'mlmd-struct::%'",
+                  f"{field}.string_value LIKE '%struct%'", f"NOT {field}.string_value LIKE '%a%'",
                   f"{field}.string_value < 'm'", f"{field}.string_value IN ('', ' ', 'é')",
                   f"{field}.bool_value = true", f"{field}.bool_value = false", f"{field}.bool_value IS NULL"]
     contexts = store.get_contexts()
