@@ -367,7 +367,7 @@ class PreparedStatements:
         if compiled.list_positions:
             values = list(values)
             for position in compiled.list_positions:
-                ids = values[position].ids
+                ids = values[position].ids if values[position] is not None else None
                 if not ids or len(ids) > self.LONGEST_LIST:
                     return compiled.text, _text_values(values)
                 size = 1 << (len(ids) - 1).bit_length()
