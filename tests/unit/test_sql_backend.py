@@ -1317,26 +1317,33 @@ def test_each_read_sees_what_other_clients_committed_before_it(server_databases)
         writer.close()
 
 
-def test_a_connection_lost_before_its_read_commit_was_answered_is_replaced(tmp_path, sql_services):  # noqa: F811
-    """The pool discards a MariaDB connection whose unanswered COMMIT cannot be read, and the call goes on."""
+@pytest.fixture
+def mariadb(tmp_path, sql_services) -> Iterator[tuple[Databases, lineage.MetadataStore]]:  # noqa: F811
+    """A store on a fresh MariaDB database, and the databases it was made from."""
     databases = Databases("mariadb", tmp_path, sql_services)
     store = lineage.MetadataStore(databases.config())
     try:
-        type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
-        store.put_artifacts([pb.Artifact(type_id=type_id, uri="/a")])
-        backend = backend_of(store)
-        assert backend._end_read is not None, "mysqlclient, the dev extra's driver, defers read commits"
-        with backend.transaction(write=False):
-            driver_connection = backend._connection().driver_connection
-            backend.get_types("artifact")
-        assert getattr(driver_connection, sql_connect._COMMIT_UNANSWERED)
-        driver_connection.close()
-        for _ in range(8):
-            assert [a.uri for a in store.get_artifacts()] == ["/a"]
-        assert not getattr(driver_connection, sql_connect._COMMIT_UNANSWERED)
+        yield databases, store
     finally:
         store.close()
         databases.close()
+
+
+def test_a_connection_lost_before_its_read_commit_was_answered_is_replaced(mariadb):
+    """The pool discards a MariaDB connection whose unanswered COMMIT cannot be read, and the call goes on."""
+    _, store = mariadb
+    type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+    store.put_artifacts([pb.Artifact(type_id=type_id, uri="/a")])
+    backend = backend_of(store)
+    assert backend._end_read is not None, "mysqlclient, the dev extra's driver, defers read commits"
+    with backend.transaction(write=False):
+        driver_connection = backend._connection().driver_connection
+        backend.get_types("artifact")
+    assert getattr(driver_connection, sql_connect._COMMIT_UNANSWERED)
+    driver_connection.close()
+    for _ in range(8):
+        assert [a.uri for a in store.get_artifacts()] == ["/a"]
+    assert not getattr(driver_connection, sql_connect._COMMIT_UNANSWERED)
 
 
 def _session_status(backend, name: str) -> int:
@@ -1345,60 +1352,49 @@ def _session_status(backend, name: str) -> int:
     return int(cursor.fetchall()[0][1])
 
 
-def test_mariadb_runs_frequent_statements_prepared_with_the_same_answers(tmp_path, sql_services):  # noqa: F811
+def test_mariadb_runs_frequent_statements_prepared_with_the_same_answers(mariadb):
     """A statement run often is sent as EXECUTE of a prepared statement and answers as its text did."""
-    databases = Databases("mariadb", tmp_path, sql_services)
-    store = lineage.MetadataStore(databases.config())
-    try:
-        type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"p": pb.STRING}))
-        uris = ["/a", "/b%", "/c_é", "/d'"]
-        for i, uri in enumerate(uris):
-            store.put_artifacts([pb.Artifact(type_id=type_id, uri=uri, properties={"p": pb.Value(string_value=uri)})])
-        backend = backend_of(store)
-        with backend.transaction(write=False):
-            before = _session_status(backend, "Com_execute_sql")
-            answers = [[(a.uri, a.properties["p"].string_value) for a in store.get_artifacts_by_uri(uri)]
-                       for _ in range(2 * PreparedStatements.THRESHOLD) for uri in uris]
-            executed = _session_status(backend, "Com_execute_sql") - before
-        assert answers == [[(uri, uri)] for _ in range(2 * PreparedStatements.THRESHOLD) for uri in uris]
-        assert executed >= len(uris) * PreparedStatements.THRESHOLD
-    finally:
-        store.close()
-        databases.close()
+    _, store = mariadb
+    type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"p": pb.STRING}))
+    uris = ["/a", "/b%", "/c_é", "/d'"]
+    for i, uri in enumerate(uris):
+        store.put_artifacts([pb.Artifact(type_id=type_id, uri=uri, properties={"p": pb.Value(string_value=uri)})])
+    backend = backend_of(store)
+    with backend.transaction(write=False):
+        before = _session_status(backend, "Com_execute_sql")
+        answers = [[(a.uri, a.properties["p"].string_value) for a in store.get_artifacts_by_uri(uri)]
+                   for _ in range(2 * PreparedStatements.THRESHOLD) for uri in uris]
+        executed = _session_status(backend, "Com_execute_sql") - before
+    assert answers == [[(uri, uri)] for _ in range(2 * PreparedStatements.THRESHOLD) for uri in uris]
+    assert executed >= len(uris) * PreparedStatements.THRESHOLD
 
 
-def test_mariadb_prepared_statements_take_id_lists_of_any_length(tmp_path, sql_services):  # noqa: F811
+def test_mariadb_prepared_statements_take_id_lists_of_any_length(mariadb):
     """Id lists are spread over a prepared statement's arguments; every length reads the same nodes."""
-    databases = Databases("mariadb", tmp_path, sql_services)
-    store = lineage.MetadataStore(databases.config())
-    try:
-        type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"p": pb.INT}))
-        ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}", properties={"p": pb.Value(int_value=i)})
-                                   for i in range(PreparedStatements.LONGEST_LIST + 1)])
-        backend = backend_of(store)
-        lengths = [1, 2, 3, 5, 8, 9, 100, PreparedStatements.LONGEST_LIST, PreparedStatements.LONGEST_LIST + 1]
-        with backend.transaction(write=False):
-            before = _session_status(backend, "Com_execute_sql")
-            for _ in range(PreparedStatements.THRESHOLD + 1):
-                for length in lengths:
-                    wanted = ids[-length:]
-                    got = store.get_artifacts_by_id(list(reversed(wanted)))
-                    assert sorted((a.id, a.properties["p"].int_value) for a in got) == [
-                        (i, n) for n, i in enumerate(ids)][-length:]
-                    assert store.get_events_by_artifact_ids(wanted) == []
-            executed = _session_status(backend, "Com_execute_sql") - before
-        # The last round runs every length but the longest prepared: the nodes and their events.
-        assert executed >= 2 * (len(lengths) - 1)
-    finally:
-        store.close()
-        databases.close()
+    _, store = mariadb
+    type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"p": pb.INT}))
+    ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}", properties={"p": pb.Value(int_value=i)})
+                               for i in range(PreparedStatements.LONGEST_LIST + 1)])
+    backend = backend_of(store)
+    lengths = [1, 2, 3, 5, 8, 9, 100, PreparedStatements.LONGEST_LIST, PreparedStatements.LONGEST_LIST + 1]
+    with backend.transaction(write=False):
+        before = _session_status(backend, "Com_execute_sql")
+        for _ in range(PreparedStatements.THRESHOLD + 1):
+            for length in lengths:
+                wanted = ids[-length:]
+                got = store.get_artifacts_by_id(list(reversed(wanted)))
+                assert sorted((a.id, a.properties["p"].int_value) for a in got) == [
+                    (i, n) for n, i in enumerate(ids)][-length:]
+                assert store.get_events_by_artifact_ids(wanted) == []
+        executed = _session_status(backend, "Com_execute_sql") - before
+    # The last round runs every length but the longest prepared: the nodes and their events.
+    assert executed >= 2 * (len(lengths) - 1)
 
 
-def test_mariadb_statements_stay_text_while_the_server_prepares_no_more(tmp_path, sql_services):  # noqa: F811
+def test_mariadb_statements_stay_text_while_the_server_prepares_no_more(mariadb):
     """At the server's limit of prepared statements a statement runs as text, and is prepared once it can be."""
-    databases = Databases("mariadb", tmp_path, sql_services)
+    databases, store = mariadb
     admin = databases.admin()
-    store = lineage.MetadataStore(databases.config())
     try:
         type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
         store.put_artifacts([pb.Artifact(type_id=type_id, uri="/a")])
@@ -1420,9 +1416,7 @@ def test_mariadb_statements_stay_text_while_the_server_prepares_no_more(tmp_path
             assert [a.uri for a in store.get_artifacts_by_uri("/a")] == ["/a"]
             assert _session_status(backend, "Com_execute_sql") == before + 1
     finally:
-        store.close()
         admin.dispose()
-        databases.close()
 
 
 def test_postgresql_statistics_follow_the_writes(tmp_path, sql_services):  # noqa: F811
