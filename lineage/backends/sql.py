@@ -245,7 +245,8 @@ class SqlBackend:
         self._lock = database.lock
         self._begin = database.begin
         self._end_read = database.end_read
-        self._prepared = PreparedStatements(self._engine.dialect.loaded_dbapi) if _is_mariadb(self._engine.dialect) else None
+        self._prepared = (PreparedStatements(self._engine.dialect.loaded_dbapi)
+                          if _is_mariadb(self._engine.dialect) else None)
         self._read_only = database.read_only
         # SQLite has no server to enforce a statement timeout: a progress
         # handler, set before each statement, interrupts it past its deadline.
@@ -2138,14 +2139,14 @@ def _property_owner(kind: Kind):
     return table.c[owner]
 
 
-#: The columns of ``_property_columns``.
-_PROPERTY_WIDTH = 8
-
-
 def _property_columns(kind: Kind) -> tuple:
     table, owner = _PROPERTY_TABLES[kind]
     return (table.c[owner], table.c.is_custom_property, table.c.name, table.c.int_value,
             table.c.double_value, table.c.string_value, table.c.proto_value, table.c.bool_value)
+
+
+#: How many columns ``_property_columns`` has, whatever the kind.
+_PROPERTY_WIDTH = len(_property_columns("artifact"))
 
 
 def _property_select(kind: Kind):

@@ -187,7 +187,7 @@ class Compiled:
     """
 
     __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
-                 "runs", "prepared_name", "execute_text", "list_positions")
+                 "runs", "prepared_name", "execute_text", "list_positions", "sized")
 
     _numbered = itertools.count(1)
 
@@ -204,6 +204,8 @@ class Compiled:
                  if isinstance(bind.type, _IdList)}
         # Positions of the int lists among the parameters, which PreparedStatements spreads.
         self.list_positions = tuple(i for i, name in enumerate(self._names) if name in lists)
+        # Per list sizes: (name, EXECUTE text) of the statement prepared for them.
+        self.sized: dict[tuple[int, ...], tuple[str, str]] = {}
         if dialect.paramstyle == "format" and "?" not in self.text and "str" not in lists.values():
             self.prepared_name = f"lineage_{next(self._numbered)}"
             self.execute_text = f"EXECUTE {self.prepared_name}" + (
@@ -363,7 +365,7 @@ class PreparedStatements:
         if compiled.runs <= self.THRESHOLD:
             return compiled.text, values
         execute_text = compiled.execute_text
-        sizes: list[int] = []
+        sizes: tuple[int, ...] = ()
         if compiled.list_positions:
             values = list(values)
             for position in compiled.list_positions:
@@ -371,11 +373,14 @@ class PreparedStatements:
                 if not ids or len(ids) > self.LONGEST_LIST:
                     return compiled.text, _text_values(values)
                 size = 1 << (len(ids) - 1).bit_length()
-                sizes.append(size)
+                sizes += (size,)
                 values[position] = _MySqlIntArguments(ids, size)
             values = tuple(values)
-            name = f"{name}_{'_'.join(map(str, sizes))}"
-            execute_text = execute_text.replace(compiled.prepared_name, name, 1)
+            named = compiled.sized.get(sizes)
+            if named is None:
+                sized_name = f"{name}_{'_'.join(map(str, sizes))}"
+                named = compiled.sized[sizes] = (sized_name, execute_text.replace(name, sized_name, 1))
+            name, execute_text = named
         prepared = getattr(driver_connection, self._ATTRIBUTE, None)
         if prepared is None:
             prepared = collections.OrderedDict()
@@ -399,7 +404,7 @@ class PreparedStatements:
         return execute_text, values
 
     @staticmethod
-    def _server_text(compiled: "Compiled", sizes: list[int]) -> str:
+    def _server_text(compiled: "Compiled", sizes: tuple[int, ...]) -> str:
         """The statement with the server's placeholders, each id list as ``(?, ?, ...)`` of its size."""
         # Escaped percent signs stand aside while the format placeholders are split on.
         parts = compiled.text.replace("%%", "\0").split("%s")
