@@ -464,7 +464,7 @@ class SqlBackend:
         compiled = self._stmt(("types_n",), self._types_by_ids)
         try:
             cursor = connection.cursor()
-            cursor.execute(compiled.text, compiled.params({"b_ids": sorted(remembered)}))
+            compiled.execute(cursor, compiled.params({"b_ids": sorted(remembered)}))
             rows = compiled.rows(cursor)
             connection.rollback()
         except Exception:  # noqa: BLE001 - the refusal stands; the caller drops the connection
@@ -556,10 +556,12 @@ class SqlBackend:
             self._bound(connection)
         cursor = connection.cursor()
         try:
-            text, values = compiled.text, compiled.params(params)
-            if self._prepared is not None:
+            values = compiled.params(params)
+            if self._prepared is None:
+                compiled.execute(cursor, values)
+            else:
                 text, values = self._prepared.statement(cursor, connection.driver_connection, compiled, values)
-            cursor.execute(text, values)
+                compiled.execute(cursor, values, text)
         except Exception as e:
             raise translate_error(e, self._where) from e
         return cursor
@@ -824,7 +826,7 @@ class SqlBackend:
             fresh = self._engine.raw_connection()
             try:
                 cursor = fresh.cursor()
-                cursor.execute(compiled.text, compiled.params(params))
+                compiled.execute(cursor, compiled.params(params))
                 taken = bool(cursor.fetchall())
                 fresh.rollback()
             finally:

@@ -30,6 +30,7 @@ from lineage import errors
 from lineage.backends import import_driver
 from lineage.backends.base import statement_timeout
 from lineage.backends.sql_exec import mysql_encoders
+from lineage.backends.sql_schema import SESSION_RESULTS_LATIN1_SQL, read_text_through_session
 from lineage.proto import metadata_store_pb2 as pb
 
 __all__ = ["Database", "open_sqlite", "open_mysql", "open_postgresql", "SQLITE_BUSY_TIMEOUT_S"]
@@ -340,6 +341,15 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
     engine = sa.create_engine(
         f"mysql+{driver}://", creator=connect, pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW,
         pool_reset_on_return=None, pool_recycle=_POOL_RECYCLE_S)
+    if driver == "mysqldb":
+        read_text_through_session(engine.dialect)
+
+        @sa.event.listens_for(engine, "connect")
+        def results_in_latin1(driver_connection, record) -> None:
+            # After SQLAlchemy's own connect handler, whose SET NAMES resets it.
+            cursor = driver_connection.cursor()
+            cursor.execute(SESSION_RESULTS_LATIN1_SQL)
+            driver_connection.commit()
     lock_name = f"lineage-init:{config.database}"
 
     def acquire(connection) -> None:

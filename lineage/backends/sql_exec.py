@@ -33,6 +33,7 @@ from sqlalchemy.types import TypeDecorator
 from lineage import errors
 from lineage.backends.base import ConcurrentWriteError
 from lineage.backends.base import deadline_error
+from lineage.backends.sql_schema import TEXT_IN_SQL, reads_text_through_session
 
 __all__ = ["Compiled", "Statements", "InIds", "id_list", "translate_error", "MYSQL_DIALECTS", "MySqlIntList",
            "mysql_encoders"]
@@ -183,10 +184,13 @@ class Compiled:
 
     Attributes:
         text: The SQL text in the driver's paramstyle.
+        text_in_sql: On a dialect that reads MLMD's text through the session
+            (``sql_schema.read_text_through_session``), the text converting
+            it in SQL instead, for values the driver cannot decode; else None.
         returns_rows: Whether the statement is a SELECT.
     """
 
-    __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
+    __slots__ = ("text", "text_in_sql", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
                  "runs", "prepared_name", "execute_text", "list_positions", "sized")
 
     _numbered = itertools.count(1)
@@ -194,6 +198,11 @@ class Compiled:
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
         self.text = compiled.string
+        self.text_in_sql = None
+        if reads_text_through_session(dialect):
+            text_in_sql = statement.compile(dialect=dialect, compile_kwargs={TEXT_IN_SQL: True}).string
+            if text_in_sql != self.text:
+                self.text_in_sql = text_in_sql
         self._positional = compiled.positional
         self._names = tuple(compiled.positiontup or ()) if self._positional else ()
         # For PreparedStatements: how often the statement ran, and its name on
@@ -244,6 +253,24 @@ class Compiled:
         if self._positional:
             return tuple(values[name] for name in self._names)
         return values
+
+    def execute(self, cursor, values: Any, text: str | None = None) -> None:
+        """Runs the statement on a DBAPI cursor.
+
+        Args:
+            cursor: The cursor.
+            values: The driver's parameters (``params``).
+            text: The text to send instead of ``text``: an EXECUTE of it
+                (``PreparedStatements``), with the parameters it takes.
+        """
+        try:
+            cursor.execute(self.text if text is None else text, values)
+        except UnicodeDecodeError:
+            # Text not stored the way MLMD's client stores it: converted in SQL,
+            # as MLMD's client would read it (see read_text_through_session).
+            if self.text_in_sql is None:
+                raise
+            cursor.execute(self.text_in_sql, _text_values(values))
 
     def rows(self, cursor, processed: bool = True) -> list[tuple]:
         """Fetches every row of an executed cursor, with result processors applied unless not ``processed``."""
@@ -308,7 +335,7 @@ class Statements:
     def __init__(self, dialect):
         self.dialect = dialect
         signature = (dialect.name, dialect.driver, dialect.paramstyle, dialect.server_version_info,
-                     getattr(dialect, "is_mariadb", None))
+                     getattr(dialect, "is_mariadb", None), reads_text_through_session(dialect))
         with self._shared_lock:
             self._cache = self._shared.setdefault(signature, {})
 

@@ -18,10 +18,12 @@ import uuid
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 
 import lineage
 from lineage import errors
-from lineage.backends import sql_connect
+from lineage.backends import sql_connect, sql_exec
+from lineage.backends import sql_schema as schema
 from lineage.backends.base import ConcurrentWriteError
 from lineage.backends.sql_exec import translate_error
 from lineage.proto import metadata_store_pb2 as pb
@@ -72,12 +74,58 @@ def test_the_store_uses_the_chosen_driver(database_url, driver):
         connection = database.engine.raw_connection()
         try:
             cursor = connection.cursor()
-            cursor.execute("SELECT @@character_set_client, @@autocommit, @@optimizer_search_depth")
-            assert tuple(cursor.fetchone()) == ("utf8mb4", 0, 0)
+            cursor.execute("SELECT @@character_set_client, @@autocommit, @@optimizer_search_depth, "
+                           "@@character_set_results")
+            # mysqlclient reads MLMD's text back through the session's latin1 results.
+            results = "latin1" if driver == "mysqlclient" else "utf8mb4"
+            assert tuple(cursor.fetchone()) == ("utf8mb4", 0, 0, results)
         finally:
             connection.close()
     finally:
         database.dispose()
+
+
+def test_mysqlclient_selects_text_as_stored_and_keeps_the_sql_conversion_aside(database_url, driver):
+    database = _open(database_url)
+    try:
+        compiled = sql_exec.Compiled(sa.select(schema.artifact_table.c.id, schema.artifact_table.c.uri),
+                                     database.engine.dialect)
+        if driver == "mysqlclient":
+            assert "CONVERT" not in compiled.text
+            assert "CONVERT(CAST(CONVERT(Artifact.uri USING latin1)" in compiled.text_in_sql
+        else:
+            assert "CONVERT(CAST(CONVERT(Artifact.uri USING latin1)" in compiled.text
+            assert compiled.text_in_sql is None
+    finally:
+        database.dispose()
+
+
+def test_text_another_client_stored_as_utf8_reads_the_same_through_both_drivers(database_url, driver):
+    # Outside ASCII such text cannot survive MLMD's trip back through latin1:
+    # MariaDB gives "?" for the bytes that are not UTF-8. mysqlclient fails to
+    # decode them and reads the statement again, converted in SQL.
+    with lineage.connect(database_url) as store:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="NativeText"))
+        ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/native-{driver}/{i}") for i in range(3)])
+    database = _open(database_url)
+    try:
+        connection = database.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            # A client of its own: utf8mb4 results, text stored as real UTF-8.
+            cursor.execute("SET character_set_results = utf8mb4")
+            cursor.execute("UPDATE Artifact SET uri = %s WHERE id = %s", (f"/native-{driver}/é", ids[1]))
+            connection.commit()
+        finally:
+            connection.invalidate()
+    finally:
+        database.dispose()
+    with lineage.connect(database_url) as store:
+        for _ in range(5):  # past PreparedStatements.THRESHOLD: text and EXECUTE alike
+            assert [a.uri for a in store.get_artifacts_by_id(ids)] == [
+                f"/native-{driver}/0", f"/native-{driver}/?", f"/native-{driver}/2"]
+            assert [a.id for a in store.get_artifacts_by_type("NativeText")][-3:] == ids
+        assert store.get_artifact_by_type_and_name("NativeText", "missing") is None
 
 
 def _artifact(type_id: int, name: str) -> pb.Artifact:
