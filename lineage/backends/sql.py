@@ -58,8 +58,8 @@ from lineage.backends import sql_schema as schema
 from lineage.backends.base import (
     KINDS, TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
-from lineage.backends.sql_exec import (MYSQL_DIALECTS, Compiled, PreparedStatements, Statements, id_list,
-                                       translate_error)
+from lineage.backends.sql_exec import (MYSQL_DIALECTS, Compiled, MySqlClientCursor, PreparedStatements, Statements,
+                                       id_list, translate_error)
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
@@ -247,6 +247,7 @@ class SqlBackend:
         self._end_read = database.end_read
         self._prepared = (PreparedStatements(self._engine.dialect.loaded_dbapi)
                           if _is_mariadb(self._engine.dialect) else None)
+        self._c_api_cursor = self._engine.dialect.driver == "mysqldb"
         self._read_only = database.read_only
         # SQLite has no server to enforce a statement timeout: a progress
         # handler, set before each statement, interrupts it past its deadline.
@@ -554,7 +555,7 @@ class SqlBackend:
             local.ran = 1
         if self._sqlite_timeout is not None:
             self._bound(connection)
-        cursor = connection.cursor()
+        cursor = MySqlClientCursor(connection.driver_connection) if self._c_api_cursor else connection.cursor()
         try:
             values = compiled.params(params)
             if self._prepared is None:

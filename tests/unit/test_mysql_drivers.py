@@ -341,3 +341,30 @@ def test_localhost_is_tcp_and_a_configured_socket_is_used_whatever_the_host(data
         assert database.where.startswith(f"MySQL server {socket}")
     finally:
         database.dispose()
+
+
+def test_the_c_api_cursor_answers_as_mysqldbs_cursor(database_url):
+    mysqldb = pytest.importorskip("MySQLdb", reason="mysqlclient (the 'mysqlclient' extra) is not installed")
+    database = _open(database_url)
+    table = f"c_api_{uuid.uuid4().hex[:8]}"
+    try:
+        connection = database.engine.raw_connection()
+        try:
+            ours, theirs = sql_exec.MySqlClientCursor(connection.driver_connection), connection.cursor()
+            ours.execute(f"CREATE TABLE {table} (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20))")
+            for cursor, value in ((ours, "a%b"), (theirs, "c'd")):
+                cursor.execute(f"INSERT INTO {table} (v) VALUES (%s)", (value,))
+            assert (ours.lastrowid, theirs.lastrowid) == (1, 2)
+            query = f"SELECT id, v, v LIKE '%%b' FROM {table} WHERE id IN %s ORDER BY id"
+            for cursor in (ours, theirs):
+                cursor.execute(query, (sql_exec.MySqlIntList([1, 2]),))
+            assert ours.fetchone() == theirs.fetchone() == (1, "a%b", 1)
+            assert tuple(ours.fetchall()) == tuple(theirs.fetchall()) == ((2, "c'd", 0),)
+            assert ours.fetchone() is None and ours.fetchall() == ()
+            with pytest.raises(mysqldb.OperationalError):
+                ours.execute(f"SELECT missing FROM {table}")
+            ours.execute(f"DROP TABLE {table}")
+        finally:
+            connection.close()
+    finally:
+        database.dispose()
