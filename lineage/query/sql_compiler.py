@@ -40,7 +40,8 @@ from lineage.backends import sql_schema as schema
 from lineage.errors import InvalidArgumentError
 from lineage.query import ast
 
-__all__ = ["FilterClause", "compile_filter", "utf8_bytes", "NODE_TABLES", "PROPERTY_TABLES", "STRUCT_PREFIX"]
+__all__ = ["FilterClause", "compile_filter", "utf8_bytes", "NODE_TABLES", "PROPERTY_TABLES", "STRUCT_PREFIX",
+           "Slot", "lift_values", "slot_params", "literal_kind", "bound"]
 
 #: How MLMD marks a struct value held in ``string_value``.
 STRUCT_PREFIX = "mlmd-struct::"
@@ -196,15 +197,112 @@ class _Operand:
     guarded: bool = False
 
 
+# --- literals lifted out of a filter -------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Slot:
+    """A comparison's literal lifted out of a filter (``lift_values``), bound when the statement runs.
+
+    What the SQL depends on stays: the literal's Python type and, for text,
+    whether it holds a struct. The bound parameters are named after
+    ``index`` (``slot_params``).
+    """
+
+    index: int
+    kind: type
+    struct: bool = False
+
+
+def lift_values(expr: ast.Expr) -> tuple[ast.Expr, tuple]:
+    """The filter with each comparison's literal replaced by a ``Slot``, and the literals in slot order.
+
+    Filters that differ only in such literals (the contexts of
+    ``get_artifacts_by_context``, the uris of ``uri = "..."``) then share one
+    compiled statement, where each distinct literal cost a compilation (1.4
+    ms of a 1.9 ms read of a context's artifacts on MariaDB). A top-level
+    ``type = "name"``, IN lists and LIKE patterns stay: their values shape
+    the SQL, and a store has few type names.
+    """
+    values: list = []
+
+    def lift(node: ast.Expr, top: bool) -> ast.Expr:
+        if isinstance(node, ast.Comparison):
+            value, left = node.value, node.left
+            if isinstance(value, (ast.Attribute, ast.Property)) or (
+                    top and isinstance(left, ast.Attribute) and left.neighbour is None and left.name == "type"):
+                return node
+            values.append(value)
+            struct = isinstance(value, str) and value.startswith(STRUCT_PREFIX)
+            return ast.Comparison(left, node.op, Slot(len(values) - 1, type(value), struct))
+        if isinstance(node, ast.And):
+            return ast.And(tuple(lift(item, top) for item in node.items))
+        if isinstance(node, ast.Or):
+            return ast.Or(tuple(lift(item, False) for item in node.items))
+        if isinstance(node, ast.Not):
+            return ast.Not(lift(node.item, False))
+        return node
+
+    return lift(expr, True), tuple(values)
+
+
+#: The forms of ``bound`` that bind the literal itself.
+_FORMS_AS_IS = ("", "_column", "_link")
+
+
+def slot_params(values: tuple) -> dict[str, Any]:
+    """The bound parameters of ``lift_values``'s literals, for each form ``bound`` names."""
+    params: dict[str, Any] = {}
+    for index, value in enumerate(values):
+        for form in _FORMS_AS_IS:
+            params[f"b_v{index}{form}"] = value
+        if isinstance(value, str):
+            params[f"b_v{index}_utf8"] = value.encode("utf-8")
+    return params
+
+
+def literal_kind(value: Any) -> type | None:
+    """The Python type of a comparison's literal or ``Slot``; None for a field."""
+    if isinstance(value, Slot):
+        return value.kind
+    if isinstance(value, (ast.Attribute, ast.Property)):
+        return None
+    return type(value)
+
+
+def _is_struct_text(value: Any) -> bool:
+    if isinstance(value, Slot):
+        return value.struct
+    return value.startswith(STRUCT_PREFIX)
+
+
+def bound(value: Any, type_, form: str = "") -> ColumnElement:
+    """A literal, or a ``Slot``'s parameter, bound as ``type_``.
+
+    Args:
+        value: The literal or ``Slot``.
+        type_: Its SQL type.
+        form: For a ``Slot``, which of the forms the same literal is bound
+            in, each a parameter of its own since each type processes it in
+            its own way: "_utf8" its UTF-8 bytes (a literal ``value`` is then
+            the bytes); "" (a plain type), "_column" (a column's type) and
+            "_link" (a neighbour's key) the literal itself.
+    """
+    if isinstance(value, Slot):
+        return sa.bindparam(f"b_v{value.index}{form}", type_=type_)
+    return sa.literal(value, type_)
+
+
 def _literal(value: Any) -> ColumnElement:
     """A bound literal typed by its Python value (never by the column it meets)."""
-    if isinstance(value, bool):
-        return sa.literal(value, sa.Boolean())
-    if isinstance(value, int):
-        return sa.literal(value, sa.BigInteger())
-    if isinstance(value, float):
-        return sa.literal(value, sa.Double())
-    return sa.literal(value, sa.String())
+    kind = literal_kind(value)
+    if kind is bool:
+        return bound(value, sa.Boolean())
+    if kind is int:
+        return bound(value, sa.BigInteger())
+    if kind is float:
+        return bound(value, sa.Double())
+    return bound(value, sa.String())
 
 
 _SQL_OPS = {
@@ -454,10 +552,10 @@ class _Compiler:
                 column = column.collate("C")
         return self.guard(operand, column)
 
-    def text_literal(self, value: str) -> ColumnElement:
+    def text_literal(self, value: str | Slot) -> ColumnElement:
         if self.dialect == "mysql":
-            return sa.literal(value.encode("utf-8"), sa.LargeBinary())
-        return sa.literal(value, sa.String())
+            return bound(value if isinstance(value, Slot) else value.encode("utf-8"), sa.LargeBinary(), "_utf8")
+        return bound(value, sa.String())
 
     def comparison(self, expr: ast.Comparison, positive: bool = True) -> ColumnElement:
         left = self.operand(expr.left)
@@ -470,19 +568,19 @@ class _Compiler:
             return op(left.column, _literal(value))
         if expr.op in ("=", "!=") and self.dialect != "mysql":
             # Equality ignores collation here; the plain column keeps its index usable.
-            condition = op(self.guard(left, left.column), sa.literal(value, sa.String()))
+            condition = op(self.guard(left, left.column), bound(value, sa.String()))
         else:
             condition = op(self.exact(left), self.text_literal(value))
         # The shortcuts below may answer FALSE where the exact form answers
         # UNKNOWN (a struct value, a NULL), so they are used only where that
         # cannot change the outcome.
-        shortcut = expr.op == "=" and (positive or not left.guarded) and not value.startswith(STRUCT_PREFIX)
+        shortcut = expr.op == "=" and (positive or not left.guarded) and not _is_struct_text(value)
         if shortcut and self.dialect == "mysql":
             # Lets the column's index find candidates; the exact test decides.
-            return sa.and_(left.column == sa.literal(value, left.column.type), condition)
+            return sa.and_(left.column == bound(value, left.column.type, "_column"), condition)
         if shortcut and left.guarded:
             # A struct never equals a plain string: the index is usable.
-            return left.column == sa.literal(value, sa.String())
+            return left.column == bound(value, sa.String())
         return condition
 
     def in_list(self, expr: ast.InList, positive: bool = True) -> ColumnElement:
