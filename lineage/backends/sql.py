@@ -2105,13 +2105,13 @@ def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[l
         if not (isinstance(term, ast.Comparison) and term.op == "=" and isinstance(left, ast.Attribute)
                 and left.neighbour is not None and value_kind in (int, str)):
             continue
-        bound = sql_compiler.bound(term.value, sa.BigInteger() if value_kind is int else sa.Text(), "_link")
         relation = left.neighbour.relation
         if relation == "events":
             owner = "artifact_id" if kind == "artifact" else "execution_id"
             if left.name not in ("artifact_id", "execution_id", "type") or value_kind is not int:
                 continue
             event = schema.event_table.alias("driving_event")
+            bound = sql_compiler.bound(term.value, sa.BigInteger(), "_link")
             found.append(node.c.id.in_(sa.select(event.c[owner]).where(event.c[left.name] == bound)))
             if readers[left.neighbour] == 1:
                 replaced.append(term)
@@ -2123,6 +2123,9 @@ def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[l
             continue
         link_table, owner, target, record_table = link_spec
         link = link_table.alias("driving_link")
+        # A name binds as its column stores text (MLMD's encoding on MySQL).
+        bound = sql_compiler.bound(
+            term.value, record_table.c[left.name].type if value_kind is str else sa.BigInteger(), "_link")
         if left.name == "id":
             members = sa.select(link.c[owner]).where(link.c[target] == bound)
         else:

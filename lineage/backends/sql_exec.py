@@ -33,7 +33,8 @@ from sqlalchemy.types import TypeDecorator
 from lineage import errors
 from lineage.backends.base import ConcurrentWriteError
 from lineage.backends.base import deadline_error
-from lineage.backends.sql_schema import TEXT_IN_SQL, reads_text_through_session
+from lineage.backends.sql_schema import (SESSION_RESULTS_LATIN1_SQL, SESSION_RESULTS_UTF8_SQL, TEXT_IN_SQL,
+                                        reads_text_through_session)
 
 __all__ = ["Compiled", "Statements", "InIds", "id_list", "translate_error", "MYSQL_DIALECTS", "MySqlIntList",
            "mysql_encoders", "MySqlClientCursor"]
@@ -268,9 +269,21 @@ class Compiled:
         except UnicodeDecodeError:
             # Text not stored the way MLMD's client stores it: converted in SQL,
             # as MLMD's client would read it (see read_text_through_session).
+            # The converted text is UTF-8; latin1 results would take it back.
             if self.text_in_sql is None:
                 raise
-            cursor.execute(self.text_in_sql, _text_values(values))
+            # The settings go through a cursor of their own: the rows stay in ``cursor``.
+            session = (MySqlClientCursor(cursor.driver_connection) if isinstance(cursor, MySqlClientCursor)
+                       else cursor.connection.cursor())
+            session.execute(SESSION_RESULTS_UTF8_SQL)
+            try:
+                cursor.execute(self.text_in_sql, _text_values(values))
+            finally:
+                try:
+                    session.execute(SESSION_RESULTS_LATIN1_SQL)
+                except Exception as e:
+                    # A session left in utf8mb4 would read MLMD's text wrong.
+                    raise errors.UnavailableError(f"cannot restore the session's latin1 results: {e}") from e
 
     def rows(self, cursor, processed: bool = True) -> list[tuple]:
         """Fetches every row of an executed cursor, with result processors applied unless not ``processed``."""
@@ -451,20 +464,21 @@ class MySqlClientCursor:
     errors are the driver's own.
 
     Attributes:
+        driver_connection: The mysqlclient connection.
         lastrowid: The id the last INSERT generated.
     """
 
-    __slots__ = ("_connection", "_rows", "_next", "lastrowid")
+    __slots__ = ("driver_connection", "_rows", "_next", "lastrowid")
 
     def __init__(self, driver_connection) -> None:
-        self._connection = driver_connection
+        self.driver_connection = driver_connection
         self._rows: tuple = ()
         self._next = 0
         self.lastrowid = None
 
     def execute(self, text: str, values: tuple | None = None) -> None:
         """Runs ``text``, its ``%s`` placeholders filled with ``values`` rendered by the driver."""
-        connection = self._connection
+        connection = self.driver_connection
         query = text.encode(connection.encoding)
         if values is not None:
             literal = connection.literal
@@ -558,7 +572,8 @@ def translate_error(error: Exception, where: str) -> errors.StatusError:
         return errors.InternalError(f"{where}: {text}")
     if module.startswith(("MySQLdb", "pymysql")):
         code = original.args[0] if original.args and isinstance(original.args[0], int) else None
-        message = original.args[1] if len(original.args) > 1 else text
+        # mysqlclient leaves out a message it cannot decode (a value cut inside a character).
+        message = original.args[1] if len(original.args) > 1 and original.args[1] is not None else text
         if code in _MYSQL_TIMEOUT:
             return deadline_error(where)
         if code in _MYSQL_ABORTED:

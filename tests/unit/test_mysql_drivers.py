@@ -106,7 +106,9 @@ def test_text_another_client_stored_as_utf8_reads_the_same_through_both_drivers(
     # decode them and reads the statement again, converted in SQL.
     with lineage.connect(database_url) as store:
         type_id = store.put_artifact_type(pb.ArtifactType(name="NativeText"))
-        ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/native-{driver}/{i}") for i in range(3)])
+        # MLMD's own encoding around it, inside latin1 and outside.
+        ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/native-{driver}/{i}-{text}")
+                                   for i, text in enumerate(("ü", "x", "☃ 𝔘"))])
     database = _open(database_url)
     try:
         connection = database.engine.raw_connection()
@@ -123,9 +125,12 @@ def test_text_another_client_stored_as_utf8_reads_the_same_through_both_drivers(
     with lineage.connect(database_url) as store:
         for _ in range(5):  # past PreparedStatements.THRESHOLD: text and EXECUTE alike
             assert [a.uri for a in store.get_artifacts_by_id(ids)] == [
-                f"/native-{driver}/0", f"/native-{driver}/?", f"/native-{driver}/2"]
+                f"/native-{driver}/0-ü", f"/native-{driver}/?", f"/native-{driver}/2-☃ 𝔘"]
             assert [a.id for a in store.get_artifacts_by_type("NativeText")][-3:] == ids
         assert store.get_artifact_by_type_and_name("NativeText", "missing") is None
+        # The session reads MLMD's text through latin1 again after the statement that converted it.
+        [artifact] = store.get_artifacts_by_id([ids[0]])
+        assert artifact.uri == f"/native-{driver}/0-ü"
 
 
 def _artifact(type_id: int, name: str) -> pb.Artifact:

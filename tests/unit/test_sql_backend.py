@@ -1516,3 +1516,19 @@ def test_filters_that_differ_in_literals_share_one_statement_and_answer_each_the
         filter_query=f'artifacts_0.id = {ids[i]}'))], [contexts[i % 3]]) for i in range(6)]
     for reads in (by_uri, by_context, by_artifact):
         assert compiled_after_the_first(reads) == 0
+
+
+def test_a_filter_on_a_neighbours_name_outside_ascii_finds_its_nodes(store):
+    """``contexts_a.name = "…"`` starts from the context's links: the name is bound as the store encodes it."""
+    type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+    context_type = store.put_context_type(pb.ContextType(name="C"))
+    named, other = store.put_contexts([pb.Context(type_id=context_type, name="run-é-☃"),
+                                       pb.Context(type_id=context_type, name="RUN-É-☃")])
+    ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"/{i}") for i in range(3)])
+    store.put_attributions_and_associations(
+        [pb.Attribution(artifact_id=ids[0], context_id=named), pb.Attribution(artifact_id=ids[2], context_id=named),
+         pb.Attribution(artifact_id=ids[1], context_id=other)], [])
+    for name, expected in (("run-é-☃", [ids[0], ids[2]]), ("RUN-É-☃", [ids[1]]), ("run-e-☃", [])):
+        found = store.get_artifacts(list_options=lineage.ListOptions(filter_query=f'contexts_a.name = "{name}"'))
+        assert [a.id for a in found] == expected, name
+
