@@ -188,22 +188,21 @@ class Compiled:
         text_in_sql: On a dialect that reads MLMD's text through the session
             (``sql_schema.read_text_through_session``), the text converting
             it in SQL instead, for values the driver cannot decode; else None.
+            Compiled when first asked for: most statements never need it.
         returns_rows: Whether the statement is a SELECT.
     """
 
-    __slots__ = ("text", "text_in_sql", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
-                 "runs", "prepared_name", "execute_text", "list_positions", "sized")
+    __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
+                 "runs", "prepared_name", "execute_text", "list_positions", "sized", "_source", "_text_in_sql")
 
     _numbered = itertools.count(1)
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
         self.text = compiled.string
-        self.text_in_sql = None
-        if reads_text_through_session(dialect):
-            text_in_sql = statement.compile(dialect=dialect, compile_kwargs={TEXT_IN_SQL: True}).string
-            if text_in_sql != self.text:
-                self.text_in_sql = text_in_sql
+        # What text_in_sql compiles from, the first time a read needs it.
+        self._source = (statement, dialect) if reads_text_through_session(dialect) else None
+        self._text_in_sql: str | None = None
         self._positional = compiled.positional
         self._names = tuple(compiled.positiontup or ()) if self._positional else ()
         # For PreparedStatements: how often the statement ran, and its name on
@@ -255,6 +254,17 @@ class Compiled:
             return tuple(values[name] for name in self._names)
         return values
 
+    @property
+    def text_in_sql(self) -> str | None:
+        """The text converting MLMD's text in SQL, compiled on first use (see the class's attributes)."""
+        source = self._source
+        if source is not None:
+            # Set before the source is dropped: another thread then either compiles it too or finds it.
+            text = source[0].compile(dialect=source[1], compile_kwargs={TEXT_IN_SQL: True}).string
+            self._text_in_sql = text if text != self.text else None
+            self._source = None
+        return self._text_in_sql
+
     def execute(self, cursor, values: Any, text: str | None = None) -> None:
         """Runs the statement on a DBAPI cursor.
 
@@ -270,14 +280,15 @@ class Compiled:
             # Text not stored the way MLMD's client stores it: converted in SQL,
             # as MLMD's client would read it (see read_text_through_session).
             # The converted text is UTF-8; latin1 results would take it back.
-            if self.text_in_sql is None:
+            text_in_sql = self.text_in_sql
+            if text_in_sql is None:
                 raise
             # The settings go through a cursor of their own: the rows stay in ``cursor``.
             session = (MySqlClientCursor(cursor.driver_connection) if isinstance(cursor, MySqlClientCursor)
                        else cursor.connection.cursor())
             session.execute(SESSION_RESULTS_UTF8_SQL)
             try:
-                cursor.execute(self.text_in_sql, _text_values(values))
+                cursor.execute(text_in_sql, _text_values(values))
             finally:
                 try:
                     session.execute(SESSION_RESULTS_LATIN1_SQL)
