@@ -58,8 +58,8 @@ from lineage.backends import sql_schema as schema
 from lineage.backends.base import (
     KINDS, TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
-from lineage.backends.sql_exec import (MYSQL_DIALECTS, Compiled, MySqlClientCursor, PreparedStatements, Statements,
-                                       id_list, translate_error)
+from lineage.backends.sql_exec import (MYSQL_DIALECTS, Compiled, MySqlClientCursor, PgLibpqCursor, PreparedStatements,
+                                       Statements, id_list, translate_error)
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
@@ -252,7 +252,8 @@ class SqlBackend:
         self._end_read = database.end_read
         self._prepared = (PreparedStatements(self._engine.dialect.loaded_dbapi)
                           if _is_mariadb(self._engine.dialect) else None)
-        self._c_api_cursor = self._engine.dialect.driver == "mysqldb"
+        # The backend's statements skip the driver's cursor class where it costs the most.
+        self._cursor_class = _CURSOR_CLASSES.get(self._engine.dialect.driver)
         self._read_only = database.read_only
         # SQLite has no server to enforce a statement timeout: a progress
         # handler, set before each statement, interrupts it past its deadline.
@@ -312,19 +313,18 @@ class SqlBackend:
         lock = self._lock
         if lock is not None:
             lock.acquire()
+        connection = None
         try:
             connection = self._checkout()
-            if self._begin is not None:
-                cursor = connection.cursor()
-                cursor.execute(self._begin)
+            if self._begin is not None and not lone:
+                self._cursor(connection).execute(self._begin)
         except Exception as e:
             error = translate_error(e, self._where)
+            if connection is not None:
+                self._checkin(connection, broken=isinstance(error, errors.UnavailableError))
             if lock is not None:
                 lock.release()
             raise error from e
-        if lone:
-            # psycopg then sends no BEGIN: the statement is its own transaction.
-            connection.driver_connection.autocommit = True
         local.connection = connection
         local.depth = 1
         local.writing = write
@@ -382,7 +382,7 @@ class SqlBackend:
                 try:
                     if not local.writing and not named_locks and self._end_read is not None:
                         self._end_read(connection)
-                    else:
+                    elif not lone:  # a lone statement was its own transaction
                         connection.commit()
                 except Exception as e:
                     error = translate_error(e, self._where)
@@ -397,11 +397,6 @@ class SqlBackend:
         finally:
             if named_locks and not broken:
                 broken = not self._release_named_locks(connection)
-            if lone and not broken:
-                try:
-                    connection.driver_connection.autocommit = False
-                except Exception:  # noqa: BLE001 - a connection in a bad state is not reused
-                    broken = True
             self._checkin(connection, broken)
             if self._lock is not None:
                 self._lock.release()
@@ -553,6 +548,11 @@ class SqlBackend:
         if driver is not None:
             driver.set_progress_handler(None, 0)
 
+    def _cursor(self, connection):
+        """A cursor for the backend's statements on a pooled connection."""
+        cursor_class = self._cursor_class
+        return connection.cursor() if cursor_class is None else cursor_class(connection.driver_connection)
+
     def _run(self, compiled: Compiled, params: dict[str, Any] | None = None):
         connection = self._connection()
         local = self._local
@@ -562,7 +562,7 @@ class SqlBackend:
             local.ran = 1
         if self._sqlite_timeout is not None:
             self._bound(connection)
-        cursor = MySqlClientCursor(connection.driver_connection) if self._c_api_cursor else connection.cursor()
+        cursor = self._cursor(connection)
         try:
             values = compiled.params(params)
             if self._prepared is None:
@@ -2159,6 +2159,9 @@ class _Transaction:
             exc = BaseException(exc_type.__name__)
         self._backend._exit(exc)
 
+
+#: Cursors of the backend's statements, by SQLAlchemy driver name (else the driver's own).
+_CURSOR_CLASSES = {"mysqldb": MySqlClientCursor, "psycopg": PgLibpqCursor}
 
 _NODE_CLASSES = {"artifact": pb.Artifact, "execution": pb.Execution, "context": pb.Context}
 _KIND_OF_TYPE_KIND = {value: kind for kind, value in _TYPE_KINDS.items()}

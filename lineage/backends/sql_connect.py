@@ -41,6 +41,10 @@ _CONNECT_TIMEOUT_S = 10
 _POOL_SIZE = 5
 _POOL_OVERFLOW = 27
 _POOL_RECYCLE_S = 1800
+#: Server pools hand out the connection returned last: a client that makes one
+#: call at a time keeps one connection, with the statements prepared on it,
+#: instead of cycling through every pooled one.
+_POOL_LIFO = True
 
 # One lock per SQLite file and process: writers in one process queue here
 # instead of polling SQLite's busy handler.
@@ -340,7 +344,7 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
 
     engine = sa.create_engine(
         f"mysql+{driver}://", creator=connect, pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW,
-        pool_reset_on_return=None, pool_recycle=_POOL_RECYCLE_S)
+        pool_reset_on_return=None, pool_recycle=_POOL_RECYCLE_S, pool_use_lifo=_POOL_LIFO)
     if driver == "mysqldb":
         read_text_through_session(engine.dialect)
 
@@ -502,6 +506,9 @@ def open_postgresql(config: pb.PostgreSQLDatabaseConfig) -> Database:
         # client just committed. Conflicts surface as serialization failures
         # and unique violations, which the API retries.
         connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        # The backend prepares its statements itself (sql_exec.PgLibpqCursor);
+        # psycopg, once it has prepared any, deallocates all after a rollback.
+        connection.prepare_threshold = None
         return connection
 
     try:
@@ -520,7 +527,7 @@ def open_postgresql(config: pb.PostgreSQLDatabaseConfig) -> Database:
 
     engine = sa.create_engine(
         "postgresql+psycopg://", creator=connect, pool_size=_POOL_SIZE, max_overflow=_POOL_OVERFLOW,
-        pool_reset_on_return=None, pool_recycle=_POOL_RECYCLE_S)
+        pool_reset_on_return=None, pool_recycle=_POOL_RECYCLE_S, pool_use_lifo=_POOL_LIFO)
 
     # Advisory locks are per database, so one fixed key suffices.
     def acquire(connection) -> None:
@@ -529,7 +536,11 @@ def open_postgresql(config: pb.PostgreSQLDatabaseConfig) -> Database:
     def release(connection) -> None:
         connection.cursor().execute("SELECT pg_advisory_unlock(%s)", (_PG_INIT_LOCK,))
 
-    return Database(engine, "postgresql", where, init_lock=(acquire, release),
+    # The backend's statements run on libpq without psycopg's cursor, which
+    # would begin a transaction itself (sql_exec.PgLibpqCursor): the backend
+    # begins it, at the connection's isolation level.
+    begin = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+    return Database(engine, "postgresql", where, init_lock=(acquire, release), begin=begin,
                     database_name=config.dbname, statement_timeout=timeout)
 
 

@@ -23,11 +23,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from google.protobuf import any_pb2
 
 import lineage
 from lineage import errors
 from lineage.backends import sql_connect
 from lineage.backends import sql_schema as schema
+from lineage.backends import sql_exec
 from lineage.backends.sql_exec import PreparedStatements
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.proto import metadata_store_service_pb2 as svc
@@ -482,6 +484,111 @@ def test_one_statement_reads_on_postgresql_run_outside_a_transaction(tmp_path, s
                 backend.insert_nodes("artifact", [pb.Artifact(type_id=type_id, uri="/x", type="T")])
                 raise RuntimeError("abandon")
         assert len(store.get_artifacts()) == 5
+    finally:
+        store.close()
+        databases.close()
+
+
+def test_pyformat_statements_get_libpq_placeholders_one_number_per_name():
+    query, names = sql_exec._numbered_placeholders(
+        "SELECT %(b)s, %(a)s WHERE x LIKE '50%%(a)s' OR y = %(b)s OR z = %(c)s")
+    assert query == "SELECT $1, $2 WHERE x LIKE '50%(a)s' OR y = $1 OR z = $3"
+    assert names == ("b", "a", "c")
+
+
+def _any_with(value: bytes) -> any_pb2.Any:
+    return any_pb2.Any(type_url="type.googleapis.com/test.Bytes", value=value)
+
+
+def _prepared_statements(backend) -> dict[str, str]:
+    """The statements prepared on the backend's connection (one is pooled per thread)."""
+    with backend.transaction(write=False):
+        rows = backend._local.connection.driver_connection.execute(
+            "SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'lineage!_%' ESCAPE '!'").fetchall()
+    return dict(rows)
+
+
+def test_postgresql_statements_are_prepared_on_their_second_run_and_read_alike(
+        tmp_path, sql_services, monkeypatch):  # noqa: F811
+    """A statement run once is sent with its text; from its second run on a connection
+    it is prepared there; values of every kind read back the same either way, and a
+    connection prepares at most ``PER_CONNECTION`` statements."""
+    databases = Databases("postgresql", tmp_path, sql_services)
+    config = databases.config()
+    store = lineage.MetadataStore(config)
+    try:
+        backend = backend_of(store)
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T", properties={"n": pb.INT, "f": pb.DOUBLE}))
+        values = [
+            {"n": pb.Value(int_value=2**31 - 1), "f": pb.Value(double_value=float("inf"))},
+            {"n": pb.Value(int_value=-7), "f": pb.Value(double_value=float("nan"))},
+            {"n": pb.Value(int_value=0), "f": pb.Value(double_value=1e-300)},
+        ]
+        custom = [
+            {"s": pb.Value(string_value="naïve %(b_limit)s 100%"), "b": pb.Value(bool_value=True)},
+            {"p": pb.Value(proto_value=_any_with(b"\x00\xff%%")), "b": pb.Value(bool_value=False)},
+            {"s": pb.Value(string_value="")},
+        ]
+        ids = store.put_artifacts([
+            pb.Artifact(type_id=type_id, uri=f"/u%{i}", name=f"ä{i}", properties=values[i],
+                        custom_properties=custom[i]) for i in range(3)])
+        wanted = {
+            "by id": lambda: store.get_artifacts_by_id(ids),
+            "by uri": lambda: store.get_artifacts_by_uri("/u%1"),
+            "by LIKE": lambda: store.get_artifacts(list_options=lineage.ListOptions(
+                filter_query='uri LIKE "/u%%" AND name != "x%(b_limit)s"')),
+        }
+        first = {label: [a.SerializeToString(deterministic=True) for a in read()] for label, read in wanted.items()}
+        assert len(first["by id"]) == 3 and len(first["by uri"]) == 1 and len(first["by LIKE"]) == 3
+        read_back = {a.id: a for a in store.get_artifacts_by_id(ids)}
+        assert read_back[ids[0]].properties["n"].int_value == 2**31 - 1
+        assert math.isinf(read_back[ids[0]].properties["f"].double_value)
+        assert math.isnan(read_back[ids[1]].properties["f"].double_value)
+        assert read_back[ids[2]].properties["f"].double_value == 1e-300
+        assert read_back[ids[0]].custom_properties["s"].string_value == "naïve %(b_limit)s 100%"
+        assert read_back[ids[1]].custom_properties["p"].proto_value.value == b"\x00\xff%%"
+        assert [read_back[i].custom_properties["b"].bool_value for i in ids[:2]] == [True, False]
+        assert read_back[ids[0]].name == "ä0"
+        prepared = _prepared_statements(backend)
+        assert prepared and all("$1" in text or "$" not in text for text in prepared.values())
+        # Every read again, now prepared: the same answers.
+        for label, read in wanted.items():
+            assert [a.SerializeToString(deterministic=True) for a in read()] == first[label], label
+        assert len(_prepared_statements(backend)) > len(prepared)
+    finally:
+        store.close()
+    monkeypatch.setattr(sql_exec._PgSession, "PER_CONNECTION", 2)
+    store = lineage.MetadataStore(config)
+    try:
+        for _ in range(3):
+            for i in range(5):
+                assert [a.uri for a in store.get_artifacts_by_uri(f"/u%{i}")] == ([f"/u%{i}"] if i < 3 else [])
+                assert len(store.get_artifacts(list_options=lineage.ListOptions(
+                    filter_query=f'uri LIKE "/u%{i}"'))) == (1 if i < 3 else 0)
+        assert len(_prepared_statements(backend_of(store))) == 2
+    finally:
+        store.close()
+        databases.close()
+
+
+def test_postgresql_errors_of_a_prepared_statement_keep_their_class_and_the_connection(
+        tmp_path, sql_services):  # noqa: F811
+    """A statement that fails on the server, prepared or not, raises the error psycopg's
+    cursor raises (here the statement timeout), and the connection serves the next call."""
+    databases = Databases("postgresql", tmp_path, sql_services)
+    store = lineage.MetadataStore(databases.config())
+    try:
+        backend = backend_of(store)
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+        store.put_artifacts([pb.Artifact(type_id=type_id, uri="/a")])
+        slow = sql_exec.Compiled(sa.select(sa.func.pg_sleep(sa.bindparam("b_s", type_=sa.Float()))),
+                                 backend._engine.dialect)
+        for _ in range(3):  # text, then prepared, then prepared again
+            with pytest.raises(errors.DeadlineExceededError):
+                with backend.transaction(write=False):
+                    backend._local.connection.driver_connection.execute("SET LOCAL statement_timeout = 50")
+                    backend._rows(slow, {"b_s": 5})
+            assert [a.uri for a in store.get_artifacts_by_uri("/a")] == ["/a"]
     finally:
         store.close()
         databases.close()
