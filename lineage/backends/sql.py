@@ -1496,6 +1496,8 @@ class SqlBackend:
             # A large filter is compiled for this call only: kept, distinct
             # large filters would grow the statement cache without bound.
             compiled = Compiled(self._list_statement(kind, query, joined), self._engine.dialect)
+        if self._dialect == "postgresql" and query.filter is not None:
+            compiled.planned_each_run = sql_compiler.keeps_plan_shaping_values(query.filter)
         if query.limit is not None:
             params["b_limit"] = max(0, int(query.limit))
         if query.after is not None:

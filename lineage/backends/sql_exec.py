@@ -191,10 +191,15 @@ class Compiled:
             it in SQL instead, for values the driver cannot decode; else None.
             Compiled when first asked for: most statements never need it.
         returns_rows: Whether the statement is a SELECT.
+        planned_each_run: PostgreSQL plans the statement for its values at
+            each run, never from a prepared statement's generic plan: set on
+            statements made for given values (a filter's IN list or LIKE
+            pattern), which such a plan would not see.
     """
 
     __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
-                 "runs", "prepared_name", "execute_text", "list_positions", "sized", "_source", "_text_in_sql")
+                 "runs", "prepared_name", "execute_text", "list_positions", "sized", "_source", "_text_in_sql",
+                 "planned_each_run")
 
     _numbered = itertools.count(1)
 
@@ -210,6 +215,7 @@ class Compiled:
         # the server, or None when it is always sent as text.
         self.runs = 0
         self.prepared_name = self.execute_text = None
+        self.planned_each_run = False
         lists = {name: bind.type.element for bind, name in compiled.bind_names.items()
                  if isinstance(bind.type, _IdList)}
         # Positions of the int lists among the parameters, which PreparedStatements spreads.
@@ -276,7 +282,10 @@ class Compiled:
                 (``PreparedStatements``), with the parameters it takes.
         """
         try:
-            cursor.execute(self.text if text is None else text, values)
+            if self.planned_each_run:
+                cursor.execute(self.text, values, prepare=False)  # a PgLibpqCursor
+            else:
+                cursor.execute(self.text if text is None else text, values)
         except UnicodeDecodeError:
             # Text not stored the way MLMD's client stores it: converted in SQL,
             # as MLMD's client would read it (see read_text_through_session).
@@ -541,8 +550,15 @@ class PgLibpqCursor:
         self._rows: list = []
         self._next = 0
 
-    def execute(self, text: str, values: dict[str, Any] | None = None) -> None:
-        """Runs ``text``: with ``values`` (by name) as a statement, without as a plain command."""
+    def execute(self, text: str, values: dict[str, Any] | None = None, prepare: bool = True) -> None:
+        """Runs ``text``: with ``values`` (by name) as a statement, without as a plain command.
+
+        Args:
+            text: The statement, ``%(name)s`` placeholders.
+            values: The parameters by name.
+            prepare: False to have the server plan the statement for these
+                values, never from a prepared statement's generic plan.
+        """
         connection = self.driver_connection
         session = _PgSession.of(connection)
         pgconn = connection.pgconn
@@ -560,7 +576,7 @@ class PgLibpqCursor:
             else:
                 params, types = None, ()
             name = plan.prepared.get(types)
-            if name is None:
+            if name is None and prepare:
                 plan.runs += 1
                 if plan.runs > _PgSession.PREPARE_AFTER and session.prepared < _PgSession.PER_CONNECTION:
                     name = b"lineage_%d" % session.prepared

@@ -246,6 +246,17 @@ def lift_values(expr: ast.Expr) -> tuple[ast.Expr, tuple]:
     return lift(expr, True), tuple(values)
 
 
+def keeps_plan_shaping_values(expr: ast.Expr) -> bool:
+    """Whether a filter after ``lift_values`` keeps IN lists or LIKE patterns.
+
+    Their values decide how many rows match, and so the best plan: on
+    PostgreSQL, a prepared statement's generic plan for ``name IN (...)``
+    of 20 names walked every artifact in id order (5.4 ms at 10^4) where a
+    plan made for the names scanned and sorted the 20 (1.4 ms).
+    """
+    return any(isinstance(node, (ast.InList, ast.Like)) for node in ast.walk(expr))
+
+
 #: The forms of ``bound`` that bind the literal itself.
 _FORMS_AS_IS = ("", "_column", "_link")
 

@@ -511,8 +511,9 @@ def _prepared_statements(backend) -> dict[str, str]:
 def test_postgresql_statements_are_prepared_on_their_second_run_and_read_alike(
         tmp_path, sql_services, monkeypatch):  # noqa: F811
     """A statement run once is sent with its text; from its second run on a connection
-    it is prepared there; values of every kind read back the same either way, and a
-    connection prepares at most ``PER_CONNECTION`` statements."""
+    it is prepared there, unless a filter's values shape its plan; values of every kind
+    read back the same either way, and a connection prepares at most ``PER_CONNECTION``
+    statements."""
     databases = Databases("postgresql", tmp_path, sql_services)
     config = databases.config()
     store = lineage.MetadataStore(config)
@@ -554,7 +555,14 @@ def test_postgresql_statements_are_prepared_on_their_second_run_and_read_alike(
         # Every read again, now prepared: the same answers.
         for label, read in wanted.items():
             assert [a.SerializeToString(deterministic=True) for a in read()] == first[label], label
-        assert len(_prepared_statements(backend)) > len(prepared)
+        now_prepared = _prepared_statements(backend)
+        assert len(now_prepared) > len(prepared)
+        # A filter's LIKE pattern or IN list is planned for its values each time, never prepared.
+        names = lineage.ListOptions(filter_query='name IN ("ä0", "ä2")')
+        for _ in range(3):
+            assert sorted(a.name for a in store.get_artifacts(list_options=names)) == ["ä0", "ä2"]
+        assert _prepared_statements(backend) == now_prepared
+        assert not any(" LIKE " in text or " IN (" in text for text in now_prepared.values())
     finally:
         store.close()
     monkeypatch.setattr(sql_exec._PgSession, "PER_CONNECTION", 2)
@@ -563,8 +571,9 @@ def test_postgresql_statements_are_prepared_on_their_second_run_and_read_alike(
         for _ in range(3):
             for i in range(5):
                 assert [a.uri for a in store.get_artifacts_by_uri(f"/u%{i}")] == ([f"/u%{i}"] if i < 3 else [])
+                assert len(store.get_artifacts_by_id([ids[i % 3]])) == 1
                 assert len(store.get_artifacts(list_options=lineage.ListOptions(
-                    filter_query=f'uri LIKE "/u%{i}"'))) == (1 if i < 3 else 0)
+                    filter_query=f'uri = "/u%{i}" OR name = "ä{i}"'))) == (1 if i < 3 else 0)
         assert len(_prepared_statements(backend_of(store))) == 2
     finally:
         store.close()
