@@ -23,7 +23,7 @@ import itertools
 import json
 import re
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
@@ -475,7 +475,30 @@ class PreparedStatements:
         return text.replace("\0", "%")
 
 
-class MySqlClientCursor:
+class _StoredRows:
+    """The fetch methods of a cursor that holds a whole result (``_rows``) once a statement ran."""
+
+    __slots__ = ("_rows", "_next")
+
+    def __init__(self) -> None:
+        self._rows: Sequence[tuple] = ()
+        self._next = 0
+
+    def fetchone(self) -> tuple | None:
+        """The next row, or None."""
+        if self._next >= len(self._rows):
+            return None
+        self._next += 1
+        return self._rows[self._next - 1]
+
+    def fetchall(self) -> Sequence[tuple]:
+        """The rows not fetched yet."""
+        rows = self._rows[self._next:] if self._next else self._rows
+        self._next = len(self._rows)
+        return rows
+
+
+class MySqlClientCursor(_StoredRows):
     """A cursor that runs statements on a mysqlclient connection through its C API alone.
 
     MySQLdb's cursor also reads each result's description, field flags and
@@ -489,12 +512,11 @@ class MySqlClientCursor:
         lastrowid: The id the last INSERT generated.
     """
 
-    __slots__ = ("driver_connection", "_rows", "_next", "lastrowid")
+    __slots__ = ("driver_connection", "lastrowid")
 
     def __init__(self, driver_connection) -> None:
+        super().__init__()
         self.driver_connection = driver_connection
-        self._rows: tuple = ()
-        self._next = 0
         self.lastrowid = None
 
     def execute(self, text: str, values: tuple | None = None) -> None:
@@ -510,21 +532,9 @@ class MySqlClientCursor:
         self._next = 0
         self.lastrowid = connection.insert_id()
 
-    def fetchone(self) -> tuple | None:
-        """The next row, or None."""
-        if self._next >= len(self._rows):
-            return None
-        self._next += 1
-        return self._rows[self._next - 1]
-
-    def fetchall(self) -> tuple:
-        """The rows not fetched yet."""
-        rows = self._rows[self._next:] if self._next else self._rows
-        self._next = len(self._rows)
-        return rows
 
 
-class PgLibpqCursor:
+class PgLibpqCursor(_StoredRows):
     """A cursor that runs statements on a psycopg connection's libpq handle.
 
     psycopg's cursor spends about 20 us of client CPU per statement around
@@ -543,12 +553,11 @@ class PgLibpqCursor:
         driver_connection: The psycopg connection.
     """
 
-    __slots__ = ("driver_connection", "_rows", "_next")
+    __slots__ = ("driver_connection",)
 
     def __init__(self, driver_connection) -> None:
+        super().__init__()
         self.driver_connection = driver_connection
-        self._rows: list = []
-        self._next = 0
 
     def execute(self, text: str, values: dict[str, Any] | None = None, prepare: bool = True) -> None:
         """Runs ``text``: with ``values`` (by name) as a statement, without as a plain command.
@@ -597,18 +606,6 @@ class PgLibpqCursor:
             self._rows = []
         self._next = 0
 
-    def fetchone(self) -> tuple | None:
-        """The next row, or None."""
-        if self._next >= len(self._rows):
-            return None
-        self._next += 1
-        return self._rows[self._next - 1]
-
-    def fetchall(self) -> list:
-        """The rows not fetched yet."""
-        rows = self._rows[self._next:] if self._next else self._rows
-        self._next = len(self._rows)
-        return rows
 
 
 class _PgPlan:
