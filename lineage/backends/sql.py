@@ -58,8 +58,8 @@ from lineage.backends import sql_schema as schema
 from lineage.backends.base import (
     KINDS, TYPE_CLASSES, ConcurrentWriteError, Kind, ListQuery, Node, NodeType, SnapshotNeeded, StaleSnapshotError)
 from lineage.backends.sql_connect import Database
-from lineage.backends.sql_exec import (MYSQL_DIALECTS, Compiled, MySqlClientCursor, PgLibpqCursor, PreparedStatements,
-                                       Statements, id_list, translate_error)
+from lineage.backends.sql_exec import (MYSQL_DIALECTS, PLANNED_EACH_RUN, Compiled, MySqlClientCursor, PgLibpqCursor,
+                                       PreparedStatements, Statements, id_list, translate_error)
 from lineage.proto import metadata_store_pb2 as pb
 from lineage.query import ast, sql_compiler
 from lineage.query.sql_compiler import STRUCT_PREFIX
@@ -1496,8 +1496,6 @@ class SqlBackend:
             # A large filter is compiled for this call only: kept, distinct
             # large filters would grow the statement cache without bound.
             compiled = Compiled(self._list_statement(kind, query, joined), self._engine.dialect)
-        if self._dialect == "postgresql" and query.filter is not None:
-            compiled.planned_each_run = sql_compiler.keeps_plan_shaping_values(query.filter)
         if query.limit is not None:
             params["b_limit"] = max(0, int(query.limit))
         if query.after is not None:
@@ -1608,9 +1606,12 @@ class SqlBackend:
             statement = statement.order_by(*order)
             if query.limit is not None:
                 statement = statement.limit(_b("b_limit", sa.Integer()))
-        if not with_properties:
-            return statement
-        return self._with_properties(kind, statement, (query.order_field, query.ascending))
+        if with_properties:
+            statement = self._with_properties(kind, statement, (query.order_field, query.ascending))
+        if self._dialect == "postgresql" and query.filter is not None \
+                and sql_compiler.keeps_plan_shaping_values(query.filter):
+            statement = statement.execution_options(**{PLANNED_EACH_RUN: True})
+        return statement
 
     # -- edges ----------------------------------------------------------------
 

@@ -42,6 +42,9 @@ __all__ = ["Compiled", "Statements", "InIds", "id_list", "translate_error", "MYS
 
 MYSQL_DIALECTS = ("mysql", "mariadb")
 
+#: Execution option of a statement that PostgreSQL plans for its values at each run (``Compiled``).
+PLANNED_EACH_RUN = "lineage_planned_each_run"
+
 
 # --- id lists as one parameter -----------------------------------------------
 
@@ -192,9 +195,10 @@ class Compiled:
             Compiled when first asked for: most statements never need it.
         returns_rows: Whether the statement is a SELECT.
         planned_each_run: PostgreSQL plans the statement for its values at
-            each run, never from a prepared statement's generic plan: set on
+            each run, never from a prepared statement's generic plan: for
             statements made for given values (a filter's IN list or LIKE
-            pattern), which such a plan would not see.
+            pattern), which such a plan would not see. Asked for by the
+            statement's ``PLANNED_EACH_RUN`` execution option.
     """
 
     __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
@@ -215,7 +219,7 @@ class Compiled:
         # the server, or None when it is always sent as text.
         self.runs = 0
         self.prepared_name = self.execute_text = None
-        self.planned_each_run = False
+        self.planned_each_run = bool(statement.get_execution_options().get(PLANNED_EACH_RUN))
         lists = {name: bind.type.element for bind, name in compiled.bind_names.items()
                  if isinstance(bind.type, _IdList)}
         # Positions of the int lists among the parameters, which PreparedStatements spreads.
