@@ -45,6 +45,7 @@ import hashlib
 import json
 import logging
 import math
+import operator
 import threading
 import time
 import zlib
@@ -209,6 +210,9 @@ class _TxState(threading.local):
     connection: Any = None
     depth: int = 0
     writing: bool = False
+    # The transaction holds the database's write lock (on SQLite, a read
+    # holds none) and may store what a lookup backfills.
+    may_write: bool = False
     types: dict | None = None
     # Types taken from the store's committed types rather than the database, by id.
     remembered: dict | None = None
@@ -249,10 +253,12 @@ class SqlBackend:
         self._local = _TxState()
         self._lock = database.lock
         self._begin = database.begin
+        self._begin_read = database.begin if database.begin_read is None else database.begin_read
         self._end_read = database.end_read
         self._prepared = (PreparedStatements(self._engine.dialect.loaded_dbapi)
                           if _is_mariadb(self._engine.dialect) else None)
-        # The backend's statements skip the driver's cursor class where it costs the most.
+        # The backend's statements skip SQLAlchemy's proxy, and the driver's
+        # cursor class where it costs the most.
         self._cursor_class = _CURSOR_CLASSES.get(self._engine.dialect.driver)
         self._read_only = database.read_only
         # SQLite has no server to enforce a statement timeout: a progress
@@ -263,6 +269,8 @@ class SqlBackend:
         self._fingerprint_watermark: int | None = None
         self._unstored_fingerprints: dict[str, set[int]] = {}
         self._unstored_executions: set[int] = set()
+        # Fingerprints backfilled by a read that could not store them, by execution.
+        self._backfilled: dict[int, list[str]] = {}
         self._after_first_transaction: Callable[[], None] | None = None
         self._closed = False
         self._pinned = None
@@ -316,8 +324,9 @@ class SqlBackend:
         connection = None
         try:
             connection = self._checkout()
-            if self._begin is not None and not lone:
-                self._cursor(connection).execute(self._begin)
+            begin = self._begin if write else self._begin_read
+            if begin is not None and not lone:
+                self._cursor(connection).execute(begin)
         except Exception as e:
             error = translate_error(e, self._where)
             if connection is not None:
@@ -328,6 +337,7 @@ class SqlBackend:
         local.connection = connection
         local.depth = 1
         local.writing = write
+        local.may_write = write or self._begin_read == self._begin
         local.lone = lone
         local.ran = 0
         local.types = {}
@@ -370,6 +380,7 @@ class SqlBackend:
         named_locks, local.named_locks = local.named_locks, False
         remembered, local.remembered = local.remembered, None
         error: errors.StatusError | None = None
+        backfilled = None
         broken = isinstance(failure, errors.UnavailableError)
         if self._sqlite_timeout is not None:
             self._unbound(connection)
@@ -383,7 +394,7 @@ class SqlBackend:
                     if not local.writing and not named_locks and self._end_read is not None:
                         self._end_read(connection)
                     elif not lone:  # a lone statement was its own transaction
-                        connection.commit()
+                        self._commit(connection)
                 except Exception as e:
                     error = translate_error(e, self._where)
                     broken = not self._rollback(connection) or isinstance(error, errors.UnavailableError)
@@ -394,6 +405,8 @@ class SqlBackend:
                             committed[type_id] = (kind, type_)
                     if self._inserted >= self._analyze_at:
                         self._analyze(connection)
+                    if self._backfilled:
+                        backfilled, self._backfilled = self._backfilled, {}
         finally:
             if named_locks and not broken:
                 broken = not self._release_named_locks(connection)
@@ -405,6 +418,20 @@ class SqlBackend:
                 hook()
         if error is not None:
             raise error
+        if backfilled:
+            self._store_backfilled(backfilled)
+
+    def _commit(self, connection) -> None:
+        """Commits the outermost transaction.
+
+        A transaction the backend began ends with its own COMMIT, on the
+        statements' cursor: the drivers' ``commit()`` goes through more of
+        their machinery (SQLite's prepares COMMIT anew each time).
+        """
+        if self._begin is None:
+            connection.commit()
+        else:
+            self._cursor(connection).execute("COMMIT")
 
     def _analyze(self, connection) -> None:
         """Refreshes the planner statistics of SQLite and PostgreSQL once the store has grown enough.
@@ -1880,12 +1907,8 @@ class SqlBackend:
             return
         self._write_check()
         self._ensure_fingerprint_table()
-        stale = self._unstored_executions.intersection(fingerprints)
-        if stale:
-            # The stored rows supersede what a lookup computed earlier.
-            self._unstored_executions.difference_update(stale)
-            for ids in self._unstored_fingerprints.values():
-                ids.difference_update(stale)
+        # The stored rows supersede what a lookup computed earlier.
+        self._forget_unstored(fingerprints)
         f = fingerprint_table
         bare = self._local.bare_executions
         # Executions inserted by this transaction and not indexed yet have no rows to replace.
@@ -1940,10 +1963,15 @@ class SqlBackend:
             for statement in compiled:
                 self._run(statement, {"b_ids": batch, "b_ids2": batch})
         if kind == "execution":
-            gone = set(ids)
-            self._unstored_executions -= gone
-            for unstored in self._unstored_fingerprints.values():
-                unstored -= gone
+            self._forget_unstored(ids)
+
+    def _forget_unstored(self, execution_ids: Iterable[int]) -> None:
+        """Drops what lookups fingerprinted in memory for these executions (stored or deleted since)."""
+        stale = self._unstored_executions.intersection(execution_ids)
+        if stale:
+            self._unstored_executions.difference_update(stale)
+            for ids in self._unstored_fingerprints.values():
+                ids.difference_update(stale)
 
     def executions_by_fingerprint(self, fingerprint: str) -> list[int]:
         """Returns executions indexed under a fingerprint, newest first.
@@ -2002,12 +2030,32 @@ class SqlBackend:
                 if type_ is None:
                     continue
                 fingerprints = execution_fingerprints(execution, type_, events.get(execution.id, ()))
-                if store:
+                if store and self._local.may_write:
                     self.set_fingerprints({execution.id: fingerprints})
+                elif store:
+                    self._backfilled[execution.id] = fingerprints
                 for fp in fingerprints:
                     self._unstored_fingerprints.setdefault(fp, set()).add(execution.id)
                 self._unstored_executions.add(execution.id)
         self._fingerprint_watermark = newest
+
+    def _store_backfilled(self, backfilled: dict[int, list[str]]) -> None:
+        """Stores fingerprints a read backfilled, in a writing transaction of their own.
+
+        A read on SQLite holds no write lock, and takes none midway: a write
+        there fails when another process has written since the read began.
+        Only executions that still have no index rows get these; the others
+        were indexed, or deleted, by a writer in between, and what this
+        process computed for them is dropped. Should the write fail, the
+        fingerprints stay in this process's memory.
+        """
+        try:
+            with self.transaction(write=True):
+                still_bare = set(self.unindexed_execution_ids(min(backfilled) - 1))
+                self._forget_unstored(set(backfilled) - still_bare)
+                self.set_fingerprints({i: fps for i, fps in backfilled.items() if i in still_bare})
+        except errors.StatusError:
+            _log.debug("backfilled fingerprints not stored on %s", self._where, exc_info=True)
 
     # -- traversal ------------------------------------------------------------
 
@@ -2163,8 +2211,10 @@ class _Transaction:
         self._backend._exit(exc)
 
 
-#: Cursors of the backend's statements, by SQLAlchemy driver name (else the driver's own).
-_CURSOR_CLASSES = {"mysqldb": MySqlClientCursor, "psycopg": PgLibpqCursor}
+#: Cursors of the backend's statements on a driver connection, by SQLAlchemy
+#: driver name (else SQLAlchemy's proxy of the driver's cursor).
+_CURSOR_CLASSES = {"mysqldb": MySqlClientCursor, "psycopg": PgLibpqCursor,
+                   "pysqlite": operator.methodcaller("cursor")}
 
 _NODE_CLASSES = {"artifact": pb.Artifact, "execution": pb.Execution, "context": pb.Context}
 _KIND_OF_TYPE_KIND = {value: kind for kind, value in _TYPE_KINDS.items()}

@@ -64,6 +64,8 @@ class Database:
         lock: Held for each whole transaction, or None (servers).
         begin: SQL that opens a transaction, or None when the driver opens
             one implicitly.
+        begin_read: SQL that opens a transaction that only reads; None:
+            ``begin``.
         path: The SQLite file, when there is one.
         created_file: The SQLite file did not exist before this open.
         init_lock: ``(acquire, release)`` of a server-side lock that
@@ -83,6 +85,7 @@ class Database:
     read_only: bool = False
     lock: Any = None
     begin: str | None = None
+    begin_read: str | None = None
     path: str | None = None
     created_file: bool = False
     init_lock: tuple[Callable[[Any], None], Callable[[Any], None]] | None = None
@@ -173,7 +176,7 @@ def open_sqlite(config: pb.SqliteMetadataSourceConfig) -> Database:
         raise errors.UnavailableError(f"{where} cannot be opened: {cause}") from e
     return Database(
         engine, "sqlite", where, read_only=read_only, lock=lock,
-        begin="BEGIN" if read_only else "BEGIN IMMEDIATE", path=path,
+        begin="BEGIN" if read_only else "BEGIN IMMEDIATE", begin_read="BEGIN", path=path,
         created_file=not existed, statement_timeout=timeout)
 
 

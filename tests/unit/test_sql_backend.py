@@ -1206,6 +1206,78 @@ def test_executions_without_fingerprints_are_indexed_on_lookup(store):
         assert backend.unindexed_execution_ids() == []
 
 
+
+def _sqlite_file_store(tmp_path) -> tuple[lineage.MetadataStore, Path]:
+    path = tmp_path / "store.sqlite"
+    return lineage.MetadataStore(pb.ConnectionConfig(sqlite=pb.SqliteMetadataSourceConfig(
+        filename_uri=str(path), connection_mode=pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE))), path
+
+
+def test_a_read_of_an_sqlite_file_does_not_wait_for_another_writer(tmp_path):
+    """Reads take no write lock: another process's open write does not hold them up (30 s, then an error)."""
+    store, path = _sqlite_file_store(tmp_path)
+    type_id = store.put_artifact_type(pb.ArtifactType(name="A"))
+    [committed] = store.put_artifacts([pb.Artifact(type_id=type_id, uri="u")])
+    writer = sqlite3.connect(path, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO Artifact (type_id, uri, create_time_since_epoch, "
+                       "last_update_time_since_epoch) VALUES (?, 'u', 1, 1)", (type_id,))
+        started = time.monotonic()
+        assert [a.id for a in store.get_artifacts_by_uri("u")] == [committed]
+        assert [a.id for a in store.get_artifacts()] == [committed]
+        assert time.monotonic() - started < 5
+        writer.execute("COMMIT")
+        assert len(store.get_artifacts_by_uri("u")) == 2
+    finally:
+        writer.close()
+        store.close()
+
+
+def test_fingerprints_a_read_backfills_are_stored_after_it_unless_a_writer_indexed_them(tmp_path, monkeypatch):
+    """On SQLite a lookup stores what it backfilled in a writing transaction of its own, after the read."""
+    store, path = _sqlite_file_store(tmp_path)
+    artifact_type = store.put_artifact_type(pb.ArtifactType(name="A"))
+    execution_type = store.put_execution_type(pb.ExecutionType(name="E"))
+    inputs = store.put_artifacts([pb.Artifact(type_id=artifact_type, state=pb.Artifact.LIVE) for _ in range(2)])
+    outputs = store.put_artifacts([pb.Artifact(type_id=artifact_type, state=pb.Artifact.LIVE) for _ in range(2)])
+    backend = backend_of(store)
+    with backend.transaction():
+        # As another client would: rows in MLMD's tables only.
+        executions = backend.insert_nodes("execution", [pb.Execution(
+            type_id=execution_type, type="E", last_known_state=pb.Execution.COMPLETE) for _ in range(2)])
+        backend.insert_events([
+            pb.Event(artifact_id=artifact, execution_id=execution, type=kind, milliseconds_since_epoch=1)
+            for execution, source, made in zip(executions, inputs, outputs)
+            for artifact, kind in ((source, pb.Event.INPUT), (made, pb.Event.OUTPUT))])
+    first, second = executions
+    theirs = hashlib.sha256(b"another writer").digest()
+    store_backfilled = backend._store_backfilled
+    seen: list[set[int]] = []
+
+    def writer_first(backfilled):
+        # Another process indexes the second execution between the read and the store.
+        seen.append(set(backfilled))
+        with sqlite3.connect(path) as writer:
+            writer.execute("INSERT INTO LineageFingerprint (fingerprint, execution_id) VALUES (?, ?)",
+                           (theirs, second))
+        store_backfilled(backfilled)
+
+    monkeypatch.setattr(backend, "_store_backfilled", writer_first)
+    hit = store.lineage.find_reusable_execution("E", [inputs[0]])
+    assert hit is not None and hit.execution.id == first
+    assert seen == [{first, second}]
+    with sqlite3.connect(path) as reader:
+        rows = reader.execute("SELECT execution_id, fingerprint FROM LineageFingerprint").fetchall()
+    assert {e for e, _ in rows} == {first, second}
+    assert [f for e, f in rows if e == second] == [theirs]
+    # What the lookup computed for the second execution gave way to the writer's row.
+    assert store.lineage.find_reusable_execution("E", [inputs[1]]) is None
+    assert seen == [{first, second}]
+    with backend.transaction():
+        assert backend.unindexed_execution_ids() == []
+    store.close()
+
 def test_downgrade_and_upgrade_back(databases):
     if databases.target == "sqlite-memory":
         pytest.skip("an in-memory database cannot be reopened")
