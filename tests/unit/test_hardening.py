@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import grpc
 import pytest
 
@@ -119,6 +121,30 @@ def test_strings_that_are_not_utf8_on_the_wire_are_invalid_argument(handle):
             assert "not valid UTF-8" in raised.value.details()
     assert [a.id for a in client.get_artifacts()] == [kept]
     client.close()
+
+
+@pytest.mark.parametrize("request_", [
+    svc.GetArtifactsByIDRequest(artifact_ids=[0, 256]),
+    svc.GetArtifactsByURIRequest(uris=["", "gs://b/0"]),
+    svc.GetArtifactsRequest(options=pb.ListOperationOptions(max_result_size=0, filter_query="uri = ''")),
+    svc.GetExecutionsByContextRequest(context_id=1, options=pb.ListOperationOptions(
+        order_by_field=pb.ListOperationOptions.OrderByField(field=pb.ListOperationOptions.OrderByField.ID))),
+])
+def test_lookups_without_nul_pass_whatever_bytes_they_serialize_to(request_):
+    core.check_request(request_, writes=False)
+
+
+@pytest.mark.parametrize("request_, field", [
+    (svc.GetArtifactsByURIRequest(uris=["fine", "a\x00b"]), "uris[1]"),
+    (svc.GetArtifactsRequest(options=pb.ListOperationOptions(max_result_size=0, filter_query="name = 'a\x00'")),
+     "filter_query"),
+    (svc.GetContextByTypeAndNameRequest(type_name="T", context_name="\x00"), "context_name"),
+    (lsvc.FindReusableExecutionRequest(step=lsvc.StepQuery(
+        type_name="E", keyed_inputs={"in\x00": lsvc.InputIds(artifact_ids=[0])})), "keyed_inputs"),
+])
+def test_lookups_holding_nul_are_refused_naming_the_field(request_, field):
+    with pytest.raises(errors.InvalidArgumentError, match=re.escape(field)):
+        core.check_request(request_, writes=False)
 
 
 @pytest.mark.parametrize("url", ["mysql://h:99999/db", "postgresql://u@h:port/db", "neo4j://[::1",
