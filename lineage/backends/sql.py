@@ -17,9 +17,10 @@ and begins; nested calls join it. On MySQL and PostgreSQL each thread's
 transaction has its own pooled connection. A writable SQLite database allows
 one writer at a time anyway, so its transactions are serialised per file in
 the process and share one connection; SQLite files run in WAL mode (readers
-in other processes carry on) and every transaction there starts with
+in other processes carry on) and every writing transaction there starts with
 ``BEGIN IMMEDIATE``, so writers from several processes queue on the file lock
-instead of failing half-way. Write conflicts (SQLite busy, MySQL deadlocks
+instead of failing half-way; a read begins without that lock and never writes
+(``_store_backfilled``). Write conflicts (SQLite busy, MySQL deadlocks
 and lock timeouts, PostgreSQL serialization failures, unique violations from
 concurrent inserts) raise ``ConcurrentWriteError`` (an ``AbortedError``) on
 MySQL and PostgreSQL, which the service runs again, and ``AbortedError`` on
