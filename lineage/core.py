@@ -207,11 +207,6 @@ def check_request(request: _message.Message, writes: bool) -> None:
     Raises:
         InvalidArgumentError: The request holds such a value.
     """
-    if not writes and b"\x00" not in request.SerializePartialToString():
-        # A lookup is checked for NUL characters alone, and a string holding
-        # one serializes to a zero byte: most lookups have none, and one call
-        # into C costs less than the walk below (which names the field).
-        return
     stack: list[tuple[_message.Message, Any]] = [(request, None)]
     while stack:
         message, path = stack.pop()
