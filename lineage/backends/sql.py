@@ -211,9 +211,6 @@ class _TxState(threading.local):
     connection: Any = None
     depth: int = 0
     writing: bool = False
-    # The transaction holds the database's write lock (on SQLite, a read
-    # holds none) and may store what a lookup backfills.
-    may_write: bool = False
     types: dict | None = None
     # Types taken from the store's committed types rather than the database, by id.
     remembered: dict | None = None
@@ -255,6 +252,9 @@ class SqlBackend:
         self._lock = database.lock
         self._begin = database.begin
         self._begin_read = database.begin if database.begin_read is None else database.begin_read
+        # A reading transaction holds the write lock too (all but SQLite
+        # files), and may store what a lookup backfills.
+        self._reads_may_write = self._begin_read == self._begin
         self._end_read = database.end_read
         self._prepared = (PreparedStatements(self._engine.dialect.loaded_dbapi)
                           if _is_mariadb(self._engine.dialect) else None)
@@ -338,7 +338,6 @@ class SqlBackend:
         local.connection = connection
         local.depth = 1
         local.writing = write
-        local.may_write = write or self._begin_read == self._begin
         local.lone = lone
         local.ran = 0
         local.types = {}
@@ -2027,7 +2026,7 @@ class SqlBackend:
                 if type_ is None:
                     continue
                 fingerprints = execution_fingerprints(execution, type_, events.get(execution.id, ()))
-                if store and self._local.may_write:
+                if store and (self._local.writing or self._reads_may_write):
                     self.set_fingerprints({execution.id: fingerprints})
                 elif store:
                     self._backfilled[execution.id] = fingerprints
