@@ -6,8 +6,9 @@ times every shape and prints one JSON object (progress goes to stderr); it runs
 under the interpreter of that target's implementation. With ``--targets`` it
 runs each target in its own process (``--target NAME --serve``): the histories
 are written side by side, a run of each target in turn, then every shape is
-timed with the targets' calls interleaved, one call of each in turn, so that
-the load of a shared machine falls on all of them alike. It prints one table:
+timed with the targets' calls interleaved, a short turn of calls of each in
+turn (``--turn-calls``), so that the load of a shared machine falls on all of
+them alike. It prints one table:
 per shape the median of each target, the result size, and for every lineage
 target the ratio ml-metadata / lineage (above 1 = lineage is faster), plus the
 geometric mean of the ratios.
@@ -76,6 +77,13 @@ MIN_REPEAT = 3
 #: the server's caches for a new statement. A shape whose first call took
 #: most of a second gets no second warm-up call.
 WARMUP_CALLS = 2
+#: A turn of an interleaved run: up to this many calls of one target (the
+#: default of ``--turn-calls``), fewer when they would take longer than
+#: ``TURN_S``. With one call a turn, each call starts from caches the other
+#: targets' processes have just filled: a read of 0.1 ms then measures the
+#: CPU's cold caches more than the store.
+TURN_CALLS = 5
+TURN_S = 0.05
 #: How many calls of a shape ``--profile`` records.
 PROFILE_CALLS = 20
 #: How many extra runs are written with put_lineage_subgraph.
@@ -298,6 +306,18 @@ def shape_entry(times: list[float], cpu: list[float], size: int) -> dict[str, An
             "size": size, "n": len(times)}
 
 
+def turn_calls(times: list[float], args: argparse.Namespace) -> int:
+    """How many calls a target's next turn makes, from its calls of the shape so far.
+
+    One call first; then up to ``args.turn_calls`` that fit in ``TURN_S`` by
+    the calls' median, never more than the shape still needs.
+    """
+    if not times:
+        return 1
+    fit = int(TURN_S / max(statistics.median(times), 1e-9))
+    return max(1, min(args.turn_calls, fit, args.repeat - len(times)))
+
+
 def enough(times: list[float], repeat: int) -> bool:
     """Whether a shape has been called often enough: ``repeat`` calls, or ``BUDGET_S`` spent after ``MIN_REPEAT``."""
     return len(times) >= repeat or (len(times) >= MIN_REPEAT and sum(times) > BUDGET_S)
@@ -507,8 +527,8 @@ def run_interleaved(targets: list[str], pythons: dict[str, str], args: argparse.
     """Builds the targets' histories and times the shapes, the targets' calls interleaved.
 
     The histories are written side by side, a run of each target in turn;
-    then, per shape, every target makes one call in turn until each has made
-    enough (``enough``); last, every target writes the extra runs with
+    then, per shape, every target takes a turn of calls (``turn_calls``) in
+    turn until each has made enough (``enough``); last, every target writes the extra runs with
     ``put_lineage_subgraph``, a call of each in turn. A burst of load on a
     shared machine thus falls on every target alike, writes included.
 
@@ -541,7 +561,8 @@ def run_interleaved(targets: list[str], pythons: dict[str, str], args: argparse.
             active = list(children)
             while active:
                 for name in list(active):
-                    answer = children[name].ask({"label": label, "calls": 1})
+                    times = figures[name][0]
+                    answer = children[name].ask({"label": label, "calls": turn_calls(times, args)})
                     if "error" in answer:
                         results[name]["errors"][label] = answer["error"]
                         log(f"[{name}] {label}: {answer['error']}")
@@ -691,7 +712,7 @@ def drive(args: argparse.Namespace) -> int:
         load = float("nan")
     title = (f"{args.runs} runs x {args.steps + 1} executions = {executions:,} executions; "
              f"{'CPU' if args.cpu else 'wall'} medians of "
-             f"{MIN_REPEAT}-{args.repeat} calls; ratio = ml-metadata / lineage (above 1 = lineage faster); "
+             f"{MIN_REPEAT}-{args.repeat} calls in turns of up to {args.turn_calls}; ratio = ml-metadata / lineage (above 1 = lineage faster); "
              f"load {load:.1f}")
     print_table(title, header, rows)
     for name, r in results.items():
@@ -719,6 +740,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=910, help="pipeline runs (default 910: ~10^4 executions)")
     p.add_argument("--steps", type=int, default=10, help="steps per run, before the Trainer")
     p.add_argument("--repeat", type=int, default=31, help="most calls per shape (a shape stops after 4 s)")
+    p.add_argument("--turn-calls", type=int, default=TURN_CALLS,
+                   help="most calls of one target in a turn of an interleaved run (1: one call of each "
+                        "in turn, every call from caches the others filled)")
     p.add_argument("--mlmd-python", help="interpreter with ml-metadata (default: scripts/mlmd-venv)")
     p.add_argument("--rounds", type=int, default=1,
                    help="run the targets this many times, alternating, and keep per shape the median "
@@ -735,8 +759,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--profile", help="with --target: profile the shapes whose label holds one of these comma-separated texts")
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
     args = p.parse_args(argv)
-    if min(args.runs, args.steps, args.repeat, args.rounds) < 1:
-        p.error("--runs, --steps, --repeat and --rounds must be positive")
+    if min(args.runs, args.steps, args.repeat, args.rounds, args.turn_calls) < 1:
+        p.error("--runs, --steps, --repeat, --rounds and --turn-calls must be positive")
     if args.target is None:
         return drive(args)
     workdir = tempfile.mkdtemp(prefix="lineage-shapes-")
