@@ -236,3 +236,31 @@ def test_indexes_follow_updates_failed_writes_and_purges():
     assert [c.id for c in store.get_contexts_by_artifact(ids[1])] == [run]
     with pytest.raises(errors.NotFoundError):
         store.get_contexts_by_artifact(ids[4])  # purged with its links
+
+
+@pytest.mark.parametrize("ascending", [True, False])
+@pytest.mark.parametrize("filter_query", ["", "contexts_a.name = 'run'"])
+def test_pages_in_id_order_skip_purged_nodes(ascending, filter_query):
+    """Pages read off the ids alone (no filter, or one the indexes answer
+    exactly) hold full pages of the nodes that are left, in order."""
+    store = MetadataStore(pb.ConnectionConfig(fake_database=pb.FakeDatabaseConfig()))
+    type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+    [run] = store.put_contexts([pb.Context(type_id=store.put_context_type(pb.ContextType(name="R")),
+                                           name="run")])
+    ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=f"u{i}") for i in range(30)])
+    store.put_attributions_and_associations([pb.Attribution(artifact_id=i, context_id=run) for i in ids], [])
+    store.lineage.purge("artifact", ids[:3] + ids[10:14] + ids[-2:])
+    kept = [i for i in ids if i not in ids[:3] + ids[10:14] + ids[-2:]]
+    pages = []
+    token = ""
+    while True:
+        options = pb.ListOperationOptions(max_result_size=7, filter_query=filter_query, next_page_token=token)
+        options.order_by_field.field = pb.ListOperationOptions.OrderByField.ID
+        options.order_by_field.is_asc = ascending
+        page = store._service.GetArtifacts(svc.GetArtifactsRequest(options=options))
+        pages.append([a.id for a in page.artifacts])
+        token = page.next_page_token
+        if not token:
+            break
+    assert [len(p) for p in pages] == [7, 7, 7]
+    assert sum(pages, []) == (kept if ascending else kept[::-1])
