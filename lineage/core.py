@@ -1382,19 +1382,23 @@ class MetadataService:
     @_reads_one_statement
     def GetArtifactsByURI(self, request: svc.GetArtifactsByURIRequest) -> svc.GetArtifactsByURIResponse:
         response = svc.GetArtifactsByURIResponse()
+        uris = set(request.uris)
+        if len(uris) == 1:
+            # The common lookup: its artifacts, in id order, built in the answer.
+            self.backend.find_nodes("artifact", uri=uris.pop(), into=response.artifacts)
+            return response
         found: dict[int, pb.Artifact] = {}
-        for uri in request.uris:
+        for uri in uris:
             found.update((a.id, a) for a in self.backend.find_nodes("artifact", uri=uri))
         response.artifacts.extend(found[i] for i in sorted(found))
         return response
 
     def _by_external_ids_rpc(self, kind: Kind, request, response):
         external_ids = list(request.external_ids)
-        found = self.backend.find_nodes(kind, external_ids=external_ids)
+        found = self.backend.find_nodes(kind, external_ids=external_ids, into=getattr(response, f"{kind}s"))
         if external_ids and not found:
             # MLMD answers a lookup that matches nothing with NotFound, not an empty list.
             raise errors.NotFoundError(f"No {kind} found with external_ids {external_ids}")
-        getattr(response, f"{kind}s").extend(found)
         return response
 
     @_reads

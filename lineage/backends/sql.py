@@ -325,9 +325,12 @@ class SqlBackend:
         connection = None
         try:
             connection = self._checkout()
+            # One cursor serves the whole transaction: each statement's rows
+            # are read before the next one runs.
+            cursor = self._cursor(connection)
             begin = self._begin if write else self._begin_read
             if begin is not None and not lone:
-                self._cursor(connection).execute(begin)
+                cursor.execute(begin)
         except Exception as e:
             error = translate_error(e, self._where)
             if connection is not None:
@@ -336,6 +339,7 @@ class SqlBackend:
                 lock.release()
             raise error from e
         local.connection = connection
+        local.cursor = cursor
         local.depth = 1
         local.writing = write
         local.lone = lone
@@ -373,7 +377,8 @@ class SqlBackend:
         if local.depth:
             return
         connection = local.connection
-        local.connection = None
+        cursor = local.cursor
+        local.connection = local.cursor = None
         local.bare_executions = None
         lone, local.lone = local.lone, False
         seen_types, local.types = local.types, None
@@ -383,7 +388,7 @@ class SqlBackend:
         backfilled = None
         broken = isinstance(failure, errors.UnavailableError)
         if self._sqlite_timeout is not None:
-            self._unbound(connection)
+            self._unbound(cursor)
         try:
             if failure is not None:
                 broken = not self._rollback(connection) or broken
@@ -394,7 +399,7 @@ class SqlBackend:
                     if not local.writing and not named_locks and self._end_read is not None:
                         self._end_read(connection)
                     elif not lone:  # a lone statement was its own transaction
-                        self._commit(connection)
+                        self._commit(connection, cursor)
                 except Exception as e:
                     error = translate_error(e, self._where)
                     broken = not self._rollback(connection) or isinstance(error, errors.UnavailableError)
@@ -421,17 +426,17 @@ class SqlBackend:
         if backfilled:
             self._store_backfilled(backfilled)
 
-    def _commit(self, connection) -> None:
+    def _commit(self, connection, cursor) -> None:
         """Commits the outermost transaction.
 
         A transaction the backend began ends with its own COMMIT, on the
-        statements' cursor: the drivers' ``commit()`` goes through more of
+        statements' ``cursor``: the drivers' ``commit()`` goes through more of
         their machinery (SQLite's prepares COMMIT anew each time).
         """
         if self._begin is None:
             connection.commit()
         else:
-            self._cursor(connection).execute("COMMIT")
+            cursor.execute("COMMIT")
 
     def _analyze(self, connection) -> None:
         """Refreshes the planner statistics of SQLite and PostgreSQL once the store has grown enough.
@@ -563,17 +568,15 @@ class SqlBackend:
             raise errors.InternalError("SqlBackend used outside transaction()")
         return connection
 
-    def _bound(self, connection) -> None:
-        """Starts the statement timeout of the next statement on SQLite."""
+    def _bound(self, cursor) -> None:
+        """Starts the statement timeout of the next statement on SQLite (``cursor``: the transaction's)."""
         deadline = time.monotonic() + self._sqlite_timeout
-        connection.driver_connection.set_progress_handler(
-            lambda: time.monotonic() > deadline, _SQLITE_PROGRESS_STEPS)
+        cursor.connection.set_progress_handler(lambda: time.monotonic() > deadline, _SQLITE_PROGRESS_STEPS)
 
     @staticmethod
-    def _unbound(connection) -> None:
-        driver = getattr(connection, "driver_connection", None)
-        if driver is not None:
-            driver.set_progress_handler(None, 0)
+    def _unbound(cursor) -> None:
+        if cursor is not None:
+            cursor.connection.set_progress_handler(None, 0)
 
     def _cursor(self, connection):
         """A cursor for the backend's statements on a pooled connection."""
@@ -587,9 +590,9 @@ class SqlBackend:
             if local.ran:
                 raise SnapshotNeeded(f"{self._where}: a second statement in a one-statement read")
             local.ran = 1
+        cursor = local.cursor
         if self._sqlite_timeout is not None:
-            self._bound(connection)
-        cursor = self._cursor(connection)
+            self._bound(cursor)
         try:
             values = compiled.params(params)
             if self._prepared is None:
@@ -611,10 +614,10 @@ class SqlBackend:
     def _run_many(self, compiled: Compiled, rows: Sequence[dict[str, Any]]) -> None:
         if not rows:
             return
-        connection = self._connection()
+        self._connection()
+        cursor = self._local.cursor
         if self._sqlite_timeout is not None:
-            self._bound(connection)
-        cursor = connection.cursor()
+            self._bound(cursor)
         try:
             cursor.executemany(compiled.text, [compiled.params(r) for r in rows])
         except Exception as e:

@@ -19,8 +19,10 @@ error code.
 from __future__ import annotations
 
 import collections
+import functools
 import itertools
 import json
+import operator
 import re
 import threading
 from typing import Any, Callable, Sequence
@@ -47,6 +49,10 @@ PLANNED_EACH_RUN = "lineage_planned_each_run"
 
 
 # --- id lists as one parameter -----------------------------------------------
+
+
+#: Whether a column of a fetched row holds a value (is not NULL).
+_IS_VALUE = functools.partial(operator.is_not, None)
 
 
 class _IdList(TypeDecorator):
@@ -326,7 +332,10 @@ class Compiled:
             processors = self._ranges[(start, stop)] = tuple(
                 (i - start, p) for i, p in self._results or ()
                 if i >= start and (stop is None or i < stop)) or None
-        if processors is None or not rows:
+        if processors is None or not rows or not any(
+                any(map(_IS_VALUE, map(operator.itemgetter(index), rows))) for index, _ in processors):
+            # Nothing to convert, found without a Python step per row: most
+            # processed columns are NULL in every row (the proto of a property).
             return rows
         out = []
         append = out.append
