@@ -264,3 +264,16 @@ def test_pages_in_id_order_skip_purged_nodes(ascending, filter_query):
             break
     assert [len(p) for p in pages] == [7, 7, 7]
     assert sum(pages, []) == (kept if ascending else kept[::-1])
+
+
+def test_artifacts_by_uris_come_once_each_in_id_order():
+    store = MetadataStore(pb.ConnectionConfig(fake_database=pb.FakeDatabaseConfig()))
+    type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+    ids = store.put_artifacts([pb.Artifact(type_id=type_id, uri=uri) for uri in ("/b", "/a", "/b", "/a")])
+
+    def by_uris(*uris):
+        return [a.id for a in store._service.GetArtifactsByURI(svc.GetArtifactsByURIRequest(uris=uris)).artifacts]
+
+    assert by_uris("/a", "/a") == [ids[1], ids[3]]
+    assert by_uris("/b", "/a", "/b") == ids
+    assert by_uris("/c") == []
