@@ -442,10 +442,9 @@ class MemoryBackend:
         nothing changes.
         """
         key = (kind, expr, ascending)
-        kept = self._listings.get(key) if keep else None
-        if kept is not None and kept[0] == self._generation:
-            self._listings.move_to_end(key)
-            return kept[1]
+        kept = self._kept_listing(key) if keep else None
+        if kept is not None:
+            return kept
         candidates, exact = self._plan(kind, expr)
         if not exact:
             return None
@@ -453,6 +452,14 @@ class MemoryBackend:
         if keep:
             self._keep_listing(key, ordered)
         return ordered
+
+    def _kept_listing(self, key: tuple) -> list | None:
+        """A listing kept under ``key``, if nothing changed since it was kept."""
+        kept = self._listings.get(key)
+        if kept is None or kept[0] != self._generation:
+            return None
+        self._listings.move_to_end(key)
+        return kept[1]
 
     def _keep_listing(self, key: tuple, listing: list) -> None:
         self._listings[key] = (self._generation, listing)
@@ -497,10 +504,9 @@ class MemoryBackend:
         """
         key = (kind, expr, field, ascending)
         # Only paged listings are kept, and hashing a filter tree is not free.
-        kept = self._listings.get(key) if keep else None
-        if kept is not None and kept[0] == self._generation:
-            self._listings.move_to_end(key)
-            return kept[1]
+        kept = self._kept_listing(key) if keep else None
+        if kept is not None:
+            return kept
         if expr is None:
             # Nodes are held by id, in id order.
             matches = list(self.iter_nodes(kind))

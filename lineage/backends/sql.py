@@ -209,6 +209,8 @@ class _TxState(threading.local):
     """Per-thread transaction state."""
 
     connection: Any = None
+    # The one cursor of the transaction's statements.
+    cursor: Any = None
     depth: int = 0
     writing: bool = False
     types: dict | None = None
@@ -1063,7 +1065,7 @@ class SqlBackend:
             for external_id in wanted:
                 rows.extend(self._rows(compiled, {**self._text_params("b_external_id", external_id),
                                                   "b_kind": _TYPE_KINDS[kind]}))
-            rows.sort(key=lambda row: row[0])  # stable: a type's rows stay together
+            rows.sort(key=_first)  # stable: a type's rows stay together
         else:
             compiled = self._stmt(("types_by_external_id_n",), lambda: self._type_select().where(
                 self._in(t.c.external_id, "b_external_ids", "str"),
@@ -1496,7 +1498,7 @@ class SqlBackend:
             for external_id in external_list:
                 rows.extend(self._rows(compiled, {**params, **self._text_params("b_external_id", external_id)},
                                        processed=not joined))
-            rows.sort(key=lambda row: row[0])  # stable: a node's rows stay adjacent
+            rows.sort(key=_first)  # stable: a node's rows stay adjacent
             return self._nodes_of(kind, compiled, rows, joined, into)
         compiled = self._stmt((*key, "external_many"), lambda: build("many"))
         return self._read_nodes(kind, compiled, {**params, "b_external_ids": external_list}, joined, into)
