@@ -77,6 +77,10 @@ class Database:
         end_read: Ends a transaction that wrote nothing without waiting for
             the server's answer, which the connection's next checkout reads;
             None when the driver cannot (then reads commit as writes do).
+        resume: Readies a connection the backend kept from an earlier
+            transaction (it reads what ``end_read`` left unread); raises
+            ``sqlalchemy.exc.DisconnectionError`` when the connection is
+            unusable. None: kept connections need nothing.
     """
 
     engine: sa.Engine
@@ -92,6 +96,7 @@ class Database:
     database_name: str | None = None
     statement_timeout: float | None = None
     end_read: Callable[[Any], None] | None = None
+    resume: Callable[[Any], None] | None = None
 
     def dispose(self) -> None:
         """Closes every pooled connection."""
@@ -370,31 +375,31 @@ def open_mysql(config: pb.MySQLDatabaseConfig) -> Database:
         cursor.execute("SELECT RELEASE_LOCK(%s)", (lock_name,))
         cursor.fetchall()
 
+    end_read, resume = _defer_commits(engine, dbapi) if driver == "mysqldb" else (None, None)
     return Database(engine, "mysql", where, init_lock=(acquire, release),
-                    database_name=config.database, statement_timeout=timeout,
-                    end_read=_defer_commits(engine, dbapi) if driver == "mysqldb" else None)
+                    database_name=config.database, statement_timeout=timeout, end_read=end_read, resume=resume)
 
 
 # Set on a mysqlclient connection whose COMMIT was sent and not yet answered.
 _COMMIT_UNANSWERED = "_lineage_commit_unanswered"
 
 
-def _defer_commits(engine: sa.Engine, dbapi) -> Callable[[Any], None]:
+def _defer_commits(engine: sa.Engine, dbapi) -> tuple[Callable[[Any], None], Callable[[Any], None]]:
     """Lets reads end without waiting for their COMMIT's answer (mysqlclient).
 
     A read's COMMIT cannot change what it returned, and its round trip was a
     fifth of a read of one artifact by uri on MariaDB over loopback (0.1 of
     0.5 ms). The COMMIT is sent and the caller goes on; the connection's next
-    checkout reads the answer, which has long arrived by then. The mark sits
-    on the driver connection, so a connection the pool replaces starts clean;
-    one whose answer is an error is discarded and the pool opens another.
+    use reads the answer, which has long arrived by then: a checkout from the
+    pool, or the backend taking a connection it kept (``resume``). The mark
+    sits on the driver connection, so a connection the pool replaces starts
+    clean; one whose answer is an error is discarded and another is used.
 
     Returns:
-        ``end_read(connection)`` for a pooled connection.
+        ``end_read(connection)`` and ``resume(connection)`` for a pooled connection.
     """
 
-    @sa.event.listens_for(engine, "checkout")
-    def read_answer(driver_connection, record, proxy) -> None:
+    def answer(driver_connection) -> None:
         if getattr(driver_connection, _COMMIT_UNANSWERED, False):
             setattr(driver_connection, _COMMIT_UNANSWERED, False)
             try:
@@ -402,12 +407,19 @@ def _defer_commits(engine: sa.Engine, dbapi) -> Callable[[Any], None]:
             except dbapi.MySQLError as e:
                 raise sa.exc.DisconnectionError(f"the last read's COMMIT failed: {e}") from e
 
+    @sa.event.listens_for(engine, "checkout")
+    def read_answer(driver_connection, record, proxy) -> None:
+        answer(driver_connection)
+
+    def resume(connection) -> None:
+        answer(connection.driver_connection)
+
     def end_read(connection) -> None:
         driver_connection = connection.driver_connection
         driver_connection.send_query(b"COMMIT")
         setattr(driver_connection, _COMMIT_UNANSWERED, True)
 
-    return end_read
+    return end_read, resume
 
 
 def _lift_recursion_limit(connection) -> None:

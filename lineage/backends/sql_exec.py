@@ -537,8 +537,11 @@ class MySqlClientCursor(_StoredRows):
         connection = self.driver_connection
         query = text.encode(connection.encoding)
         if values is not None:
+            # Ids and NULLs, most of the values, spelled here: the driver's
+            # literal() reaches an int's text through a Python encoder.
             literal = connection.literal
-            query %= tuple([literal(value) for value in values])
+            query %= tuple([b"%d" % value if type(value) is int else b"NULL" if value is None else literal(value)
+                            for value in values])
         connection.query(query)
         result = connection.store_result()
         self._rows = result.fetch_row(0) if result is not None else ()
