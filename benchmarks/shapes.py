@@ -555,7 +555,7 @@ def run_interleaved(targets: list[str], pythons: dict[str, str], args: argparse.
                 if answer["complete"]:
                     writing.remove(name)
                     results[name] = answer["result"]
-                    labels += [label for label in answer["labels"] if label not in labels]
+                    labels += [label for label in answer["labels"] if label not in labels and chosen(label, args)]
         for label in labels:
             figures = {name: ([], [], -1) for name in children}
             active = list(children)
@@ -579,16 +579,23 @@ def run_interleaved(targets: list[str], pythons: dict[str, str], args: argparse.
                 f"{name} {results[name]['shapes'][label]['median_ms']:.2f} ms"
                 for name in children if label in results[name]["shapes"]))
         writes: dict[str, list[float]] = {name: [] for name in children}
-        for run in range(SUBGRAPH_RUNS):
+        for run in range(SUBGRAPH_RUNS if chosen("put_lineage_subgraph", args) else 0):
             for name, child in children.items():
                 writes[name].append(child.ask({"subgraph": run})["wall"])
         for name, times in writes.items():
+            if not times:
+                continue
             results[name]["shapes"]["put_lineage_subgraph"] = {"median_ms": statistics.median(times) * 1000,
                                                                "size": len(times)}
     finally:
         for child in children.values():
             child.close()
     return results
+
+
+def chosen(label: str, args: argparse.Namespace) -> bool:
+    """Whether ``--only`` leaves the shape ``label`` in the run (without it, every shape is)."""
+    return not args.only or any(part and part in label for part in args.only.split(","))
 
 
 def merge_rounds(rounds: list[dict[str, Any]]) -> dict[str, Any]:
@@ -756,6 +763,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--serve", action="store_true",
                    help="with --target: build the history, then time shapes as a driver asks on stdin "
                         "(the children of an interleaved run)")
+    p.add_argument("--only", help="with --targets: time only the shapes whose label holds one of these "
+                                   "comma-separated texts (put_execution is always timed: it writes the history)")
     p.add_argument("--profile", help="with --target: profile the shapes whose label holds one of these comma-separated texts")
     p.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON results")
     args = p.parse_args(argv)
