@@ -1487,6 +1487,83 @@ def test_a_lost_server_connection_is_unavailable_then_replaced(server_databases)
         store.close()
 
 
+def _session_id(backend) -> int:
+    with backend.transaction(write=False):
+        cursor = backend._connection().cursor()
+        cursor.execute("SELECT CONNECTION_ID()" if backend._mysql else "SELECT pg_backend_pid()")
+        return cursor.fetchall()[0][0]
+
+
+def test_calls_one_after_another_keep_one_connection_and_close_returns_it(server_databases):
+    """A finished transaction's connection serves the next; at most ``_IDLE_KEPT`` stay out of
+    the pool once concurrent callers are done, and closing the store gives them all back."""
+    import threading
+
+    from lineage.backends import sql
+
+    store = lineage.MetadataStore(server_databases.config())
+    backend = backend_of(store)
+    pool = backend._engine.pool
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+        store.put_artifacts([pb.Artifact(type_id=type_id, uri="/a")])
+        first = _session_id(backend)
+        for _ in range(3):
+            assert [a.uri for a in store.get_artifacts()] == ["/a"]
+        assert _session_id(backend) == first
+        assert pool.checkedout() == 1
+
+        callers = sql._IDLE_KEPT + 3
+        start = threading.Barrier(callers)
+        failures = []
+
+        def call() -> None:
+            try:
+                start.wait()
+                # Each caller holds its connection until all have one.
+                with backend.transaction(write=False):
+                    backend._connection()
+                    start.wait()
+                    assert [a.uri for a in store.get_artifacts()] == ["/a"]
+            except Exception as e:  # noqa: BLE001 - reported below
+                failures.append(e)
+
+        threads = [threading.Thread(target=call) for _ in range(callers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not failures
+        assert len(backend._idle) == sql._IDLE_KEPT
+        assert pool.checkedout() == sql._IDLE_KEPT
+    finally:
+        store.close()
+    assert pool.checkedout() == 0
+
+
+def test_a_connection_kept_too_long_goes_back_to_the_pool(server_databases, monkeypatch):
+    """A kept connection idle for ``_IDLE_KEPT_S`` is returned to the pool before the next call takes one."""
+    from lineage.backends import sql
+
+    store = lineage.MetadataStore(server_databases.config())
+    backend = backend_of(store)
+    returned = []
+    sa.event.listen(backend._engine, "checkin", lambda *args: returned.append(args[0]))
+    try:
+        type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
+        store.put_artifacts([pb.Artifact(type_id=type_id, uri="/a")])
+        assert store.get_artifacts()
+        returned.clear()
+        assert store.get_artifacts()
+        assert returned == []  # taken from the kept ones
+        monkeypatch.setattr(sql, "_IDLE_KEPT_S", 0.0)
+        assert [a.uri for a in store.get_artifacts()] == ["/a"]
+        assert len(returned) == 1  # the stale one went back, and the pool gave one out
+        assert len(backend._idle) == 1
+    finally:
+        store.close()
+
+
 def test_each_read_sees_what_other_clients_committed_before_it(server_databases):
     """A read's transaction ends before the next begins, though MariaDB's reads leave their COMMIT unanswered."""
     config = server_databases.config()
