@@ -1460,16 +1460,19 @@ def test_text_another_client_stored_as_utf8_reads_as_text(tmp_path, sql_services
         databases.close()
 
 
+def _session_id(backend) -> int:
+    """The server's id of the session of the connection the backend's next call takes."""
+    with backend.transaction(write=False):
+        cursor = backend._connection().cursor()
+        cursor.execute("SELECT CONNECTION_ID()" if backend._mysql else "SELECT pg_backend_pid()")
+        return cursor.fetchall()[0][0]
+
+
 def test_a_lost_server_connection_is_unavailable_then_replaced(server_databases):
     store = lineage.MetadataStore(server_databases.config())
     try:
         type_id = store.put_artifact_type(pb.ArtifactType(name="T"))
-        backend = backend_of(store)
-        with backend.transaction():
-            cursor = backend._connection().cursor()
-            cursor.execute("SELECT CONNECTION_ID()" if server_databases.target == "mariadb"
-                           else "SELECT pg_backend_pid()")
-            session = cursor.fetchall()[0][0]
+        session = _session_id(backend_of(store))
         admin = server_databases.admin()
         with admin.connect() as c:
             if server_databases.target == "mariadb":
@@ -1485,13 +1488,6 @@ def test_a_lost_server_connection_is_unavailable_then_replaced(server_databases)
         assert [a.uri for a in store.get_artifacts()][-1] == "/after"
     finally:
         store.close()
-
-
-def _session_id(backend) -> int:
-    with backend.transaction(write=False):
-        cursor = backend._connection().cursor()
-        cursor.execute("SELECT CONNECTION_ID()" if backend._mysql else "SELECT pg_backend_pid()")
-        return cursor.fetchall()[0][0]
 
 
 def test_calls_one_after_another_keep_one_connection_and_close_returns_it(server_databases):
