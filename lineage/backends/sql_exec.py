@@ -190,6 +190,14 @@ def id_list(column, name: str, element: str = "int") -> InIds:
 # --- compiled statements -------------------------------------------------------
 
 
+def _one_value(name: str) -> Callable[[dict[str, Any]], tuple]:
+    return lambda values: (values[name],)
+
+
+def _no_values(values: dict[str, Any]) -> tuple:
+    return ()
+
+
 class Compiled:
     """One statement compiled for one dialect, ready for a DBAPI cursor.
 
@@ -207,7 +215,7 @@ class Compiled:
             statement's ``PLANNED_EACH_RUN`` execution option.
     """
 
-    __slots__ = ("text", "_names", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
+    __slots__ = ("text", "_names", "_pick", "_positional", "_binds", "_defaults", "_results", "_ranges", "returns_rows",
                  "runs", "prepared_name", "execute_text", "list_positions", "sized", "_source", "_text_in_sql",
                  "planned_each_run")
 
@@ -221,6 +229,9 @@ class Compiled:
         self._text_in_sql: str | None = None
         self._positional = compiled.positional
         self._names = tuple(compiled.positiontup or ()) if self._positional else ()
+        # The positional parameters from their values by name, in one call.
+        self._pick = (_one_value(self._names[0]) if len(self._names) == 1
+                      else operator.itemgetter(*self._names) if self._names else _no_values)
         # For PreparedStatements: how often the statement ran, and its name on
         # the server, or None when it is always sent as text.
         self.runs = 0
@@ -253,8 +264,9 @@ class Compiled:
             for column in statement.selected_columns:
                 results.append(_result_processor(column.type, dialect))
         self._results = tuple((i, p) for i, p in enumerate(results) if p is not None) or None
-        # Processors of column ranges (``processed``), by (start, stop).
-        self._ranges: dict[tuple, tuple | None] = {(0, None): self._results}
+        # Processors of column ranges (``processed``), by (start, stop): each
+        # processor with its column's index in the range, and the columns' getters.
+        self._ranges: dict[tuple, tuple[tuple, tuple]] = {}
 
     def params(self, given: dict[str, Any] | None) -> Any:
         """Returns the driver's parameters: defaults, the given values, processed."""
@@ -268,7 +280,7 @@ class Compiled:
             if name in values:
                 values[name] = processor(values[name])
         if self._positional:
-            return tuple(values[name] for name in self._names)
+            return self._pick(values)
         return values
 
     @property
@@ -327,13 +339,18 @@ class Compiled:
         ``rows`` hold just those columns (slices of the statement's rows).
         """
         try:
-            processors = self._ranges[(start, stop)]
+            processors, columns = self._ranges[(start, stop)]
         except KeyError:
-            processors = self._ranges[(start, stop)] = tuple(
-                (i - start, p) for i, p in self._results or ()
-                if i >= start and (stop is None or i < stop)) or None
-        if processors is None or not rows or not any(
-                any(map(_IS_VALUE, map(operator.itemgetter(index), rows))) for index, _ in processors):
+            processors = tuple((i - start, p) for i, p in self._results or ()
+                               if i >= start and (stop is None or i < stop))
+            columns = tuple(operator.itemgetter(index) for index, _ in processors)
+            self._ranges[(start, stop)] = processors, columns
+        if not rows:
+            return rows
+        for column in columns:
+            if any(map(_IS_VALUE, map(column, rows))):
+                break
+        else:
             # Nothing to convert, found without a Python step per row: most
             # processed columns are NULL in every row (the proto of a property).
             return rows
@@ -509,6 +526,11 @@ class _StoredRows:
         rows = self._rows[self._next:] if self._next else self._rows
         self._next = len(self._rows)
         return rows
+
+    def close(self) -> None:
+        """Drops the stored result; the connection stays open."""
+        self._rows = ()
+        self._next = 0
 
 
 class MySqlClientCursor(_StoredRows):

@@ -318,6 +318,10 @@ class _MlmdText(TypeDecorator):
             return value.encode("utf-8")
         return value
 
+    def bind_processor(self, dialect):
+        # Elsewhere the text is bound as it is: no Python call per value.
+        return super().bind_processor(dialect) if dialect.name in _MYSQL else None
+
     def result_processor(self, dialect, coltype):
         # Every driver returns str already: no Python call per value.
         return None

@@ -452,7 +452,7 @@ def test_one_statement_reads_on_postgresql_run_outside_a_transaction(tmp_path, s
 
         def observed(compiled, params=None):
             cursor = run(backend, compiled, params)
-            status = backend._local.connection.driver_connection.info.transaction_status
+            status = backend._connection().driver_connection.info.transaction_status
             seen.append(status != psycopg.pq.TransactionStatus.IDLE)
             return cursor
 
@@ -503,7 +503,7 @@ def _any_with(value: bytes) -> any_pb2.Any:
 def _prepared_statements(backend) -> dict[str, str]:
     """The statements prepared on the backend's connection (one is pooled per thread)."""
     with backend.transaction(write=False):
-        rows = backend._local.connection.driver_connection.execute(
+        rows = backend._connection().driver_connection.execute(
             "SELECT name, statement FROM pg_prepared_statements WHERE name LIKE 'lineage!_%' ESCAPE '!'").fetchall()
     return dict(rows)
 
@@ -595,7 +595,7 @@ def test_postgresql_errors_of_a_prepared_statement_keep_their_class_and_the_conn
         for _ in range(3):  # text, then prepared, then prepared again
             with pytest.raises(errors.DeadlineExceededError):
                 with backend.transaction(write=False):
-                    backend._local.connection.driver_connection.execute("SET LOCAL statement_timeout = 50")
+                    backend._connection().driver_connection.execute("SET LOCAL statement_timeout = 50")
                     backend._rows(slow, {"b_s": 5})
             assert [a.uri for a in store.get_artifacts_by_uri("/a")] == ["/a"]
     finally:

@@ -226,7 +226,7 @@ def _traced_upstream(store: lineage.MetadataStore, path, artifact_id: int):
     """Walks upstream of an artifact, closes the store; returns the reach and the walk's plan."""
     walks: list[str] = []
     # A SQLite file has one connection, serving every transaction.
-    backend_connection = backend_of(store)._checkout().driver_connection
+    backend_connection = backend_of(store)._checkout()[0].driver_connection
     backend_connection.set_trace_callback(
         lambda text: walks.append(text) if "RECURSIVE" in text else None)
     reach = store.lineage.upstream(artifact_ids=[artifact_id], max_hops=50)
