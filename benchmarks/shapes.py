@@ -746,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--targets", default=DEFAULT_TARGETS, help="comma-separated targets to compare")
     p.add_argument("--runs", type=int, default=910, help="pipeline runs (default 910: ~10^4 executions)")
     p.add_argument("--steps", type=int, default=10, help="steps per run, before the Trainer")
-    p.add_argument("--repeat", type=int, default=31, help="most calls per shape (a shape stops after 4 s)")
+    p.add_argument("--repeat", type=int, default=101, help="most calls per shape (a shape stops after 4 s)")
     p.add_argument("--turn-calls", type=int, default=TURN_CALLS,
                    help="most calls of one target in a turn of an interleaved run (1: one call of each "
                         "in turn, every call from caches the others filled)")
