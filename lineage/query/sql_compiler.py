@@ -619,9 +619,9 @@ class _Compiler:
             column = column.collate("C")
         column = self.guard(left, column)
         # SQLite runs LIKE with an ESCAPE clause as a function of three
-        # arguments, slower on every row (uri LIKE "%/run-004550/%" over 10^5
-        # artifacts: 23 against 18.5 ms); without a backslash the pattern means
-        # the same without it.
+        # arguments, slower on every row (uri LIKE "%/run-004550/%" over
+        # 109,200 artifacts: 24.0 against 22.4 ms); without a backslash the
+        # pattern means the same without it.
         escape = "\\" if self.dialect != "sqlite" or "\\" in expr.pattern else None
         condition = column.like(sa.literal(expr.pattern, sa.String()), escape=escape)
         if self.dialect == "mysql" and (positive or not left.guarded) and not _has_one_char_wildcard(expr.pattern):
