@@ -166,7 +166,8 @@ _added_indexes = [
 #: columns come again with each of its properties: through the API all 10,010
 #: executions took 223 against 202 ms. 101 is a page of 100 and the node that
 #: tells whether another page follows. SQLite has no round trips: always two
-#: statements. A read of unknown size goes by the last of its kind
+#: statements (through the API at 10^4, one artifact by uri joined took 50.2
+#: against 50.5 us, 100 artifacts by id 964 against 906 us). A read of unknown size goes by the last of its kind
 #: (``_joins_properties``): a context's 12 artifacts on MariaDB at 10^5 took
 #: 0.55 ms joined against 0.77 ms.
 _JOINED_PROPERTIES_UP_TO = {"postgresql": 101, "mysql": 101, "sqlite": 0}
