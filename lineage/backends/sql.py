@@ -167,9 +167,9 @@ _added_indexes = [
 #: executions took 223 against 202 ms. 101 is a page of 100 and the node that
 #: tells whether another page follows. SQLite has no round trips: always two
 #: statements (through the API at 10^4, one artifact by uri joined took 50.2
-#: against 50.5 us, 100 artifacts by id 964 against 906 us). A read of unknown size goes by the last of its kind
-#: (``_joins_properties``): a context's 12 artifacts on MariaDB at 10^5 took
-#: 0.55 ms joined against 0.77 ms.
+#: against 50.5 us, 100 artifacts by id 964 against 906 us). A read of unknown
+#: size goes by the last of its kind (``_joins_properties``): a context's 12
+#: artifacts on MariaDB at 10^5 took 0.55 ms joined against 0.77 ms.
 _JOINED_PROPERTIES_UP_TO = {"postgresql": 101, "mysql": 101, "sqlite": 0}
 
 #: The same for a page of a listing (a LIMIT). MariaDB keeps such a page in a
@@ -239,15 +239,23 @@ class _TxState:
 
 
 class _Deadline:
-    """A SQLite connection's progress handler, set once: it stops a statement once ``at`` has passed.
+    """A SQLite connection's progress handler, set once: it stops a statement run past its time.
 
-    A statement's timeout is then one attribute set (``at``, of
-    ``time.monotonic``), not a handler set before it and cleared after.
+    A statement's timeout is then one attribute set (``start``), not a
+    handler set before the statement and cleared after it.
     """
 
-    __slots__ = ("at",)
+    __slots__ = ("at", "seconds")
 
-    def __init__(self) -> None:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = math.inf  # of time.monotonic; no statement is running
+
+    def start(self) -> None:
+        """Gives the next statement ``seconds``."""
+        self.at = time.monotonic() + self.seconds
+
+    def stop(self) -> None:
         self.at = math.inf
 
     def __call__(self) -> bool:
@@ -314,7 +322,7 @@ class SqlBackend:
         self._cursor_class = _CURSOR_CLASSES.get(self._engine.dialect.driver)
         self._read_only = database.read_only
         # SQLite has no server to enforce a statement timeout: a progress
-        # handler, set before each statement, interrupts it past its deadline.
+        # handler (``_Deadline``, one per connection) interrupts a statement past its time.
         self._sqlite_timeout = database.statement_timeout if database.dialect == "sqlite" else None
         self._fingerprints_ready = has_fingerprint_table
         self._fingerprint_guard = threading.Lock()
@@ -444,7 +452,7 @@ class SqlBackend:
         backfilled = None
         broken = isinstance(failure, errors.UnavailableError)
         if tx.deadline is not None:
-            tx.deadline.at = math.inf
+            tx.deadline.stop()
         try:
             if failure is not None:
                 broken = not self._rollback(connection) or broken
@@ -629,13 +637,12 @@ class SqlBackend:
     def _connection(self):
         return self._tx().connection
 
-    @staticmethod
-    def _deadline(connection) -> _Deadline:
+    def _deadline(self, connection) -> _Deadline:
         """The ``_Deadline`` of a pooled SQLite connection, set as its progress handler the first time."""
         info = connection.info
         deadline = info.get(_DEADLINE_KEY)
         if deadline is None:
-            deadline = info[_DEADLINE_KEY] = _Deadline()
+            deadline = info[_DEADLINE_KEY] = _Deadline(self._sqlite_timeout)
             connection.driver_connection.set_progress_handler(deadline, _SQLITE_PROGRESS_STEPS)
         return deadline
 
@@ -645,9 +652,7 @@ class SqlBackend:
         return connection.cursor() if cursor_class is None else cursor_class(connection.driver_connection)
 
     def _run(self, compiled: Compiled, params: dict[str, Any] | None = None):
-        tx = self._local.tx
-        if tx is None:
-            raise errors.InternalError("SqlBackend used outside transaction()")
+        tx = self._tx()
         if tx.lone:
             if tx.ran:
                 raise SnapshotNeeded(f"{self._where}: a second statement in a one-statement read")
@@ -655,7 +660,7 @@ class SqlBackend:
         connection = tx.connection
         cursor = tx.cursor
         if tx.deadline is not None:
-            tx.deadline.at = time.monotonic() + self._sqlite_timeout
+            tx.deadline.start()
         try:
             values = compiled.params(params)
             if self._prepared is None:
@@ -680,7 +685,7 @@ class SqlBackend:
         tx = self._tx()
         cursor = tx.cursor
         if tx.deadline is not None:
-            tx.deadline.at = time.monotonic() + self._sqlite_timeout
+            tx.deadline.start()
         try:
             cursor.executemany(compiled.text, [compiled.params(r) for r in rows])
         except Exception as e:
