@@ -716,10 +716,10 @@ class MetadataService:
     def _check_unique(self, kind: Kind, node, own_id: int | None, check_name: bool = True) -> None:
         label = _kind_label(kind)
         if check_name and node.HasField("name") and node.name:
-            for other in self.backend.find_nodes(kind, type_ids=[node.type_id], name=node.name):
-                if other.id != own_id:
+            for other in self.backend.node_ids_by_name(kind, node.type_id, node.name):
+                if other != own_id:
                     raise errors.AlreadyExistsError(
-                        f"{label}.name {node.name!r} is already used by {kind} {other.id} of type "
+                        f"{label}.name {node.name!r} is already used by {kind} {other} of type "
                         f"{node.type!r}: (type, name) must be unique"
                     )
         if node.HasField("external_id"):
@@ -1071,9 +1071,9 @@ class MetadataService:
                 continue
             name_free = False
             if not context.HasField("id") and (reuse or force_reuse) and context.HasField("type_id"):
-                existing = self.backend.find_nodes("context", type_ids=[context.type_id], name=context.name)
+                existing = self.backend.node_ids_by_name("context", context.type_id, context.name)
                 if existing:
-                    ids.append(existing[0].id)
+                    ids.append(existing[0])
                     continue
                 name_free = True
             ids.extend(self._upsert_nodes("context", [context], names_free=name_free))

@@ -443,7 +443,7 @@ class StoreImporter:
         """(type, name) and external_id must stay unique in a destination that has nodes."""
         for node in nodes:
             if node.HasField("name") and node.name:
-                if self.backend.find_nodes(kind, type_ids=[node.type_id], name=node.name):
+                if self.backend.node_ids_by_name(kind, node.type_id, node.name):
                     raise errors.AlreadyExistsError(
                         f"the destination already has a {kind} of type {node.type!r} named {node.name!r}")
         external = [n.external_id for n in nodes if n.HasField("external_id")]

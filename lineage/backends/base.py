@@ -260,6 +260,15 @@ class Backend(Protocol):
         as ``get_nodes`` adds them.
         """
 
+    def node_ids_by_name(self, kind: Kind, type_id: int, name: str) -> list[int]:
+        """Ids of the nodes of one type whose name the store's unique key on (type, name) takes for ``name``.
+
+        The same name; on MySQL also one that differs only in letter case or
+        trailing spaces, which MLMD's schema compares in a case-insensitive
+        collation. For the checks and reuses of a write, which need no more of
+        the node; ascending.
+        """
+
     def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
         """Returns the nodes matching ``query.filter`` in the requested order.
 

@@ -321,6 +321,9 @@ class MemoryBackend:
             nodes.append(node)
         return nodes
 
+    def node_ids_by_name(self, kind: Kind, type_id: int, name: str) -> list[int]:
+        return [node.id for node in self.find_nodes(kind, type_ids=[type_id], name=name)]
+
     def find_nodes(
         self,
         kind: Kind,

@@ -1061,6 +1061,9 @@ class Neo4jBackend:
                     state.nodes[("context", context_id)] = _parse_node("context", context_id, context_data)
 
     @_reading
+    def node_ids_by_name(self, kind: Kind, type_id: int, name: str) -> list[int]:
+        return [node.id for node in self.find_nodes(kind, type_ids=[type_id], name=name)]
+
     def find_nodes(
         self,
         kind: Kind,

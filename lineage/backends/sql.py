@@ -1570,6 +1570,17 @@ class SqlBackend:
         compiled = self._stmt((*key, "external_many"), lambda: build("many"))
         return self._read_nodes(kind, compiled, {**params, "b_external_ids": external_list}, joined, into)
 
+    def node_ids_by_name(self, kind: Kind, type_id: int, name: str) -> list[int]:
+        # The ids alone: a context reused by name on MariaDB took 0.18 ms on the
+        # server with its properties joined, for a write that needs its id. The
+        # names compare as the unique key on (type_id, name) compares them: on
+        # MySQL in MLMD's case-insensitive collation, not exactly as reads do.
+        node = _NODE_TABLES[kind]
+        compiled = self._stmt(("ids_by_name", kind), lambda: sa.select(node.c.id).where(
+            node.c.type_id == _b("b_type_id", sa.BigInteger()), node.c.name == _b("b_name", node.c.name.type)
+        ).order_by(node.c.id))
+        return [row[0] for row in self._rows(compiled, {"b_type_id": type_id, "b_name": name}, processed=False)]
+
     def list_nodes(self, kind: Kind, query: ListQuery, into=None) -> list[Node]:
         params: dict[str, Any] = {}
         if query.filter is not None:

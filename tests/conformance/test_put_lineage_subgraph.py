@@ -234,6 +234,42 @@ def test_new_context_with_a_taken_name(store, types):
     assert ids(store.get_executions_by_context(context_id)) == execution_ids
 
 
+def test_a_context_is_reused_only_by_its_type_and_name(store, types):
+    _, execution_type, context_type = types
+    other_type = make_type(CONTEXT, store, "D")
+    [context_id] = store.put_contexts([pb.Context(type_id=context_type, name="taken")])
+
+    _, _, context_ids = store.put_lineage_subgraph(
+        [pb.Execution(type_id=execution_type)], [],
+        [pb.Context(type_id=other_type, name="taken"), pb.Context(type_id=context_type, name="taken"),
+         pb.Context(type_id=context_type, name="free")], [],
+        reuse_context_if_already_exist=True)
+
+    assert context_ids[1] == context_id
+    assert len(set(context_ids)) == 3
+    assert [(c.type_id, c.name) for c in store.get_contexts_by_id([context_ids[0], context_ids[2]])] == [
+        (other_type, "taken"), (context_type, "free")]
+
+
+def test_a_name_differing_only_in_case_is_taken_where_the_schema_says_so(store, types, request):
+    # MLMD's MySQL schema keys (type_id, name) in a case-insensitive collation:
+    # there "Taken" is "taken", a clash or a reuse; everywhere else a new name.
+    _, execution_type, context_type = types
+    [context_id] = store.put_contexts([pb.Context(type_id=context_type, name="taken")])
+    case_insensitive = request.node.callspec.params.get("store") == "mysql"
+    before = snapshot(store)
+
+    if case_insensitive:
+        with pytest.raises(errors.AlreadyExistsError, match=f"context {context_id}"):
+            store.put_contexts([pb.Context(type_id=context_type, name="Taken")])
+        assert snapshot(store) == before
+    _, _, [reused_or_new] = store.put_lineage_subgraph(
+        [pb.Execution(type_id=execution_type)], [], [pb.Context(type_id=context_type, name="Taken")], [],
+        reuse_context_if_already_exist=True)
+
+    assert (reused_or_new == context_id) == case_insensitive
+
+
 def test_new_artifact_with_a_taken_external_id(store, types):
     artifact_type, _, _ = types
     [artifact_id] = store.put_artifacts([pb.Artifact(type_id=artifact_type, external_id="x")])
