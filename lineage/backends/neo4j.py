@@ -1060,10 +1060,10 @@ class Neo4jBackend:
                 if ("context", context_id) not in state.nodes:
                     state.nodes[("context", context_id)] = _parse_node("context", context_id, context_data)
 
-    @_reading
     def node_ids_by_name(self, kind: Kind, type_id: int, name: str) -> list[int]:
         return [node.id for node in self.find_nodes(kind, type_ids=[type_id], name=name)]
 
+    @_reading
     def find_nodes(
         self,
         kind: Kind,
