@@ -184,7 +184,7 @@ class Backend(Protocol):
         ``write=False`` promises that the unit of work only reads, so a
         backend may skip locks it takes for writers. ``one_statement=True``
         (with ``write=False``) expects one read statement to answer: a backend
-        whose transactions cost round trips of their own may then run that
+        whose transactions cost statements of their own may then run that
         statement alone, and raises ``SnapshotNeeded`` if a second one comes.
         """
 
