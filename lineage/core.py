@@ -207,6 +207,14 @@ def check_request(request: _message.Message, writes: bool) -> None:
     Raises:
         InvalidArgumentError: The request holds such a value.
     """
+    if not writes:
+        # A lookup is refused only for a NUL character or invalid UTF-8 in its
+        # text, which show in its wire form as a zero byte or a byte past
+        # ASCII. A wire form of neither (a lookup by uri, by name) holds
+        # neither, found without a Python step per field.
+        wire = request.SerializeToString()
+        if wire.isascii() and b"\x00" not in wire:
+            return
     stack: list[tuple[_message.Message, Any]] = [(request, None)]
     while stack:
         message, path = stack.pop()
