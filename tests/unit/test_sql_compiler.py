@@ -86,7 +86,8 @@ def _atoms(store: lineage.MetadataStore, ids: dict, kind: str, rng: random.Rando
                       f"uri LIKE {_quote(_like_escape(uri).upper())}",
                       f"uri LIKE {_quote('_' + _like_escape(uri[1:]))}", f"uri > {_quote(uri)}"]
         atoms += ["uri LIKE '%\\%%'", "uri LIKE '%x_y%'", "uri LIKE '%\\\\%'", "uri LIKE '%日本%'",
-                  "uri LIKE '%/_'", "uri LIKE '%/__'", "uri LIKE '%é%'", "uri = ''", "uri IS NULL",
+                  "uri LIKE '%/_'", "uri LIKE '%/__'", "uri LIKE '%é%'", "uri LIKE '%%'", "uri LIKE '%DATA%'",
+                  "NOT uri LIKE '%data%'", "uri = ''", "uri IS NULL",
                   "state = LIVE", "state != DELETED", "state IN (PENDING, MARKED_FOR_DELETION)",
                   "state IS NULL", "NOT state IN (LIVE)"]
         relations = ["contexts", "events"]
