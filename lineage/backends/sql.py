@@ -1696,8 +1696,12 @@ class SqlBackend:
         type_name, expr = self._resolved_type_term(query.filter)
         if type_name is not None:
             conditions.append(self._in(node.c.type_id, "b_type_ids"))
+        beyond = None
+        if query.after is not None and query.order_field == "id":
+            after_id = _b("b_after_id", sa.BigInteger())
+            beyond = (lambda column: column > after_id) if query.ascending else (lambda column: column < after_id)
         if expr is not None:
-            driving, rest = _driving_sets(kind, node, expr, exact_text=not self._mysql)
+            driving, rest = _driving_sets(kind, node, expr, exact_text=not self._mysql, beyond=beyond)
             conditions += driving
             if rest is not None:
                 clause = sql_compiler.compile_filter(rest, kind, self._dialect)
@@ -1707,8 +1711,8 @@ class SqlBackend:
         if query.after is not None:
             value = _b("b_after_value", sa.BigInteger())
             after_id = _b("b_after_id", sa.BigInteger())
-            if query.order_field == "id":
-                conditions.append(node.c.id > after_id if query.ascending else node.c.id < after_id)
+            if beyond is not None:
+                conditions.append(beyond(node.c.id))
             # The bound on the order column alone is implied by the other
             # term, but PostgreSQL cannot start an index range from an OR:
             # without it every page scans the index from the first node.
@@ -2223,7 +2227,8 @@ def _picks_names(expr) -> bool:
     return isinstance(expr, ast.Comparison) and expr.op == "=" and sql_compiler.literal_kind(expr.value) is str
 
 
-def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[list, Any]:
+def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool,
+                  beyond: Callable[[Any], Any] | None = None) -> tuple[list, Any]:
     """``id IN (...)`` conditions for the filter's top-level neighbour equalities, and the rest of it.
 
     A top-level ``contexts_x.name = "run-7"`` (or ``.id``, ``.type_id``; on
@@ -2239,6 +2244,17 @@ def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[l
     context that is both), and, for text, when the database compares it
     exactly (``exact_text``; MySQL's collations ignore case). Such a term
     leaves the filter: its join would only cost the planner time.
+
+    Args:
+        kind: The kind of the filtered nodes.
+        node: Their table.
+        expr: The filter.
+        exact_text: Whether the database compares text exactly.
+        beyond: For a later page of a listing in id order, the condition on
+            an id past the last page's: each set then holds only the nodes
+            still to come, not every node of the filter again on each page
+            (parent_contexts_a.name of 9,100 contexts at 10^5 on SQLite, in
+            91 pages: 131-136 against 247-279 ms).
 
     Returns:
         The conditions, and the filter without the terms they replace (None
@@ -2265,7 +2281,8 @@ def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[l
                 continue
             event = schema.event_table.alias("driving_event")
             bound = sql_compiler.bound(term.value, sa.BigInteger(), "_link")
-            found.append(node.c.id.in_(sa.select(event.c[owner]).where(event.c[left.name] == bound)))
+            members = sa.select(event.c[owner]).where(event.c[left.name] == bound)
+            found.append(node.c.id.in_(members if beyond is None else members.where(beyond(event.c[owner]))))
             if readers[left.neighbour] == 1:
                 replaced.append(term)
             continue
@@ -2285,7 +2302,7 @@ def _driving_sets(kind: Kind, node: sa.Table, expr, exact_text: bool) -> tuple[l
             record = record_table.alias("driving_record")
             members = sa.select(link.c[owner]).select_from(
                 sa.join(link, record, record.c.id == link.c[target])).where(record.c[left.name] == bound)
-        found.append(node.c.id.in_(members))
+        found.append(node.c.id.in_(members if beyond is None else members.where(beyond(link.c[owner]))))
         if readers[left.neighbour] == 1 and (exact_text or value_kind is not str):
             replaced.append(term)
     rest = [term for term in conjuncts if not any(term is r for r in replaced)]

@@ -200,6 +200,43 @@ def test_by_context_lists_page_through_many_members(store):
         artifact_ids[::-1][:150]
 
 
+def test_filters_on_neighbours_page_like_one_read(store):
+    """Filters on contexts, parent contexts and events give, page by page in
+    either direction, the nodes one read gives: none lost or repeated where
+    a page ends."""
+    artifact_type = make_type(ARTIFACT, store, "A")
+    execution_type = make_type(EXECUTION, store, "E")
+    context_type = make_type(CONTEXT, store, "C")
+    run_id, everyone_id, parent_id = store.put_contexts(
+        [pb.Context(type_id=context_type, name=name) for name in ("run", "everyone", "parent")])
+    artifact_ids = store.put_artifacts([pb.Artifact(type_id=artifact_type) for _ in range(250)])
+    in_run = [a for i, a in enumerate(artifact_ids) if i % 3]
+    store.put_attributions_and_associations(
+        [pb.Attribution(artifact_id=a, context_id=run_id) for a in in_run]
+        + [pb.Attribution(artifact_id=a, context_id=everyone_id) for a in artifact_ids], [])
+    [execution_id] = store.put_executions([pb.Execution(type_id=execution_type)])
+    inputs = artifact_ids[::2][:110]
+    store.put_events([pb.Event(artifact_id=a, execution_id=execution_id, type=pb.Event.INPUT)
+                      for a in inputs])
+    child_ids = store.put_contexts([pb.Context(type_id=context_type, name=f"child-{i}") for i in range(230)])
+    children = child_ids[1::2]
+    store.put_parent_contexts([pb.ParentContext(child_id=c, parent_id=parent_id) for c in children])
+
+    cases = [
+        (ARTIFACT, 'contexts_a.name = "run"', in_run),
+        (ARTIFACT, f"contexts_a.id = {run_id} AND id >= {artifact_ids[0]}", in_run),
+        (ARTIFACT, f"events_0.execution_id = {execution_id}", inputs),
+        (CONTEXT, 'parent_contexts_a.name = "parent"', children),
+    ]
+    for kind, query, expected in cases:
+        assert listed(kind, store, filter_query=query) == expected, query
+        assert listed(kind, store, filter_query=query, is_asc=False) == expected[::-1], query
+        assert listed(kind, store, filter_query=query, limit=130, order_by=OrderByField.ID) == \
+            expected[:130], query
+        assert listed(kind, store, filter_query=query, order_by=OrderByField.CREATE_TIME,
+                      is_asc=False) == expected[::-1], query
+
+
 @kinds
 def test_listing_does_not_write(store, kind, timeline):
     before = snapshot(store)
