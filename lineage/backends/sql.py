@@ -1697,9 +1697,10 @@ class SqlBackend:
         if type_name is not None:
             conditions.append(self._in(node.c.type_id, "b_type_ids"))
         beyond = None
-        if query.after is not None and query.order_field == "id":
+        if query.after is not None:
             after_id = _b("b_after_id", sa.BigInteger())
-            beyond = (lambda column: column > after_id) if query.ascending else (lambda column: column < after_id)
+            if query.order_field == "id":
+                beyond = (lambda column: column > after_id) if query.ascending else (lambda column: column < after_id)
         if expr is not None:
             driving, rest = _driving_sets(kind, node, expr, exact_text=not self._mysql, beyond=beyond)
             conditions += driving
@@ -1710,7 +1711,6 @@ class SqlBackend:
         order_column = node.c[query.order_field]
         if query.after is not None:
             value = _b("b_after_value", sa.BigInteger())
-            after_id = _b("b_after_id", sa.BigInteger())
             if beyond is not None:
                 conditions.append(beyond(node.c.id))
             # The bound on the order column alone is implied by the other
